@@ -1,0 +1,68 @@
+// ppghr/layers/linear.hpp - fully connected layer (PyTorch nn.Linear), optional fused ReLU.
+// Weight [Out][In] row-major (PyTorch order, also the stored order); y = act(W x + b).
+// The fast path is Eigen's matrix-vector product on fixed-size maps (no allocation).
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/tensor.hpp"
+
+#if !defined(PPGHR_NO_EIGEN)
+#include <Eigen/Core>
+#endif
+
+namespace ppghr {
+
+namespace reference {
+template <class T>
+void linear(const T* x, int in, const T* w, const T* b, int out, Act act, T* y) noexcept {
+  for (int o = 0; o < out; ++o) {
+    T acc = b[o];
+    for (int i = 0; i < in; ++i) acc += w[o * in + i] * x[i];
+    y[o] = (act == Act::relu && acc < T(0)) ? T(0) : acc;
+  }
+}
+}  // namespace reference
+
+template <class T, int In, int Out, Act Activation = Act::none>
+class Linear {
+  static_assert(In > 0 && Out > 0, "Linear: feature counts must be positive");
+
+ public:
+  static constexpr int in_features = In, out_features = Out;
+  static constexpr std::size_t param_count = std::size_t(In) * Out + Out;
+  static constexpr std::size_t macs = std::size_t(In) * Out;
+  static constexpr auto descriptor() noexcept { return detail::words(Op::linear, In, Out, Activation); }
+
+  alignas(kAlign) std::array<T, std::size_t(In) * Out> weight{};
+  alignas(kAlign) std::array<T, Out> bias{};
+
+  template <class V>
+  void visit_tensors(V& v, const TensorName& prefix) noexcept {
+    v(TensorSpec(prefix.plus(".weight"), {Out, In}), [this](const TensorSource& s) { copy_tensor(s, weight.data()); });
+    v(TensorSpec(prefix.plus(".bias"), {Out}), [this](const TensorSource& s) { copy_tensor(s, bias.data()); });
+  }
+
+  /// x: [In], y: [Out]; must not overlap.
+  void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
+#if !defined(PPGHR_NO_EIGEN)
+    using Mat = Eigen::Matrix<T, Out, In, (In > 1 ? Eigen::RowMajor : Eigen::ColMajor)>;
+    using VecIn = Eigen::Matrix<T, In, 1>;
+    using VecOut = Eigen::Matrix<T, Out, 1>;
+    Eigen::Map<const Mat> w(weight.data());
+    Eigen::Map<const VecIn> xv(x);
+    Eigen::Map<const VecOut> bv(bias.data());
+    Eigen::Map<VecOut> yv(y);
+    yv.noalias() = w * xv;
+    yv += bv;
+    if constexpr (Activation == Act::relu) yv = yv.cwiseMax(T(0));
+#else
+    reference::linear(x, In, weight.data(), bias.data(), Out, Activation, y);
+#endif
+  }
+};
+
+}  // namespace ppghr

@@ -1,0 +1,55 @@
+// ppghr/models/prediction.hpp - the result every classification network returns.
+#pragma once
+
+#include <array>
+#include <cmath>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/status.hpp"
+#include "ppghr/layers/softmax.hpp"
+
+namespace ppghr {
+
+/// One window's estimate. When `status` is not ok there is no heart rate: class_index is -1, bpm
+/// is 0 and the vectors are zero.
+template <class T = float>
+struct Prediction {
+  InputStatus status = InputStatus::not_loaded;
+  int class_index = -1;                          ///< argmax of the logits, 0..179
+  T bpm = T(0);                                  ///< class_index + 30
+  std::array<T, kNumClasses> probabilities{};    ///< softmax(logits), sums to 1
+  std::array<T, kNumClasses> logits{};           ///< the network's raw output
+
+  [[nodiscard]] bool ok() const noexcept { return status == InputStatus::ok; }
+};
+
+namespace detail {
+
+template <class T>
+[[nodiscard]] inline bool all_finite(const T* x, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
+
+// Marks a prediction as refused (no heart rate).
+template <class T>
+inline void refuse(Prediction<T>& p, InputStatus s) noexcept {
+  p.status = s;
+  p.class_index = -1;
+  p.bpm = T(0);
+  p.probabilities.fill(T(0));
+  p.logits.fill(T(0));
+}
+
+// Fills probabilities, class and bpm from the logits already in p.
+template <class T>
+inline void finish_classification(Prediction<T>& p) noexcept {
+  Softmax<T, kNumClasses>{}.forward(p.logits.data(), p.probabilities.data());
+  p.class_index = argmax(p.logits.data(), kNumClasses);
+  p.bpm = static_cast<T>(p.class_index + kMinBpm);
+  p.status = InputStatus::ok;
+}
+
+}  // namespace detail
+}  // namespace ppghr

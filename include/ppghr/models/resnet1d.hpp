@@ -1,0 +1,273 @@
+// ppghr/models/resnet1d.hpp - the 1D-ResNet students and teachers (networks.md section 1) for any
+// block count N = 1..12, composed at compile time from the layers.
+//
+// Input: one 8 s window, 200 samples at 25 Hz, band-passed and z-scored (one channel).
+// Output: Prediction (argmax class, bpm = class + 30, 180 probabilities, 180 logits).
+// Activations are [length][channels]; the whole network (weights + scratch + result) lives inside
+// the object, so its size is a compile-time constant (memory_bytes). ResNet1d<12> is ~3.5 MB:
+// hold it in static storage or allocate it once at start-up (std::make_unique), never on a
+// thread's stack.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/status.hpp"
+#include "ppghr/core/tensor.hpp"
+#include "ppghr/io/blob.hpp"
+#include "ppghr/io/file.hpp"
+#include "ppghr/layers/batchnorm.hpp"
+#include "ppghr/layers/channel_pad.hpp"
+#include "ppghr/layers/conv1d.hpp"
+#include "ppghr/layers/linear.hpp"
+#include "ppghr/layers/pooling.hpp"
+#include "ppghr/models/prediction.hpp"
+
+namespace ppghr {
+
+namespace resnet {
+
+inline constexpr int kInputLength = 200;  ///< 8 s at 25 Hz
+inline constexpr int kKernel = 5;
+inline constexpr int kStemChannels = 32;
+inline constexpr int kDense2Outputs = 200;  ///< the training module's unused second head
+
+/// Block i's input channels, output channels, stride and input length (networks.md).
+constexpr int block_in_channels(int i) noexcept { return i == 0 ? 32 : 32 << ((i - 1) / 4); }
+constexpr int block_out_channels(int i) noexcept {
+  return (i > 0 && i % 4 == 0) ? 2 * block_in_channels(i) : block_in_channels(i);
+}
+constexpr int block_stride(int i) noexcept { return i % 2 == 1 ? 2 : 1; }
+constexpr int block_in_length(int i) noexcept {
+  int l = kInputLength;
+  for (int j = 0; j < i; ++j) l = (l + block_stride(j) - 1) / block_stride(j);
+  return l;
+}
+constexpr int block_out_length(int i) noexcept { return block_in_length(i + 1); }
+
+struct NoLayer {
+  static constexpr std::size_t param_count = 0;
+  static constexpr auto descriptor() noexcept { return detail::kNoWords; }
+};
+
+/// Block I of the ResNet: [BN -> ReLU ->] Conv(s) [BN folded] -> ReLU -> Conv, plus the shortcut
+/// (max-pooled with one zero padded on the right when s = 2, zero-padded in channels when widening).
+template <class T, int I>
+class Block {
+ public:
+  static constexpr int ci = block_in_channels(I), co = block_out_channels(I), stride = block_stride(I);
+  static constexpr int li = block_in_length(I), lo = block_out_length(I);
+  static constexpr SamePadding pad = SamePadding::of(li, kKernel, stride);
+  static constexpr bool has_preact = I > 0;
+  static constexpr int channel_offset = (co - ci) / 2;
+
+  using PreAct = std::conditional_t<has_preact, BatchNormAffine<T, ci, li, Act::relu>, NoLayer>;
+  using Conv1 = Conv1d<T, ci, co, li, kKernel, stride, 1, pad.left, pad.right, 1, Act::relu>;
+  using Conv2 = Conv1dSame<T, co, co, lo, kKernel, 1, Act::none>;
+  using ShortcutPool = MaxPool1d<T, ci, li, 2, 2, 0, 1, PadValue::zero>;
+  static_assert(Conv1::out_length == lo && Conv2::out_length == lo, "ResNet block: length bookkeeping");
+  static_assert(stride == 1 || ShortcutPool::out_length == lo, "ResNet block: shortcut length");
+
+  PreAct bn1;
+  Conv1 conv1;
+  Conv2 conv2;
+
+  static constexpr std::size_t param_count = PreAct::param_count + Conv1::param_count + Conv2::param_count;
+  static constexpr std::size_t macs = Conv1::macs + Conv2::macs;
+  /// Parameters of the training module's block: unfolded bn2 (2 co) and block 0's unused bn1 (2 ci).
+  static constexpr std::size_t module_param_count = param_count + 2 * std::size_t(co) + (has_preact ? 0 : 2 * std::size_t(ci));
+  static constexpr std::size_t max_activation = std::size_t(li) * (ci > co ? ci : co);
+
+  static constexpr auto descriptor() noexcept {
+    constexpr auto pool = [] {
+      if constexpr (stride == 2) return ShortcutPool::descriptor(); else return detail::kNoWords;
+    }();
+    constexpr auto widen = [] {
+      if constexpr (co > ci) return ChannelPad<T, ci, co, lo>::descriptor(); else return detail::kNoWords;
+    }();
+    return detail::concat(detail::words(Op::residual_begin), PreAct::descriptor(), Conv1::descriptor(),
+                          Conv2::descriptor(), detail::words(Op::shortcut), pool, widen,
+                          detail::words(Op::add, co, lo));
+  }
+
+  template <class V>
+  void visit_tensors(V& v, const TensorName& prefix) noexcept {
+    if constexpr (has_preact) bn1.visit_tensors(v, prefix.plus(".bn1"));
+    conv1.visit_tensors(v, prefix.plus(".conv1.conv"));
+    conv2.visit_tensors(v, prefix.plus(".conv2.conv"));
+  }
+
+  /// x: [li][ci] (kept for the shortcut); tmp: scratch; mid: scratch; y: [lo][co]. y may be tmp.
+  void forward(const T* x, T* tmp, T* mid, T* y) const noexcept {
+    const T* in = x;
+    if constexpr (has_preact) {
+      bn1.forward(x, tmp);
+      in = tmp;
+    }
+    conv1.forward(in, mid);
+    conv2.forward(mid, y);
+    for (int t = 0; t < lo; ++t) {
+      T* yt = y + std::size_t(t) * co + channel_offset;
+      if constexpr (stride == 2) {
+        for (int c = 0; c < ci; ++c) yt[c] += ShortcutPool::at(x, t, c);
+      } else {
+        const T* xt = x + std::size_t(t) * ci;
+        for (int c = 0; c < ci; ++c) yt[c] += xt[c];
+      }
+    }
+  }
+};
+
+}  // namespace resnet
+
+/// The 1D-ResNet with N residual blocks (1..12), scalar type T.
+template <int N, class T = float>
+class ResNet1d {
+  static_assert(N >= 1 && N <= 12, "ResNet1d: the block count N must be in 1..12 (networks.md)");
+  static_assert(std::is_floating_point_v<T>, "ResNet1d: T must be a floating-point type");
+
+  template <class Seq>
+  struct BlocksOf;
+  template <int... Is>
+  struct BlocksOf<std::integer_sequence<int, Is...>> {
+    using type = std::tuple<resnet::Block<T, Is>...>;
+    static constexpr std::size_t param_count = (resnet::Block<T, Is>::param_count + ...);
+    static constexpr std::size_t module_param_count = (resnet::Block<T, Is>::module_param_count + ...);
+    static constexpr std::size_t macs = (resnet::Block<T, Is>::macs + ...);
+    static constexpr std::size_t max_activation = std::max({resnet::Block<T, Is>::max_activation...});
+    static constexpr auto descriptor() noexcept { return detail::concat(resnet::Block<T, Is>::descriptor()...); }
+  };
+  using Blocks = BlocksOf<std::make_integer_sequence<int, N>>;
+
+ public:
+  using value_type = T;
+  static constexpr int num_blocks = N;
+  static constexpr int input_channels = 1;
+  static constexpr int input_length = resnet::kInputLength;
+  static constexpr std::size_t input_size = std::size_t(input_length) * input_channels;
+  static constexpr int output_size = kNumClasses;
+  static constexpr int final_channels = resnet::block_out_channels(N - 1);
+  static constexpr int final_length = resnet::block_out_length(N - 1);
+
+  using Stem = Conv1dSame<T, 1, resnet::kStemChannels, resnet::kInputLength, resnet::kKernel, 1, Act::relu>;
+  using FinalBn = BatchNormAffine<T, final_channels, final_length, Act::relu>;
+  using Pool = GlobalAvgPool<T, final_channels, final_length>;
+  using Dense = Linear<T, final_channels, kNumClasses>;
+
+  /// Weights the network stores and reads (BatchNorm folded): the blob's element count.
+  static constexpr std::size_t param_count =
+      Stem::param_count + Blocks::param_count + FinalBn::param_count + Dense::param_count;
+  /// networks.md's "inference network" count: the training module's parameters without dense2
+  /// (BatchNorm gamma/beta unfolded, and block 0's bn1, which forward() never uses, included).
+  static constexpr std::size_t inference_param_count = Stem::param_count + 2 * resnet::kStemChannels +
+                                                       Blocks::module_param_count + FinalBn::param_count +
+                                                       Dense::param_count;
+  /// The papers' count: model.parameters() of the training module, dense2 included.
+  static constexpr std::size_t paper_param_count =
+      inference_param_count + std::size_t(final_channels) * resnet::kDense2Outputs + resnet::kDense2Outputs;
+  /// Multiply-accumulates per window (convolutions and the dense layer).
+  static constexpr std::size_t macs = Stem::macs + Blocks::macs + Dense::macs;
+
+  static constexpr std::size_t activation_size =
+      std::max(Blocks::max_activation, std::size_t(resnet::kInputLength) * resnet::kStemChannels);
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
+  static constexpr std::size_t scratch_bytes =
+      (3 * activation_size + final_channels) * sizeof(T) + sizeof(Prediction<T>);
+  /// The whole object in bytes (weights, scratch, result, alignment): sizeof(ResNet1d).
+  static const std::size_t memory_bytes;
+
+  static constexpr auto descriptor() noexcept {
+    return detail::concat(
+        detail::words(Op::net, Family::resnet1d, N, input_channels, input_length, kNumClasses), Stem::descriptor(),
+        Blocks::descriptor(), FinalBn::descriptor(), Pool::descriptor(), Dense::descriptor());
+  }
+  static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
+
+  /// Loads weights from a blob in memory; all-or-nothing (see docs/blob-format.md).
+  [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept {
+    const LoadReport r = load_blob(*this, data, size);
+    if (r.ok()) loaded_ = true;
+    return r;
+  }
+  /// Loads weights from a blob file (one temporary allocation; hosts only).
+  [[nodiscard]] LoadReport load_file(const char* path) noexcept {
+    const LoadReport r = ppghr::load_file(*this, path);
+    if (r.ok()) loaded_ = true;
+    return r;
+  }
+  [[nodiscard]] bool loaded() const noexcept { return loaded_; }
+
+  /// Estimates heart rate from one window of input_size floats (preprocessed: band-passed,
+  /// z-scored). Refuses (status not ok, no heart rate) when no weights are loaded or the window
+  /// holds NaN/Inf. No allocation, no exception, no lock. The result lives in the network and is
+  /// overwritten by the next call.
+  const Prediction<T>& predict(const T* window) noexcept {
+    if (!loaded_) {
+      detail::refuse(result_, InputStatus::not_loaded);
+    } else if (!detail::all_finite(window, input_size)) {
+      detail::refuse(result_, InputStatus::non_finite);
+    } else {
+      forward(window, result_.logits.data());
+      detail::finish_classification(result_);
+    }
+    return result_;
+  }
+  const Prediction<T>& predict(const std::array<T, input_size>& window) noexcept { return predict(window.data()); }
+  /// The last prediction (its logits are the network's raw output).
+  [[nodiscard]] const Prediction<T>& last() const noexcept { return result_; }
+
+  /// Raw forward pass: window [200] -> logits [180]. No checks.
+  void forward(const T* window, T* logits) noexcept {
+    T* a = buf_[0].data();
+    T* b = buf_[1].data();
+    T* mid = buf_[2].data();
+    stem_.forward(window, a);
+    std::apply([&](const auto&... blk) { ((blk.forward(a, b, mid, b), std::swap(a, b)), ...); }, blocks_);
+    final_bn_.forward(a, a);
+    pool_.forward(a, pooled_.data());
+    dense_.forward(pooled_.data(), logits);
+  }
+
+  /// Calls v(spec, setter) for every weight tensor in blob order (used by the loader and writer).
+  template <class V>
+  void visit_tensors(V& v) noexcept {
+    stem_.visit_tensors(v, TensorName("first_block_conv.conv"));
+    unsigned i = 0;
+    std::apply(
+        [&](auto&... blk) {
+          ((blk.visit_tensors(v, TensorName("basicblock_list.").append(i)), ++i), ...);
+        },
+        blocks_);
+    final_bn_.visit_tensors(v, TensorName("final_bn"));
+    dense_.visit_tensors(v, TensorName("dense"));
+  }
+
+  // Layers, public for tests and tools (their weights in the layer's own packed layout).
+  Stem& stem() noexcept { return stem_; }
+  template <int I>
+  resnet::Block<T, I>& block() noexcept { return std::get<I>(blocks_); }
+  FinalBn& final_bn() noexcept { return final_bn_; }
+  Dense& dense() noexcept { return dense_; }
+
+ private:
+  Stem stem_;
+  typename Blocks::type blocks_;
+  FinalBn final_bn_;
+  Pool pool_;
+  Dense dense_;
+  alignas(kAlign) std::array<std::array<T, activation_size>, 3> buf_{};
+  alignas(kAlign) std::array<T, final_channels> pooled_{};
+  Prediction<T> result_{};
+  bool loaded_ = false;
+};
+
+template <int N, class T>
+const std::size_t ResNet1d<N, T>::memory_bytes = sizeof(ResNet1d<N, T>);
+
+}  // namespace ppghr

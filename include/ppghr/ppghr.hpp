@@ -1,0 +1,21 @@
+// ppghr/ppghr.hpp - umbrella header: the whole library.
+#pragma once
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/crc32.hpp"
+#include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/simd.hpp"
+#include "ppghr/core/status.hpp"
+#include "ppghr/core/tensor.hpp"
+#include "ppghr/io/blob.hpp"
+#include "ppghr/io/blob_writer.hpp"
+#include "ppghr/io/file.hpp"
+#include "ppghr/layers/activation.hpp"
+#include "ppghr/layers/batchnorm.hpp"
+#include "ppghr/layers/channel_pad.hpp"
+#include "ppghr/layers/conv1d.hpp"
+#include "ppghr/layers/linear.hpp"
+#include "ppghr/layers/pooling.hpp"
+#include "ppghr/layers/softmax.hpp"
+#include "ppghr/models/prediction.hpp"
+#include "ppghr/models/resnet1d.hpp"
