@@ -1,0 +1,308 @@
+"""The ppghr weight blob (docs/blob-format.md): writer, reader/validator, and importer.
+
+Writing and reading need numpy only. ``import_blob`` (blob -> PyTorch module) needs torch.
+
+Importer convention: ``import_blob(arch, path)`` returns the ordinary training-style module of
+models.py (same class, same state_dict keys) holding the blob's weights:
+- a BatchNorm that the exporter folded into the conv before it becomes an identity BatchNorm
+  (weight 1, bias 0, running_mean 0, running_var 1 - eps, so that running_var + eps = 1; exact
+  with ``import_blob(..., dtype=torch.float64)``, within ~3e-8 relative in a float32 module);
+- a BatchNorm stored as ``<name>.scale`` / ``<name>.shift`` becomes weight = scale, bias = shift,
+  running_mean 0, running_var 1 - eps;
+- parts the blob does not hold (ResNet ``dense2``, block 0's ``bn1``) are zero / identity;
+- PULSE ``input_norm`` goes into the module's input_norm buffer.
+So the imported module computes the same function as the exported one up to the float32 rounding
+of the folded weights (exact in float64 up to that rounding).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import zlib
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import archs as A
+
+MAGIC = b"PPGW"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+BYTE_ORDER_MARK = 0x01020304
+DTYPE_FLOAT32 = 1
+HEADER_SIZE = 64
+ENTRY_SIZE = 96
+ALIGN = 64
+NAME_BYTES = 48
+MAX_NAME = NAME_BYTES - 1
+MAX_DIMS = 4
+
+
+class BlobError(ValueError):
+    """A blob failed validation. ``code`` mirrors ppghr::Status names (e.g. 'bad_magic')."""
+
+    def __init__(self, code: str, message: str, tensor_index: Optional[int] = None,
+                 tensor_name: Optional[str] = None, expected=None, found=None):
+        where = ""
+        if tensor_index is not None:
+            where = f" (tensor {tensor_index}{' ' + repr(tensor_name) if tensor_name else ''})"
+        detail = ""
+        if expected is not None or found is not None:
+            detail = f": expected {expected}, found {found}"
+        super().__init__(f"{code}{where}: {message}{detail}")
+        self.code = code
+        self.tensor_index = tensor_index
+        self.tensor_name = tensor_name
+        self.expected = expected
+        self.found = found
+
+
+def align_up(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorEntry:
+    name: str
+    dims: Tuple[int, ...]
+    offset: int
+    count: int
+
+
+def layout(shapes: Sequence[Tuple[int, ...]]) -> Tuple[int, List[int], int]:
+    """Canonical placement: (payload offset, data offsets, total size incl. CRC).
+
+    The payload starts at align64(64 + 96 T); each tensor occupies align64(4 * count) bytes (data
+    then zero padding), in table order; the CRC follows the last tensor's padding, so it sits at a
+    multiple of 64. Same placement as the C++ writer (include/ppghr/io/blob_writer.hpp).
+    """
+    payload = align_up(HEADER_SIZE + ENTRY_SIZE * len(shapes))
+    offsets = []
+    pos = payload
+    for shape in shapes:
+        offsets.append(pos)
+        pos += align_up(4 * int(np.prod(shape, dtype=np.int64)))
+    return payload, offsets, pos + 4
+
+
+def write_blob(tensors: Sequence[Tuple[str, np.ndarray]], fingerprint: int) -> bytes:
+    """Serialise (name, float32 array) pairs, in the given order, into a blob."""
+    names = [n for n, _ in tensors]
+    arrays = []
+    for i, (name, arr) in enumerate(tensors):
+        try:
+            raw = name.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"tensor {i}: name {name!r} is not ASCII") from None
+        if not raw or len(raw) > MAX_NAME or b"\0" in raw:
+            raise ValueError(f"tensor {i}: name {name!r} must be 1..{MAX_NAME} ASCII characters")
+        a = np.asarray(arr)
+        if not 1 <= a.ndim <= MAX_DIMS:
+            raise ValueError(f"tensor {i} {name!r}: ndim {a.ndim} not in 1..{MAX_DIMS}")
+        a = np.ascontiguousarray(a, dtype="<f4")
+        if not np.all(np.isfinite(a)):
+            bad = int(np.flatnonzero(~np.isfinite(a.reshape(-1)))[0])
+            raise ValueError(f"tensor {i} {name!r}: non-finite value at flat index {bad}")
+        arrays.append(a)
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate tensor names")
+    payload, offsets, total = layout([a.shape for a in arrays])
+    buf = bytearray(total)
+    struct.pack_into("<4sHHIIQIIQQ", buf, 0, MAGIC, VERSION_MAJOR, VERSION_MINOR, BYTE_ORDER_MARK,
+                     DTYPE_FLOAT32, fingerprint & 0xFFFFFFFFFFFFFFFF, len(arrays), HEADER_SIZE,
+                     total, payload)
+    # bytes 48..63 reserved: already zero
+    for i, ((name, _), a, off) in enumerate(zip(tensors, arrays, offsets)):
+        e = HEADER_SIZE + ENTRY_SIZE * i
+        dims = list(a.shape) + [0] * (MAX_DIMS - a.ndim)
+        struct.pack_into("<48sI4IIQQQ", buf, e, name.encode("ascii"), a.ndim, *dims, 0, off, a.size, 0)
+        buf[off:off + 4 * a.size] = a.tobytes()
+    struct.pack_into("<I", buf, total - 4, zlib.crc32(bytes(buf[:total - 4])) & 0xFFFFFFFF)
+    return bytes(buf)
+
+
+def save_blob(path: Union[str, os.PathLike], tensors: Sequence[Tuple[str, np.ndarray]],
+              fingerprint: int) -> bytes:
+    data = write_blob(tensors, fingerprint)
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
+@dataclasses.dataclass
+class Blob:
+    version: Tuple[int, int]
+    dtype: int
+    fingerprint: int
+    header_size: int
+    total_size: int
+    payload_offset: int
+    crc32: int
+    entries: List[TensorEntry]
+    tensors: "OrderedDict[str, np.ndarray]"   # float32, shaped by dims
+
+    def items(self):
+        return list(self.tensors.items())
+
+
+def _read_bytes(src: Union[bytes, bytearray, memoryview, str, os.PathLike]) -> bytes:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return bytes(src)
+    with open(src, "rb") as f:
+        return f.read()
+
+
+def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool = True) -> Blob:
+    """Parse and validate a blob in the order of docs/blob-format.md ("Reading order and errors").
+
+    With ``arch`` also checks the fingerprint and the tensor table against that architecture.
+    Raises BlobError with the Status-like code of the first failure.
+    """
+    data = _read_bytes(src)
+    if len(data) < HEADER_SIZE:
+        raise BlobError("truncated", "blob shorter than the 64-byte header", expected=HEADER_SIZE,
+                        found=len(data))
+    (magic, vmaj, vmin, bom, dtype, fp, count, header_size, total, payload) = struct.unpack_from(
+        "<4sHHIIQIIQQ", data, 0)
+    if total < HEADER_SIZE + 4:
+        raise BlobError("bad_table", "total size smaller than header + CRC", expected=HEADER_SIZE + 4,
+                        found=total)
+    if total > len(data):
+        raise BlobError("truncated", "blob shorter than its total size", expected=total, found=len(data))
+    if magic != MAGIC:
+        raise BlobError("bad_magic", "magic", expected=MAGIC, found=magic)
+    if bom != BYTE_ORDER_MARK:
+        if bom == 0x04030201:
+            raise BlobError("wrong_byte_order", "byte-order mark", expected=hex(BYTE_ORDER_MARK),
+                            found=hex(bom))
+        raise BlobError("bad_magic", "byte-order mark", expected=hex(BYTE_ORDER_MARK), found=hex(bom))
+    if vmaj != VERSION_MAJOR:
+        raise BlobError("unsupported_version", "major version", expected=VERSION_MAJOR, found=vmaj)
+    if dtype != DTYPE_FLOAT32:
+        raise BlobError("wrong_dtype", "dtype", expected=DTYPE_FLOAT32, found=dtype)
+    data = data[:total]
+    (stored_crc,) = struct.unpack_from("<I", data, total - 4)
+    crc = zlib.crc32(data[:total - 4]) & 0xFFFFFFFF
+    if crc != stored_crc:
+        raise BlobError("checksum_mismatch", "CRC32", expected=hex(stored_crc), found=hex(crc))
+    expected_spec = None
+    if arch is not None:
+        arch = A.get_arch(arch) if isinstance(arch, str) else arch
+        want = A.fingerprint(arch)
+        if fp != want:
+            raise BlobError("arch_mismatch", f"fingerprint for {arch.name}", expected=f"{want:#018x}",
+                            found=f"{fp:#018x}")
+        expected_spec = A.blob_tensor_spec(arch)
+        if count != len(expected_spec):
+            raise BlobError("size_mismatch", "tensor count", expected=len(expected_spec), found=count)
+    if header_size != HEADER_SIZE:
+        raise BlobError("bad_table", "header size", expected=HEADER_SIZE, found=header_size)
+    table_end = HEADER_SIZE + ENTRY_SIZE * count
+    if payload % ALIGN or payload < table_end or payload > total - 4:
+        raise BlobError("bad_table", "payload offset out of range or not 64-aligned",
+                        expected=f">= {table_end}, multiple of {ALIGN}", found=payload)
+    entries: List[TensorEntry] = []
+    tensors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    for i in range(count):
+        e = HEADER_SIZE + ENTRY_SIZE * i
+        raw_name, ndim, d0, d1, d2, d3, res0, off, n, res1 = struct.unpack_from("<48sI4IIQQQ", data, e)
+        name = raw_name.split(b"\0", 1)[0].decode("ascii", errors="replace")
+        dims = (d0, d1, d2, d3)
+        if not 1 <= ndim <= MAX_DIMS:
+            raise BlobError("bad_table", "ndim", tensor_index=i, tensor_name=name,
+                            expected="1..4", found=ndim)
+        used = tuple(dims[:ndim])
+        if expected_spec is not None:
+            ename, eshape = expected_spec[i]
+            if name != ename or used != tuple(eshape):
+                raise BlobError("size_mismatch", "name / dims", tensor_index=i, tensor_name=name,
+                                expected=f"{ename} {list(eshape)}", found=f"{name} {list(used)}")
+        prod = int(np.prod(used, dtype=np.int64))
+        if n != prod:
+            raise BlobError("bad_table", "element count != product of dims", tensor_index=i,
+                            tensor_name=name, expected=prod, found=n)
+        if off % ALIGN or off < payload or off + 4 * n > total - 4:
+            raise BlobError("bad_table", "data offset out of range or not 64-aligned", tensor_index=i,
+                            tensor_name=name, expected=f"[{payload}, {total - 4 - 4 * n}], multiple of 64",
+                            found=off)
+        arr = np.frombuffer(data, dtype="<f4", count=n, offset=off).astype(np.float32).reshape(used)
+        entries.append(TensorEntry(name, used, off, n))
+        tensors[name] = arr
+    if check_finite:
+        for i, (name, arr) in enumerate(tensors.items()):
+            if not np.all(np.isfinite(arr)):
+                raise BlobError("non_finite_weight", "non-finite weight", tensor_index=i, tensor_name=name)
+    return Blob((vmaj, vmin), dtype, fp, header_size, total, payload, stored_crc, entries, tensors)
+
+
+# --------------------------------------------------------------------------------------------
+# Importer
+
+def blob_to_state_dict(arch: Union[str, A.Arch], blob: Blob):
+    """Map blob tensors to a training-style state_dict (numpy float32), see the module docstring.
+
+    Returns (state_dict, input_norm or None).
+    """
+    arch = A.get_arch(arch) if isinstance(arch, str) else arch
+    t = blob.tensors
+    sd = OrderedDict()
+
+    def bn(prefix: str, c: int, scale=None, shift=None):
+        # running_var stays float64 here: loading it into a float64 module makes var + eps == 1
+        # to the last bit; a float32 module rounds it (relative error ~3e-8 in the BN scale).
+        sd[f"{prefix}.weight"] = np.ones(c, np.float32) if scale is None else scale
+        sd[f"{prefix}.bias"] = np.zeros(c, np.float32) if shift is None else shift
+        sd[f"{prefix}.running_mean"] = np.zeros(c, np.float64)
+        sd[f"{prefix}.running_var"] = np.full(c, 1.0 - A.BN_EPS, np.float64)
+        sd[f"{prefix}.num_batches_tracked"] = np.zeros((), np.int64)
+
+    if arch.is_resnet:
+        c0 = A.RESNET_BASE_FILTERS
+        sd["first_block_conv.conv.weight"] = t["first_block_conv.conv.weight"]
+        sd["first_block_conv.conv.bias"] = t["first_block_conv.conv.bias"]
+        bn("first_block_bn", c0)
+        for b in A.resnet_blocks(arch.variant):
+            p = f"basicblock_list.{b.index}"
+            if b.index > 0:
+                bn(f"{p}.bn1", b.c_in, t[f"{p}.bn1.scale"], t[f"{p}.bn1.shift"])
+            else:
+                bn(f"{p}.bn1", b.c_in)
+            sd[f"{p}.conv1.conv.weight"] = t[f"{p}.conv1.conv.weight"]
+            sd[f"{p}.conv1.conv.bias"] = t[f"{p}.conv1.conv.bias"]
+            bn(f"{p}.bn2", b.c_out)
+            sd[f"{p}.conv2.conv.weight"] = t[f"{p}.conv2.conv.weight"]
+            sd[f"{p}.conv2.conv.bias"] = t[f"{p}.conv2.conv.bias"]
+        c = A.resnet_out_channels(arch.variant)
+        bn("final_bn", c, t["final_bn.scale"], t["final_bn.shift"])
+        sd["dense.weight"] = t["dense.weight"]
+        sd["dense.bias"] = t["dense.bias"]
+        sd["dense2.weight"] = np.zeros((A.RESNET_DENSE2_OUT, c), np.float32)
+        sd["dense2.bias"] = np.zeros(A.RESNET_DENSE2_OUT, np.float32)
+        return sd, None
+    input_norm = None
+    for name, arr in t.items():
+        if name == "input_norm":
+            input_norm = arr
+        else:
+            sd[name] = arr
+    return sd, input_norm
+
+
+def import_blob(arch: Union[str, A.Arch], src, dtype=None):
+    """Blob -> PyTorch module (eval mode) computing the same outputs. Needs torch."""
+    import torch
+    from . import models
+
+    arch = A.get_arch(arch) if isinstance(arch, str) else arch
+    blob = read_blob(src, arch=arch)
+    sd, input_norm = blob_to_state_dict(arch, blob)
+    module = models.build_model(arch.name)
+    if dtype is not None:
+        module = module.to(dtype)      # before loading, so float64 BN identities stay exact
+    module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in sd.items()}, strict=True)
+    if input_norm is not None:
+        module.set_input_norm(torch.from_numpy(np.array(input_norm)))
+    return module.eval()
