@@ -49,15 +49,20 @@ class Linear {
   /// x: [In], y: [Out]; must not overlap.
   void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
 #if !defined(PPGHR_NO_EIGEN)
-    using Mat = Eigen::Matrix<T, Out, In, (In > 1 ? Eigen::RowMajor : Eigen::ColMajor)>;
-    using VecIn = Eigen::Matrix<T, In, 1>;
-    using VecOut = Eigen::Matrix<T, Out, 1>;
-    Eigen::Map<const Mat> w(weight.data());
-    Eigen::Map<const VecIn> xv(x);
-    Eigen::Map<const VecOut> bv(bias.data());
-    Eigen::Map<VecOut> yv(y);
-    yv.noalias() = w * xv;
-    yv += bv;
+    if constexpr (In < 8 || Out < 8) {  // too small for a GEMV kernel to pay off
+      reference::linear(x, In, weight.data(), bias.data(), Out, Activation, y);
+      return;
+    }
+    // Runtime-sized maps: Eigen's fixed-size GEMV trips GCC 12's loop-bound analysis (a false
+    // -Waggressive-loop-optimizations inside Eigen) and is not faster at these sizes.
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+    Eigen::Map<const Mat, Eigen::Aligned16> w(weight.data(), Out, In);
+    Eigen::Map<const Vec> xv(x, In);
+    Eigen::Map<const Vec, Eigen::Aligned16> bv(bias.data(), Out);
+    Eigen::Map<Vec> yv(y, Out);
+    yv.noalias() = bv;
+    yv.noalias() += w * xv;
     if constexpr (Activation == Act::relu) yv = yv.cwiseMax(T(0));
 #else
     reference::linear(x, In, weight.data(), bias.data(), Out, Activation, y);
