@@ -217,3 +217,24 @@ TEST_CASE("loading from memory makes no heap allocation") {
   CHECK(scope.count() == 0);
   CHECK(ok);
 }
+
+TEST_CASE("MLP students: parameter counts span the ResNet students' budgets") {
+  CHECK(Mlp<1>::param_count == 17060);
+  CHECK(Mlp<2>::param_count == 28724);
+  CHECK(Mlp<3>::param_count == 129348);
+  CHECK(Mlp<4>::param_count == 503924);
+  CHECK(Mlp<4>::memory_bytes == sizeof(Mlp<4>));
+  CHECK(Mlp<1>::macs == 200u * 40 + 40u * 40 + 40u * 180);
+}
+
+TEST_CASE("MLP predict() makes no heap allocation") {
+  auto net = std::make_unique<Mlp<3>>();
+  const auto b = make_blob(*net, random_tensors(*net, 4));
+  REQUIRE(net->load(b.data(), b.size()).ok());
+  const auto x = random_vector(200, 5);
+  const AllocationScope scope;
+  int sum = 0;
+  for (int i = 0; i < 10; ++i) sum += net->predict(x.data()).class_index;
+  CHECK(scope.count() == 0);
+  CHECK(sum >= 0);
+}

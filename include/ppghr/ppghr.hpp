@@ -17,5 +17,7 @@
 #include "ppghr/layers/linear.hpp"
 #include "ppghr/layers/pooling.hpp"
 #include "ppghr/layers/softmax.hpp"
+#include "ppghr/models/mlp.hpp"
+#include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/models/resnet1d.hpp"

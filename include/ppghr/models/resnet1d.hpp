@@ -3,6 +3,7 @@
 //
 // Input: one 8 s window, 200 samples at 25 Hz, band-passed and z-scored (one channel).
 // Output: Prediction (argmax class, bpm = class + 30, 180 probabilities, 180 logits).
+// load(), load_file() and predict() come from Classifier (models/network.hpp).
 // Activations are [length][channels]; the whole network (weights + scratch + result) lives inside
 // the object, so its size is a compile-time constant (memory_bytes). ResNet1d<12> is ~3.5 MB:
 // hold it in static storage or allocate it once at start-up (std::make_unique), never on a
@@ -20,14 +21,12 @@
 #include "ppghr/core/fingerprint.hpp"
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
-#include "ppghr/io/blob.hpp"
-#include "ppghr/io/file.hpp"
 #include "ppghr/layers/batchnorm.hpp"
 #include "ppghr/layers/channel_pad.hpp"
 #include "ppghr/layers/conv1d.hpp"
 #include "ppghr/layers/linear.hpp"
 #include "ppghr/layers/pooling.hpp"
-#include "ppghr/models/prediction.hpp"
+#include "ppghr/models/network.hpp"
 
 namespace ppghr {
 
@@ -128,7 +127,7 @@ class Block {
 
 /// The 1D-ResNet with N residual blocks (1..12), scalar type T.
 template <int N, class T = float>
-class ResNet1d {
+class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   static_assert(N >= 1 && N <= 12, "ResNet1d: the block count N must be in 1..12 (networks.md)");
   static_assert(std::is_floating_point_v<T>, "ResNet1d: T must be a floating-point type");
 
@@ -146,12 +145,9 @@ class ResNet1d {
   using Blocks = BlocksOf<std::make_integer_sequence<int, N>>;
 
  public:
-  using value_type = T;
   static constexpr int num_blocks = N;
   static constexpr int input_channels = 1;
   static constexpr int input_length = resnet::kInputLength;
-  static constexpr std::size_t input_size = std::size_t(input_length) * input_channels;
-  static constexpr int output_size = kNumClasses;
   static constexpr int final_channels = resnet::block_out_channels(N - 1);
   static constexpr int final_length = resnet::block_out_length(N - 1);
 
@@ -188,39 +184,6 @@ class ResNet1d {
         Blocks::descriptor(), FinalBn::descriptor(), Pool::descriptor(), Dense::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
-
-  /// Loads weights from a blob in memory; all-or-nothing (see docs/blob-format.md).
-  [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept {
-    const LoadReport r = load_blob(*this, data, size);
-    if (r.ok()) loaded_ = true;
-    return r;
-  }
-  /// Loads weights from a blob file (one temporary allocation; hosts only).
-  [[nodiscard]] LoadReport load_file(const char* path) noexcept {
-    const LoadReport r = ppghr::load_file(*this, path);
-    if (r.ok()) loaded_ = true;
-    return r;
-  }
-  [[nodiscard]] bool loaded() const noexcept { return loaded_; }
-
-  /// Estimates heart rate from one window of input_size floats (preprocessed: band-passed,
-  /// z-scored). Refuses (status not ok, no heart rate) when no weights are loaded or the window
-  /// holds NaN/Inf. No allocation, no exception, no lock. The result lives in the network and is
-  /// overwritten by the next call.
-  const Prediction<T>& predict(const T* window) noexcept {
-    if (!loaded_) {
-      detail::refuse(result_, InputStatus::not_loaded);
-    } else if (!detail::all_finite(window, input_size)) {
-      detail::refuse(result_, InputStatus::non_finite);
-    } else {
-      forward(window, result_.logits.data());
-      detail::finish_classification(result_);
-    }
-    return result_;
-  }
-  const Prediction<T>& predict(const std::array<T, input_size>& window) noexcept { return predict(window.data()); }
-  /// The last prediction (its logits are the network's raw output).
-  [[nodiscard]] const Prediction<T>& last() const noexcept { return result_; }
 
   /// Raw forward pass: window [200] -> logits [180]. No checks.
   void forward(const T* window, T* logits) noexcept {
@@ -263,8 +226,6 @@ class ResNet1d {
   Dense dense_;
   alignas(kAlign) std::array<std::array<T, activation_size>, 3> buf_{};
   alignas(kAlign) std::array<T, final_channels> pooled_{};
-  Prediction<T> result_{};
-  bool loaded_ = false;
 };
 
 template <int N, class T>
