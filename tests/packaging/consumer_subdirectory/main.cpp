@@ -1,0 +1,39 @@
+// A downstream program using ppghr from its source tree (add_subdirectory): write a blob whose
+// answer is known, load it, estimate a heart rate. All weights are zero except dense.bias[42], so
+// the logits equal the dense bias and the estimate is 42 + 30 = 72 BPM for any window.
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <ppghr/ppghr.hpp>
+
+int main() {
+  using Net = ppghr::ResNet1d<1>;
+  auto net = std::make_unique<Net>();  // networks live on the heap or in static storage
+  std::vector<unsigned char> blob(ppghr::blob::blob_size(*net));
+  auto fill = [](const ppghr::TensorSpec& spec, std::size_t k, std::uint32_t) {
+    return (std::strcmp(spec.name.text, "dense.bias") == 0 && k == 42) ? 1.0f : 0.0f;
+  };
+  std::size_t written = 0;
+  if (ppghr::blob::write_blob(*net, fill, blob.data(), blob.size(), &written) != ppghr::Status::ok) {
+    std::printf("consumer: write_blob failed\n");
+    return 1;
+  }
+  const ppghr::LoadReport report = net->load(blob.data(), written);
+  if (!report) {
+    std::printf("consumer: load failed: %s\n", ppghr::status_name(report.status));
+    return 1;
+  }
+  std::array<float, Net::input_size> window{};
+  for (std::size_t i = 0; i < window.size(); ++i) window[i] = std::sin(0.3f * float(i));
+  const auto& p = net->predict(window);
+  if (!p.ok() || p.bpm != 72.0f) {
+    std::printf("consumer: expected 72 BPM, got %g (status %d)\n", double(p.bpm), int(p.status));
+    return 1;
+  }
+  std::printf("consumer (add_subdirectory): %g BPM, network %zu bytes\n", double(p.bpm), Net::memory_bytes);
+  return 0;
+}
