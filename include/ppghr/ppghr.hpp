@@ -7,6 +7,7 @@
 #include "ppghr/core/simd.hpp"
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
+#include "ppghr/dsp/dsp.hpp"
 #include "ppghr/io/blob.hpp"
 #include "ppghr/io/blob_writer.hpp"
 #include "ppghr/io/file.hpp"
@@ -21,3 +22,5 @@
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/models/resnet1d.hpp"
+#include "ppghr/monitor/monitor.hpp"
+#include "ppghr/monitor/tracker.hpp"

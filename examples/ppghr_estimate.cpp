@@ -1,0 +1,578 @@
+// ppghr-estimate: heart rate from a recording with a model blob.
+//
+//   ppghr-estimate --model M.ppgw --csv rec.csv [--rate HZ] [--ref ref.csv] [--track] [--format csv|json] [--out F]
+//   ppghr-estimate --model M.ppgw --dataset DIR --recording ID [--track] ...
+//   ppghr-estimate --model M.ppgw --eval DIR [--subset bami2] [--track]
+//
+// CSV input: a header naming the columns `ppg` (required), `acc_x`, `acc_y`, `acc_z` (optional),
+// `time` (seconds, optional: gives the rate when --rate is absent) and `hr` (optional per-sample
+// reference). An empty or `nan` PPG cell is a missing sample (status gap). Dataset input: the
+// ../shared/data layout (index.json gives each recording's rate; rec/<id>.ppg.f32, .hr.f32).
+// Output: one line per window: time (window start, s), hr, hr_tracked, confidence, status[, ref_hr].
+// With a reference it prints the MAE of the ok windows (raw and tracked) to stderr.
+// The network is recognised from the blob's architecture fingerprint (any ResNet1d<1..12>,
+// Mlp<1..4>); --arch insists on one and reports a blob for another network as such.
+#include <ppghr/ppghr.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "ppghr-estimate: error: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+// ---- input -------------------------------------------------------------------------------------
+
+struct Recording {
+  std::string name;
+  int rate_hz = 0;
+  std::vector<float> ppg;        // one value per sample; NaN = missing
+  std::vector<float> ref_hr;     // per window k (NaN = none); empty when no reference
+  float adc_min = 0, adc_max = 0;  // rails when known
+};
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream ss(line);
+  while (std::getline(ss, cur, sep)) {
+    while (!cur.empty() && (cur.back() == '\r' || cur.back() == ' ')) cur.pop_back();
+    while (!cur.empty() && cur.front() == ' ') cur.erase(cur.begin());
+    out.push_back(cur);
+  }
+  if (!line.empty() && line.back() == sep) out.emplace_back();
+  return out;
+}
+
+bool parse_float(const std::string& s, float& v) {
+  if (s.empty() || s == "nan" || s == "NaN" || s == "NA") {
+    v = std::nanf("");
+    return true;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const double d = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || *end != '\0' || errno == ERANGE) return false;
+  v = static_cast<float>(d);
+  return true;
+}
+
+std::ifstream open_or_die(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) die("cannot open '" + path + "': " + errno_text());
+  return f;
+}
+
+// Per-window reference from a CSV with columns time,hr (time = window start in seconds).
+std::vector<float> read_ref_csv(const std::string& path) {
+  auto f = open_or_die(path);
+  std::string line;
+  if (!std::getline(f, line)) die("'" + path + "' is empty");
+  const auto cols = split(line, ',');
+  const auto t = std::find(cols.begin(), cols.end(), "time"), h = std::find(cols.begin(), cols.end(), "hr");
+  if (t == cols.end() || h == cols.end())
+    die("'" + path + "': a reference CSV needs the columns time,hr (window start in s, BPM); header is '" + line + "'");
+  const std::size_t ti = t - cols.begin(), hi = h - cols.begin();
+  std::vector<float> ref;
+  int lineno = 1;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    const auto v = split(line, ',');
+    float tv, hv;
+    if (v.size() != cols.size() || !parse_float(v[ti], tv) || !parse_float(v[hi], hv))
+      die("'" + path + "' line " + std::to_string(lineno) + ": cannot read '" + line + "'");
+    const long k = std::lround(tv / ppghr::kStrideSeconds);
+    if (k < 0 || std::fabs(tv - k * ppghr::kStrideSeconds) > 1e-3f)
+      die("'" + path + "' line " + std::to_string(lineno) + ": time " + v[ti] + " is not a window start (0, 2, 4, ... s)");
+    if (ref.size() <= static_cast<std::size_t>(k)) ref.resize(k + 1, std::nanf(""));
+    ref[k] = hv;
+  }
+  return ref;
+}
+
+Recording read_csv(const std::string& path, int rate_opt) {
+  Recording r;
+  r.name = path;
+  auto f = open_or_die(path);
+  std::string line;
+  if (!std::getline(f, line)) die("'" + path + "' is empty");
+  const auto cols = split(line, ',');
+  auto col = [&](const char* name) -> long {
+    const auto it = std::find(cols.begin(), cols.end(), name);
+    return it == cols.end() ? -1 : static_cast<long>(it - cols.begin());
+  };
+  const long ippg = col("ppg"), itime = col("time"), ihr = col("hr");
+  if (ippg < 0) die("'" + path + "': the header has no 'ppg' column (header: '" + line + "'; expected e.g. time,ppg,acc_x,acc_y,acc_z)");
+  std::vector<float> times, hr_samples;
+  int lineno = 1;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (line.empty() || line == "\r") continue;
+    const auto v = split(line, ',');
+    if (v.size() != cols.size())
+      die("'" + path + "' line " + std::to_string(lineno) + ": " + std::to_string(v.size()) + " values for " +
+          std::to_string(cols.size()) + " columns");
+    float x;
+    if (!parse_float(v[ippg], x)) die("'" + path + "' line " + std::to_string(lineno) + ": ppg '" + v[ippg] + "' is not a number");
+    r.ppg.push_back(x);
+    if (itime >= 0) {
+      float t;
+      if (!parse_float(v[itime], t) || !std::isfinite(t))
+        die("'" + path + "' line " + std::to_string(lineno) + ": time '" + v[itime] + "' is not a number");
+      times.push_back(t);
+    }
+    if (ihr >= 0) {
+      float h;
+      if (!parse_float(v[ihr], h)) die("'" + path + "' line " + std::to_string(lineno) + ": hr '" + v[ihr] + "' is not a number");
+      hr_samples.push_back(h);
+    }
+  }
+  if (r.ppg.empty()) die("'" + path + "' has a header but no samples");
+  int rate_from_time = 0;
+  if (times.size() >= 2) {
+    const double dt = (times.back() - times.front()) / double(times.size() - 1);
+    if (!(dt > 0)) die("'" + path + "': the time column does not increase");
+    rate_from_time = static_cast<int>(std::lround(1.0 / dt));
+    if (std::fabs(1.0 / dt - rate_from_time) > 0.01 * rate_from_time)
+      die("'" + path + "': the time column gives " + std::to_string(1.0 / dt) + " Hz, not an integer rate");
+  }
+  if (rate_opt > 0) {
+    if (rate_from_time > 0 && rate_from_time != rate_opt)
+      die("--rate " + std::to_string(rate_opt) + " Hz disagrees with the time column of '" + path + "' (" +
+          std::to_string(rate_from_time) + " Hz)");
+    r.rate_hz = rate_opt;
+  } else if (rate_from_time > 0) {
+    r.rate_hz = rate_from_time;
+  } else {
+    die("'" + path + "' has no time column: give the sensor rate with --rate HZ");
+  }
+  if (!hr_samples.empty()) {  // per-sample reference -> per window mean
+    const std::size_t w = r.ppg.size() / r.rate_hz < 8 ? 0 : (r.ppg.size() / r.rate_hz - 8) / 2 + 1;
+    for (std::size_t k = 0; k < w; ++k) {
+      double s = 0;
+      std::size_t n = 0;
+      for (std::size_t i = 2 * k * r.rate_hz; i < (2 * k + 8) * r.rate_hz && i < hr_samples.size(); ++i)
+        if (std::isfinite(hr_samples[i])) s += hr_samples[i], ++n;
+      r.ref_hr.push_back(n ? float(s / n) : std::nanf(""));
+    }
+  }
+  return r;
+}
+
+// ---- the ../shared/data layout -------------------------------------------------------------------
+
+struct IndexEntry {
+  std::string id, subset, adc;
+  int fs = 0, ppg_channels = 3;
+  long n_samples = -1;
+};
+
+std::string json_string_field(const std::string& obj, const std::string& key) {
+  const auto p = obj.find("\"" + key + "\"");
+  if (p == std::string::npos) return "";
+  const auto q1 = obj.find('"', obj.find(':', p) + 1);
+  const auto q2 = obj.find('"', q1 + 1);
+  return (q1 == std::string::npos || q2 == std::string::npos) ? "" : obj.substr(q1 + 1, q2 - q1 - 1);
+}
+long json_int_field(const std::string& obj, const std::string& key, long dflt) {
+  const auto p = obj.find("\"" + key + "\"");
+  if (p == std::string::npos) return dflt;
+  return std::strtol(obj.c_str() + obj.find(':', p) + 1, nullptr, 10);
+}
+
+// The objects of index.json's "recordings" array (a small scanner, enough for that file).
+std::vector<IndexEntry> read_index(const std::string& dir) {
+  auto f = open_or_die(dir + "/index.json");
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto arr = text.find("\"recordings\"");
+  if (arr == std::string::npos) die("'" + dir + "/index.json' has no \"recordings\" list");
+  std::vector<IndexEntry> out;
+  std::size_t i = text.find('[', arr) + 1;
+  int depth = 0;
+  std::size_t start = 0;
+  bool in_str = false;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_str) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_str = false;
+      continue;
+    }
+    if (c == '"') in_str = true;
+    else if (c == '{') {
+      if (depth++ == 0) start = i;
+    } else if (c == '}') {
+      if (--depth == 0) {
+        const std::string obj = text.substr(start, i - start + 1);
+        IndexEntry e;
+        e.id = json_string_field(obj, "id");
+        e.subset = json_string_field(obj, "subset");
+        e.adc = json_string_field(obj, "ppg_adc");
+        e.fs = static_cast<int>(json_int_field(obj, "fs_hz", 0));
+        e.ppg_channels = static_cast<int>(json_int_field(obj, "n_ppg_channels", 3));
+        e.n_samples = json_int_field(obj, "n_samples", -1);
+        if (!e.id.empty()) out.push_back(e);
+      }
+    } else if (c == ']' && depth == 0) {
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<float> read_f32(const std::string& path) {
+  auto f = open_or_die(path);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (bytes.size() % 4 != 0) die("'" + path + "' is not a float32 file (size " + std::to_string(bytes.size()) + ")");
+  std::vector<float> v(bytes.size() / 4);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = ppghr::TensorSource(reinterpret_cast<const unsigned char*>(bytes.data()), v.size())[i];
+  return v;
+}
+
+Recording read_dataset(const std::string& dir, const IndexEntry& e) {
+  Recording r;
+  r.name = e.id;
+  r.rate_hz = e.fs;
+  if (e.fs <= 0) die("index.json gives no valid fs_hz for '" + e.id + "'");
+  const auto ppg = read_f32(dir + "/rec/" + e.id + ".ppg.f32");
+  const int ch = e.ppg_channels > 0 ? e.ppg_channels : 1;
+  if (ppg.size() % ch != 0) die("'" + e.id + ".ppg.f32' is not a whole number of " + std::to_string(ch) + "-channel samples");
+  r.ppg.resize(ppg.size() / ch);
+  for (std::size_t i = 0; i < r.ppg.size(); ++i) r.ppg[i] = ppg[i * ch];  // channel 0
+  if (e.n_samples >= 0 && static_cast<long>(r.ppg.size()) != e.n_samples)
+    die("'" + e.id + "': " + std::to_string(r.ppg.size()) + " samples, index.json says " + std::to_string(e.n_samples));
+  std::ifstream hr(dir + "/rec/" + e.id + ".hr.f32");
+  if (hr) r.ref_hr = read_f32(dir + "/rec/" + e.id + ".hr.f32");
+  if (e.adc == "12-bit") r.adc_max = 4095.f;
+  if (e.adc == "16-bit") r.adc_max = 65535.f;
+  return r;
+}
+
+// ---- running a network ---------------------------------------------------------------------------
+
+struct Row {
+  double time;
+  float hr, hr_tracked, confidence, ref;
+  ppghr::SignalStatus status;
+};
+
+struct Options {
+  bool track = false;
+  float adc_min = 0, adc_max = 0;
+  bool adc_given = false;
+};
+
+template <class Net>
+struct NetInfo {
+  using type = Net;
+  const char* name;
+};
+
+using KnownNets = std::tuple<NetInfo<ppghr::ResNet1d<1>>, NetInfo<ppghr::ResNet1d<2>>, NetInfo<ppghr::ResNet1d<3>>,
+                             NetInfo<ppghr::ResNet1d<4>>, NetInfo<ppghr::ResNet1d<5>>, NetInfo<ppghr::ResNet1d<6>>,
+                             NetInfo<ppghr::ResNet1d<7>>, NetInfo<ppghr::ResNet1d<8>>, NetInfo<ppghr::ResNet1d<9>>,
+                             NetInfo<ppghr::ResNet1d<10>>, NetInfo<ppghr::ResNet1d<11>>, NetInfo<ppghr::ResNet1d<12>>,
+                             NetInfo<ppghr::Mlp<1>>, NetInfo<ppghr::Mlp<2>>, NetInfo<ppghr::Mlp<3>>, NetInfo<ppghr::Mlp<4>>>;
+const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resnet5"}, {"resnet6"},
+                      {"resnet7"}, {"resnet8"}, {"resnet9"}, {"resnet10"}, {"resnet11"}, {"resnet12"},
+                      {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"}};
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual std::vector<Row> run(const Recording& r, const Options& o) = 0;
+};
+
+template <class Net>
+class RunnerFor final : public Runner {
+ public:
+  explicit RunnerFor(const std::vector<unsigned char>& blob, const std::string& path) : net_(std::make_unique<Net>()) {
+    const ppghr::LoadReport rep = net_->load(blob.data(), blob.size());
+    if (!rep.ok()) {
+      std::ostringstream m;
+      m << "cannot load '" << path << "': " << ppghr::status_name(rep.status);
+      if (rep.tensor_index >= 0) m << " at tensor " << rep.tensor_index << " '" << rep.tensor_name << "'";
+      m << " (expected " << rep.expected << ", found " << rep.found << ", offset " << rep.offset << ")";
+      die(m.str());
+    }
+  }
+  std::vector<Row> run(const Recording& r, const Options& o) override {
+    using M = ppghr::Monitor<Net>;
+    auto mon = std::make_unique<M>();
+    typename M::Config cfg;
+    cfg.preprocessing = ppghr::ResNetPreprocessor::zscore_config(r.rate_hz);
+    cfg.track = o.track;
+    if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
+    else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
+    const ppghr::DspStatus st = mon->init(*net_, cfg);
+    if (st != ppghr::DspStatus::ok)
+      die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+    std::vector<Row> rows;
+    auto sink = [&](const ppghr::WindowResult& e) {
+      Row row{e.start_s, e.bpm, e.bpm_tracked, e.confidence, std::nanf(""), e.status};
+      if (e.index < r.ref_hr.size()) row.ref = r.ref_hr[e.index];
+      if (e.status != ppghr::SignalStatus::too_short) rows.push_back(row);
+    };
+    // Feed in chunks of one second, as a sensor driver would; missing samples as gaps.
+    const std::size_t chunk = static_cast<std::size_t>(r.rate_hz);
+    for (std::size_t i = 0; i < r.ppg.size();) {
+      if (!std::isfinite(r.ppg[i]) && std::isnan(r.ppg[i])) {
+        (void)mon->push_gap(1, sink);
+        ++i;
+        continue;
+      }
+      std::size_t n = 0;
+      while (n < chunk && i + n < r.ppg.size() && !std::isnan(r.ppg[i + n])) ++n;
+      (void)mon->push(r.ppg.data() + i, n, sink);
+      i += n;
+    }
+    bool too_short = false;
+    (void)mon->finish([&](const ppghr::WindowResult& e) {
+      if (e.status == ppghr::SignalStatus::too_short) too_short = true;
+      sink(e);
+    });
+    if (too_short)
+      std::fprintf(stderr, "ppghr-estimate: '%s': %.1f s of signal is too short for one 8 s window (status too_short)\n",
+                   r.name.c_str(), double(r.ppg.size()) / r.rate_hz);
+    return rows;
+  }
+
+ private:
+  std::unique_ptr<Net> net_;
+};
+
+std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) die("cannot open model '" + path + "': " + errno_text());
+  const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (blob.size() < 24 || std::memcmp(blob.data(), "PPGW", 4) != 0) die("'" + path + "' is not a ppghr model blob (bad magic)");
+  const std::uint64_t fp = ppghr::blob::read_u64(blob.data() + ppghr::blob::kOffFingerprint);
+  std::unique_ptr<Runner> runner;
+  std::string found_name;
+  std::apply(
+      [&](const auto&... info) {
+        auto try_one = [&](const auto& i) {
+          using Net = typename std::decay_t<decltype(i)>::type;
+          if (Net::fingerprint == fp) found_name = i.name;
+          if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
+            runner = std::make_unique<RunnerFor<Net>>(blob, path);
+        };
+        (try_one(info), ...);
+      },
+      kNets);
+  if (!arch.empty()) {
+    bool known = false;
+    std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kNets);
+    if (!known) die("--arch " + arch + " is not a network this tool runs (resnet1..resnet12, mlp1..mlp4)");
+  }
+  if (!runner) {
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fp));
+    if (!found_name.empty())
+      die("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
+    die("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
+        "; it runs resnet1..resnet12 and mlp1..mlp4)");
+  }
+  arch_out = found_name;
+  return runner;
+}
+
+// ---- output --------------------------------------------------------------------------------------
+
+struct Mae {
+  double sum = 0, sum_tracked = 0;
+  std::size_t n = 0, windows = 0, with_ref = 0;
+  void add(const std::vector<Row>& rows) {
+    for (const Row& r : rows) {
+      ++windows;
+      if (!std::isfinite(r.ref)) continue;
+      ++with_ref;
+      if (r.status != ppghr::SignalStatus::ok) continue;
+      sum += std::fabs(r.hr - r.ref);
+      sum_tracked += std::fabs(r.hr_tracked - r.ref);
+      ++n;
+    }
+  }
+  double mae() const { return n ? sum / n : std::nan(""); }
+  double mae_tracked() const { return n ? sum_tracked / n : std::nan(""); }
+};
+
+void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref) {
+  if (json) {
+    std::fprintf(out, "[\n");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %.4f, \"status\": \"%s\"",
+                   r.time, r.status == ppghr::SignalStatus::ok ? std::to_string(r.hr).c_str() : "null",
+                   r.status == ppghr::SignalStatus::ok ? std::to_string(r.hr_tracked).c_str() : "null", r.confidence,
+                   ppghr::signal_status_name(r.status));
+      if (with_ref) {
+        if (std::isfinite(r.ref)) std::fprintf(out, ", \"ref_hr\": %.3f", r.ref);
+        else std::fprintf(out, ", \"ref_hr\": null");
+      }
+      std::fprintf(out, "}%s\n", i + 1 < rows.size() ? "," : "");
+    }
+    std::fprintf(out, "]\n");
+    return;
+  }
+  std::fprintf(out, "time,hr,hr_tracked,confidence,status%s\n", with_ref ? ",ref_hr" : "");
+  for (const Row& r : rows) {
+    if (r.status == ppghr::SignalStatus::ok)
+      std::fprintf(out, "%.1f,%.0f,%.0f,%.4f,%s", r.time, r.hr, r.hr_tracked, r.confidence, ppghr::signal_status_name(r.status));
+    else
+      std::fprintf(out, "%.1f,,,0,%s", r.time, ppghr::signal_status_name(r.status));
+    if (with_ref) {
+      if (std::isfinite(r.ref)) std::fprintf(out, ",%.3f", r.ref);
+      else std::fprintf(out, ",");
+    }
+    std::fprintf(out, "\n");
+  }
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: ppghr-estimate --model M.ppgw (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
+               "                      [--ref REF.csv] [--arch NAME] [--track] [--format csv|json] [--out FILE]\n"
+               "                      [--adc-min X --adc-max Y] [--subset NAME]\n"
+               "  --csv FILE        header with a 'ppg' column (and optional time, acc_x, acc_y, acc_z, hr)\n"
+               "  --rate HZ         sensor rate (integer Hz), when the CSV has no time column\n"
+               "  --dataset DIR     ../shared/data layout (index.json + rec/); with --recording ID\n"
+               "  --eval DIR        every recording of a dataset: MAE per recording and overall\n"
+               "  --ref REF.csv     reference heart rate per window (columns time,hr)\n"
+               "  --track           also report the tracked heart rate (HMM forward filter)\n"
+               "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model, csv, dataset, recording, eval_dir, ref, arch, format = "csv", out_path, subset;
+  int rate = 0;
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--model") model = value();
+    else if (a == "--csv") csv = value();
+    else if (a == "--dataset") dataset = value();
+    else if (a == "--recording") recording = value();
+    else if (a == "--eval") eval_dir = value();
+    else if (a == "--ref") ref = value();
+    else if (a == "--arch") arch = value();
+    else if (a == "--format") format = value();
+    else if (a == "--out") out_path = value();
+    else if (a == "--subset") subset = value();
+    else if (a == "--track") opt.track = true;
+    else if (a == "--rate") {
+      const std::string v = value();
+      char* end = nullptr;
+      const long r = std::strtol(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || r <= 0 || r > 100000) die("--rate '" + v + "' is not a sensor rate in Hz (a positive integer)");
+      rate = static_cast<int>(r);
+    } else if (a == "--adc-min" || a == "--adc-max") {
+      float v;
+      if (!parse_float(value(), v) || !std::isfinite(v)) die(a + " needs a number");
+      (a == "--adc-min" ? opt.adc_min : opt.adc_max) = v;
+      opt.adc_given = true;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      die("unknown option '" + a + "'");
+    }
+  }
+  if (model.empty()) {
+    usage();
+    die("--model is required");
+  }
+  if (format != "csv" && format != "json") die("--format must be csv or json");
+  const int inputs = !csv.empty() + !dataset.empty() + !eval_dir.empty();
+  if (inputs != 1) {
+    usage();
+    die("give exactly one of --csv, --dataset, --eval");
+  }
+  std::string arch_name;
+  auto runner = make_runner(model, arch, arch_name);
+
+  if (!eval_dir.empty()) {
+    const auto index = read_index(eval_dir);
+    Mae all;
+    double sum_rec = 0, sum_rec_tracked = 0;
+    int n_rec = 0;
+    std::printf("recording,windows,ok,mae%s\n", opt.track ? ",mae_tracked" : "");
+    for (const auto& e : index) {
+      if (!subset.empty() && e.subset != subset) continue;
+      const Recording r = read_dataset(eval_dir, e);
+      const auto rows = runner->run(r, opt);
+      Mae m;
+      m.add(rows);
+      all.add(rows);
+      if (m.n) {
+        sum_rec += m.mae();
+        sum_rec_tracked += m.mae_tracked();
+        ++n_rec;
+      }
+      std::printf("%s,%zu,%zu,%.3f", e.id.c_str(), m.windows, m.n, m.mae());
+      if (opt.track) std::printf(",%.3f", m.mae_tracked());
+      std::printf("\n");
+    }
+    if (n_rec == 0) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " in '" + eval_dir + "'");
+    std::printf("# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)",
+                arch_name.c_str(), n_rec, subset.empty() ? "" : (" of " + subset).c_str(), all.mae(), all.n, all.windows,
+                sum_rec / n_rec);
+    if (opt.track) std::printf("; tracked %.3f (per-recording mean %.3f)", all.mae_tracked(), sum_rec_tracked / n_rec);
+    std::printf("\n");
+    return 0;
+  }
+
+  Recording r;
+  if (!csv.empty()) {
+    r = read_csv(csv, rate);
+  } else {
+    if (recording.empty()) die("--dataset needs --recording ID");
+    const auto index = read_index(dataset);
+    const auto it = std::find_if(index.begin(), index.end(), [&](const IndexEntry& e) { return e.id == recording; });
+    if (it == index.end()) die("no recording '" + recording + "' in '" + dataset + "/index.json'");
+    if (rate > 0 && rate != it->fs)
+      die("--rate " + std::to_string(rate) + " Hz disagrees with index.json (" + std::to_string(it->fs) + " Hz)");
+    r = read_dataset(dataset, *it);
+  }
+  if (!ref.empty()) r.ref_hr = read_ref_csv(ref);
+  const auto rows = runner->run(r, opt);
+  std::FILE* out = stdout;
+  if (!out_path.empty()) {
+    out = std::fopen(out_path.c_str(), "w");
+    if (!out) die("cannot write '" + out_path + "': " + errno_text());
+  }
+  write_rows(out, rows, format == "json", !r.ref_hr.empty());
+  if (out != stdout) std::fclose(out);
+  if (!r.ref_hr.empty()) {
+    Mae m;
+    m.add(rows);
+    std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), arch_name.c_str(), m.mae(), m.n,
+                 m.windows);
+    if (opt.track) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_tracked());
+    std::fprintf(stderr, "\n");
+  }
+  return 0;
+}

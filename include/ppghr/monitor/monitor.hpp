@@ -1,0 +1,280 @@
+// ppghr/monitor/monitor.hpp - from a sensor stream to heart rate: the streaming monitor.
+//
+// Push PPG samples (or PPG + ACC frames for a 4-channel network) as they arrive, in chunks of any
+// size, at the sensor rate given at start-up. Every 2 s of stream (once the first 8 s are in) the
+// monitor hands a WindowResult to your sink: the window's heart rate, its probability vector, a
+// confidence and a signal-quality status. A window whose signal is flat, holds NaN/Inf, is heavily
+// clipped, or covers a gap, gets that status and no heart rate (bpm = 0), never a made-up one.
+// A recording too short for a single window gets one WindowResult with status too_short at finish().
+//
+// Window k covers stream seconds [2k, 2k + 8) (the BAMI label convention, dsp/common.hpp).
+// Signal quality is judged on the raw sensor samples of the PPG channel (channel 0) of the window:
+//   gap         any sample of the window was declared missing with push_gap()
+//   non_finite  any NaN/Inf sample
+//   flat        the raw samples are all equal, or the preprocessor found no variation to scale
+//   clipped     more than Config::max_clipped_fraction of the samples sit at the ADC rails
+//               (Config::adc_min / adc_max when given; otherwise a sample counts as clipped when
+//               it and its two predecessors are equal and at the stream's running min or max)
+// Confidence: the probability mass within +-5 BPM of the estimate (0..1).
+// Tracking (Config::track): the HMM forward filter of tracker.hpp, reported as bpm_tracked.
+//
+// Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters,
+// ~27 KB for the ResNet at any common sensor rate); the network is the caller's (held by pointer).
+// push() never allocates, throws or locks.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/dsp/preprocessor.hpp"
+#include "ppghr/models/prediction.hpp"
+#include "ppghr/monitor/tracker.hpp"
+
+namespace ppghr {
+
+/// Signal-quality status of one window. Values are stable.
+enum class SignalStatus : std::uint8_t {
+  ok = 0,
+  flat = 1,          ///< no variation in the PPG
+  non_finite = 2,    ///< NaN or infinity in the PPG
+  clipped = 3,       ///< too many samples at the ADC rails
+  gap = 4,           ///< samples missing (push_gap)
+  too_short = 5,     ///< the recording ended before a first full window
+  not_loaded = 6,    ///< the network has no weights
+};
+
+[[nodiscard]] constexpr const char* signal_status_name(SignalStatus s) noexcept {
+#if defined(PPGHR_NO_ERROR_STRINGS)
+  (void)s;
+  return "";
+#else
+  switch (s) {
+    case SignalStatus::ok: return "ok";
+    case SignalStatus::flat: return "flat";
+    case SignalStatus::non_finite: return "non_finite";
+    case SignalStatus::clipped: return "clipped";
+    case SignalStatus::gap: return "gap";
+    case SignalStatus::too_short: return "too_short";
+    case SignalStatus::not_loaded: return "not_loaded";
+  }
+  return "unknown";
+#endif
+}
+
+/// One window's result, valid during the sink call.
+struct WindowResult {
+  std::uint64_t index = 0;           ///< window k
+  double start_s = 0, end_s = 0;     ///< stream seconds [2k, 2k + 8)
+  SignalStatus status = SignalStatus::ok;
+  float bpm = 0;                     ///< argmax heart rate (0 unless status is ok)
+  float bpm_tracked = 0;             ///< tracked heart rate (Config::track), else = bpm; 0 before any
+  float confidence = 0;              ///< probability mass within +-5 BPM of bpm (0 unless ok)
+  float clipped_fraction = 0;        ///< of the window's PPG samples
+  const float* probabilities = nullptr;  ///< 180 values when status is ok, else nullptr
+  [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
+};
+
+/// Net: a classification network (predict(const float*) -> Prediction<float>) whose input is the
+/// preprocessor's window. Pre: the matching preprocessor (ResNetPreprocessor for ResNet1d / Mlp).
+template <class Net, class Pre = ResNetPreprocessor>
+class Monitor {
+  static_assert(Net::input_size == Pre::window_size, "Monitor: the preprocessor's window is not the network's input");
+
+ public:
+  static constexpr int channels = Pre::channels;
+  static constexpr int kConfidenceHalfWidthBpm = 5;
+
+  struct Config {
+    typename Pre::Config preprocessing{};  ///< sensor rate and normalisation (Pre::zscore_config(fs))
+    float adc_min = 0, adc_max = 0;        ///< ADC rails; adc_min >= adc_max: detect plateaus instead
+    float max_clipped_fraction = 0.1f;     ///< above this a window is `clipped`
+    bool track = false;                    ///< run the HMM tracker (bpm_tracked)
+    HeartRateTracker::Config tracker{};
+  };
+
+  /// Starts a stream. `net` must outlive the monitor. Returns the preprocessor's verdict on the
+  /// configuration (unsupported rate, bad constants); on failure push() does nothing.
+  [[nodiscard]] DspStatus init(Net& net, const Config& cfg) noexcept {
+    net_ = &net;
+    cfg_ = cfg;
+    tracker_.configure(cfg.tracker);
+    const DspStatus st = pre_.init(cfg.preprocessing);
+    reset_stream();
+    return st;
+  }
+
+  /// Starts a new stream with the same configuration.
+  void reset_stream() noexcept {
+    pre_.reset();
+    tracker_.reset();
+    for (auto& s : segments_) s = Segment{};
+    samples_ = 0;
+    emitted_ = 0;
+    have_prev_ = 0;
+    run_min_ = std::numeric_limits<float>::infinity();
+    run_max_ = -std::numeric_limits<float>::infinity();
+    last_tracked_ = 0;
+  }
+
+  /// Pushes n frames of `channels` floats (channel 0 = PPG; for 4-channel networks then ACC x, y, z).
+  /// Calls sink(const WindowResult&) for every window completed. No allocation.
+  template <class Sink>
+  [[nodiscard]] DspStatus push(const float* frames, std::size_t n, Sink&& sink) noexcept {
+    return push_impl(frames, n, false, sink);
+  }
+
+  /// Declares n samples missing (a sensor dropout): the stream's clock advances, every window
+  /// touching them gets status `gap`.
+  template <class Sink>
+  [[nodiscard]] DspStatus push_gap(std::size_t n, Sink&& sink) noexcept {
+    return push_impl(nullptr, n, true, sink);
+  }
+
+  /// End of the stream: emits the windows still waiting for resampler look-ahead; when no window
+  /// was ever emitted, emits one WindowResult with status too_short.
+  template <class Sink>
+  [[nodiscard]] DspStatus finish(Sink&& sink) noexcept {
+    const DspStatus st = pre_.finish([&](const typename Pre::Window& w) { on_window(w, sink); });
+    if (st == DspStatus::ok && emitted_ == 0) {
+      WindowResult e;
+      e.status = SignalStatus::too_short;
+      e.end_s = static_cast<double>(samples_) / sensor_rate();
+      sink(static_cast<const WindowResult&>(e));
+    }
+    return st;
+  }
+
+  [[nodiscard]] std::uint64_t windows() const noexcept { return emitted_; }
+  [[nodiscard]] std::uint64_t samples() const noexcept { return samples_; }
+  [[nodiscard]] const Pre& preprocessor() const noexcept { return pre_; }
+
+ private:
+  // Raw-sample statistics of one 2 s segment of the PPG channel.
+  struct Segment {
+    std::uint64_t id = ~std::uint64_t(0);
+    std::uint32_t count = 0, non_finite = 0, missing = 0, clipped = 0;
+    float min = std::numeric_limits<float>::infinity();
+    float max = -std::numeric_limits<float>::infinity();
+  };
+  static constexpr int kRing = 16;  // segments kept: a window needs 4, plus resampler latency
+
+  int sensor_rate() const noexcept { return cfg_.preprocessing.input_rate_hz > 0 ? cfg_.preprocessing.input_rate_hz : 1; }
+
+  template <class Sink>
+  DspStatus push_impl(const float* frames, std::size_t n, bool missing, Sink& sink) noexcept {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::array<float, channels> gap_frame;
+    gap_frame.fill(nan);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* f = missing ? gap_frame.data() : frames + i * channels;
+      account(f[0], missing);
+      const DspStatus st = pre_.push(f, 1, [&](const typename Pre::Window& w) { on_window(w, sink); });
+      if (st != DspStatus::ok) return st;
+    }
+    return DspStatus::ok;
+  }
+
+  void account(float x, bool missing) noexcept {
+    const std::uint64_t seg_len = std::uint64_t(kStrideSeconds) * std::uint64_t(sensor_rate());
+    const std::uint64_t id = samples_ / seg_len;
+    Segment& s = segments_[id % kRing];
+    if (s.id != id) s = Segment{id};
+    ++samples_;
+    ++s.count;
+    if (missing) {
+      ++s.missing;
+      have_prev_ = 0;
+      return;
+    }
+    if (!std::isfinite(x)) {
+      ++s.non_finite;
+      have_prev_ = 0;
+      return;
+    }
+    s.min = x < s.min ? x : s.min;
+    s.max = x > s.max ? x : s.max;
+    run_min_ = x < run_min_ ? x : run_min_;
+    run_max_ = x > run_max_ ? x : run_max_;
+    if (cfg_.adc_min < cfg_.adc_max) {
+      if (x <= cfg_.adc_min || x >= cfg_.adc_max) ++s.clipped;
+    } else if (have_prev_ >= 2 && x == prev_[0] && x == prev_[1] && (x >= run_max_ || x <= run_min_)) {
+      ++s.clipped;
+    }
+    prev_[1] = prev_[0];
+    prev_[0] = x;
+    have_prev_ = have_prev_ < 2 ? have_prev_ + 1 : 2;
+  }
+
+  template <class Sink>
+  void on_window(const typename Pre::Window& w, Sink& sink) noexcept {
+    WindowResult e;
+    e.index = w.index;
+    e.start_s = double(kStrideSeconds) * double(w.index);
+    e.end_s = e.start_s + kWindowSeconds;
+    // Combine the raw statistics of the window's 4 segments.
+    std::uint32_t count = 0, non_finite = 0, missing = 0, clipped = 0;
+    float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
+    constexpr int kSegments = kWindowSeconds / kStrideSeconds;
+    for (int j = 0; j < kSegments; ++j) {
+      const std::uint64_t id = w.index + std::uint64_t(j);
+      const Segment& s = segments_[id % kRing];
+      if (s.id != id) continue;  // finish(): the extension past the end has no raw samples
+      count += s.count;
+      non_finite += s.non_finite;
+      missing += s.missing;
+      clipped += s.clipped;
+      lo = s.min < lo ? s.min : lo;
+      hi = s.max > hi ? s.max : hi;
+    }
+    e.clipped_fraction = count > 0 ? float(clipped) / float(count) : 0.f;
+    if (missing > 0) {
+      e.status = SignalStatus::gap;
+    } else if (non_finite > 0 || w.status[0] == WindowStatus::non_finite) {
+      e.status = SignalStatus::non_finite;
+    } else if (!(hi > lo) || w.status[0] == WindowStatus::flat) {
+      e.status = SignalStatus::flat;
+    } else if (e.clipped_fraction > cfg_.max_clipped_fraction) {
+      e.status = SignalStatus::clipped;
+    } else if (!w.ok()) {
+      e.status = SignalStatus::non_finite;  // another channel (ACC) was unusable
+    }
+    if (e.status == SignalStatus::ok) {
+      const Prediction<float>& p = net_->predict(w.data);
+      if (!p.ok()) {
+        e.status = p.status == InputStatus::not_loaded ? SignalStatus::not_loaded : SignalStatus::non_finite;
+      } else {
+        e.bpm = p.bpm;
+        e.probabilities = p.probabilities.data();
+        float mass = 0.f;
+        for (int d = -kConfidenceHalfWidthBpm; d <= kConfidenceHalfWidthBpm; ++d) {
+          const int k = p.class_index + d;
+          if (k >= 0 && k < kNumClasses) mass += p.probabilities[k];
+        }
+        e.confidence = mass;
+        if (cfg_.track) last_tracked_ = float(tracker_.update(p.probabilities.data()) + kMinBpm);
+        else last_tracked_ = e.bpm;
+      }
+    }
+    if (e.status != SignalStatus::ok && cfg_.track && tracker_.started()) tracker_.skip();
+    e.bpm_tracked = e.status == SignalStatus::ok ? last_tracked_ : 0.f;
+    ++emitted_;
+    sink(static_cast<const WindowResult&>(e));
+  }
+
+  Net* net_ = nullptr;
+  Config cfg_{};
+  Pre pre_{};
+  HeartRateTracker tracker_{};
+  std::array<Segment, kRing> segments_{};
+  std::uint64_t samples_ = 0, emitted_ = 0;
+  float prev_[2] = {0, 0};
+  int have_prev_ = 0;
+  float run_min_ = 0, run_max_ = 0;
+  float last_tracked_ = 0;
+};
+
+}  // namespace ppghr
