@@ -1,0 +1,432 @@
+"""Preprocessing twin of include/ppghr/dsp: a raw sensor recording -> the network windows.
+
+Training must see exactly the windows the device computes, so this module repeats the C++ chain
+step by step, in float64, and returns the same float32 windows (held to 1e-5 relative by
+tools/tests/test_preprocess.py against the C++ program tests/dsp_parity_main.cpp, and by the
+"dsp golden" C++ test against tests/dsp_golden.hpp, which this module writes).
+
+The chain (include/ppghr/dsp/preprocessor.hpp):
+
+1. Resample fs_in -> fs_out (25 Hz ResNet / MLP, 32 Hz PULSE) with a polyphase FIR:
+   ratio up/down = fs_out/fs_in reduced; prototype = scipy.signal.firwin(taps, min(fs_in, fs_out)/2,
+   window=('kaiser', beta), fs=up*fs_in), taps and beta from Kaiser's formulas for 65 dB and a
+   transition band of [0.8, 1.2] x the lower Nyquist; each polyphase branch scaled to unit DC gain.
+   Output n is the signal at time n/fs_out exactly (the filter's delay is compensated by
+   look-ahead). The signal is taken as x[0] before its start and x[-1] after its end.
+2. Cut window k = output samples [2k fs_out, (2k + 8) fs_out) = seconds [2k, 2k + 8) of the
+   recording (BAMI's label k), for every k with (2k + 8) fs_in <= n_samples.
+3. Per window and channel: if any value is NaN/inf -> status NON_FINITE, zeros. Else
+   [band-pass: scipy.signal.sosfiltfilt with scipy.signal.butter(4, [0.5, 4], btype='band',
+   fs=fs_out, output='sos') and its defaults (padtype 'odd', padlen 27)], then
+   - 'zscore' (ResNet): (x - mean) / population std; status FLAT and zeros when
+     std <= FLAT_TOLERANCE * max|x| (x as resampled, before the band-pass);
+   - 'global' (PULSE): (x - mean_c) / std_c with the training set's constants;
+   - 'none': unchanged.
+4. Cast to float32.
+
+Why sosfiltfilt and not filtfilt(b, a): see include/ppghr/dsp/bandpass.hpp (same filter, same
+pad length 27, same initial conditions; the sections are numerically sound, the 8th-order
+polynomial is not). Why the band-pass runs per window and not over the whole recording: the
+device only ever has the window, so training must not see better-filtered data than it.
+
+Run ``python3 -m ppghr_tools.preprocess --golden tests/dsp_golden.hpp`` to refresh the C++ golden,
+``--check`` to compare the committed one with a fresh computation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+import scipy.signal
+
+WINDOW_S = 8
+STRIDE_S = 2
+RESNET_RATE = 25
+PULSE_RATE = 32
+COMMON_SENSOR_RATES = (25, 32, 50, 64, 100, 125, 128)
+MAX_SENSOR_RATE = 100000
+RESAMPLER_STOPBAND_DB = 65.0
+RESAMPLER_TRANSITION = 0.4
+BANDPASS_HZ = (0.5, 4.0)
+BANDPASS_ORDER = 4
+FLAT_TOLERANCE = 1e-9
+
+STATUS_OK, STATUS_FLAT, STATUS_NON_FINITE = 0, 1, 2
+STATUS_NAMES = {STATUS_OK: "ok", STATUS_FLAT: "flat", STATUS_NON_FINITE: "non-finite"}
+
+NETS = {
+    # net: (rate, band-pass, normalisation)
+    "resnet": (RESNET_RATE, True, "zscore"),
+    "pulse": (PULSE_RATE, False, "global"),
+}
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BAMI_ROOT = REPO_ROOT.parent / "shared" / "data" / "bami"
+
+
+# --------------------------------------------------------------------------------------------
+# Resampler
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResamplerDesign:
+    """Twin of ppghr::ResamplerDesign (resampler.hpp)."""
+    up: int
+    down: int
+    taps: int
+    taps_per_phase: int
+    delay: int
+    cutoff: float
+    beta: float
+
+    @property
+    def identity(self) -> bool:
+        return self.up == 1 and self.down == 1
+
+
+def resampler_design(fs_in: int, fs_out: int) -> ResamplerDesign:
+    """Same formula and operation order as ppghr::resampler_design()."""
+    fs_in, fs_out = int(fs_in), int(fs_out)
+    if not (1 <= fs_in <= MAX_SENSOR_RATE and 1 <= fs_out <= MAX_SENSOR_RATE):
+        raise ValueError(f"unsupported rate pair {fs_in} -> {fs_out} Hz")
+    g = math.gcd(fs_in, fs_out)
+    up, down = fs_out // g, fs_in // g
+    if up == 1 and down == 1:
+        return ResamplerDesign(1, 1, 1, 1, 0, 1.0, 0.0)
+    fs_up = float(up) * fs_in
+    nyq_low = 0.5 * float(min(fs_in, fs_out))
+    width = RESAMPLER_TRANSITION * nyq_low
+    n = (RESAMPLER_STOPBAND_DB - 7.95) / (2.285 * 2.0 * math.pi * width / fs_up)
+    taps = int(math.ceil(n)) + 1
+    if taps % 2 == 0:
+        taps += 1
+    return ResamplerDesign(up, down, taps, (taps + up - 1) // up, (taps - 1) // 2,
+                           nyq_low / (0.5 * fs_up), 0.1102 * (RESAMPLER_STOPBAND_DB - 8.7))
+
+
+def resampler_branches(design: ResamplerDesign) -> np.ndarray:
+    """[up, taps_per_phase] float64: branch p's tap q weighs sample i0 - q; each branch sums to 1."""
+    if design.identity:
+        return np.ones((1, 1))
+    h = scipy.signal.firwin(design.taps, design.cutoff, window=("kaiser", design.beta))
+    hp = np.zeros(design.up * design.taps_per_phase)
+    hp[:design.taps] = h
+    g = hp.reshape(design.taps_per_phase, design.up).T.copy()
+    return g / g.sum(axis=1, keepdims=True)
+
+
+def resample(x: np.ndarray, fs_in: int, fs_out: int, n_out: Optional[int] = None,
+             block: int = 1 << 15) -> np.ndarray:
+    """Resamples a 1-D signal like ppghr::Resampler streams it: out[n] = signal at n / fs_out.
+
+    n_out defaults to the outputs whose time lies before the end of the recording
+    (ceil(len(x) * up / down)); outputs may reach past it (x is extended with x[-1])."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError("resample() takes a non-empty 1-D signal")
+    d = resampler_design(fs_in, fs_out)
+    g = resampler_branches(d)
+    if n_out is None:
+        n_out = -(-len(x) * d.up // d.down)
+    out = np.empty(n_out)
+    q = np.arange(d.taps_per_phase, dtype=np.int64)
+    for start in range(0, n_out, block):
+        n = np.arange(start, min(start + block, n_out), dtype=np.int64)
+        m0 = n * d.down + d.delay
+        i0, p = m0 // d.up, m0 % d.up
+        idx = np.clip(i0[:, None] - q[None, :], 0, len(x) - 1)
+        out[start:start + len(n)] = (g[p] * x[idx]).sum(axis=1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Band-pass, normalisation, windows
+# --------------------------------------------------------------------------------------------
+
+def bandpass_sos(fs: float, band: Sequence[float] = BANDPASS_HZ) -> np.ndarray:
+    """The ResNet band-pass: scipy.signal.butter(4, band, btype='band', fs=fs, output='sos')."""
+    return scipy.signal.butter(BANDPASS_ORDER, list(band), btype="band", fs=fs, output="sos")
+
+
+def n_windows(n_samples: int, fs_in: int) -> int:
+    """Windows of a recording of n_samples: those with (2k + 8) fs_in <= n_samples."""
+    w, s = WINDOW_S * fs_in, STRIDE_S * fs_in
+    return 0 if n_samples < w else (n_samples - w) // s + 1
+
+
+def windows_from_recording(signal, fs_in: int, net: str = "resnet", *,
+                           bandpass: Optional[bool] = None,
+                           normalization: Optional[str] = None,
+                           input_norm=None,
+                           band: Sequence[float] = BANDPASS_HZ,
+                           return_status: bool = False):
+    """The float32 windows ppghr::Preprocessor produces from the same recording.
+
+    signal: (N,) or (N, C) raw samples at fs_in (C = 4 rows PPG, ACC x, y, z for 'pulse').
+    net: 'resnet' (25 Hz, 200 samples, band-pass + per-window z-score) or 'pulse' (32 Hz,
+    256 samples, no band-pass, global constants). bandpass / normalization ('zscore', 'global',
+    'none') override the net's defaults; input_norm: [(mean, std)] per channel for 'global' (for
+    'pulse' without input_norm the normalisation is 'none': the PULSE modules normalise their
+    own input with the constants their blob carries).
+
+    Returns (W, L) for 1-D input, else (W, C, L), float32; with return_status also the
+    (W,) / (W, C) uint8 statuses (STATUS_OK, STATUS_FLAT, STATUS_NON_FINITE). Window k covers
+    seconds [2k, 2k + 8); W = n_windows(N, fs_in).
+    """
+    if net not in NETS:
+        raise ValueError(f"net must be one of {sorted(NETS)}, not {net!r}")
+    rate, default_bp, default_norm = NETS[net]
+    if normalization is None:
+        normalization = default_norm if (net != "pulse" or input_norm is not None) else "none"
+    if bandpass is None:
+        bandpass = default_bp
+    if normalization not in ("zscore", "global", "none"):
+        raise ValueError(f"normalization must be 'zscore', 'global' or 'none', not {normalization!r}")
+    x = np.asarray(signal)
+    one_d = x.ndim == 1
+    x = x.reshape(len(x), -1).astype(np.float64)
+    n, c = x.shape
+    if net == "pulse" and c != 4:
+        raise ValueError(f"pulse windows have 4 rows (PPG, ACC x, ACC y, ACC z), got {c} channels")
+    if normalization == "global":
+        if input_norm is None:
+            raise ValueError("normalization 'global' needs input_norm = [(mean, std)] per channel")
+        norm = np.asarray(input_norm, dtype=np.float64).reshape(-1, 2)
+        if norm.shape[0] != c or not np.all(np.isfinite(norm)) or not np.all(norm[:, 1] > 0):
+            raise ValueError("input_norm needs one finite (mean, std > 0) pair per channel")
+    length, stride = WINDOW_S * rate, STRIDE_S * rate
+    w = n_windows(n, fs_in)
+    out = np.zeros((w, c, length), dtype=np.float32)
+    status = np.zeros((w, c), dtype=np.uint8)
+    if w > 0:
+        n_out = (w - 1) * stride + length
+        y = np.stack([resample(x[:, ch], fs_in, rate, n_out) for ch in range(c)])   # (C, n_out)
+        starts = np.arange(w) * stride
+        raw = y[:, starts[:, None] + np.arange(length)[None, :]].transpose(1, 0, 2)  # (W, C, L)
+        finite = np.all(np.isfinite(raw), axis=-1)
+        work = np.where(finite[..., None], raw, 0.0)
+        scale = np.max(np.abs(work), axis=-1)
+        if bandpass:
+            work = scipy.signal.sosfiltfilt(bandpass_sos(rate, band), work, axis=-1)
+        if normalization == "zscore":
+            mean = work.mean(axis=-1, keepdims=True)
+            sd = np.sqrt(((work - mean) ** 2).mean(axis=-1))
+            flat = ~(sd > FLAT_TOLERANCE * scale) | ~np.isfinite(sd)
+            res = (work - mean) / np.where(flat, 1.0, sd)[..., None]
+            status[flat & finite] = STATUS_FLAT
+            res[flat] = 0.0
+        elif normalization == "global":
+            res = (work - norm[None, :, 0:1]) / norm[None, :, 1:2]
+        else:
+            res = work
+        res[~finite] = 0.0
+        status[~finite] = STATUS_NON_FINITE
+        out[:] = res.astype(np.float32)
+    if one_d:
+        out, status = out[:, 0, :], status[:, 0]
+    return (out, status) if return_status else out
+
+
+# --------------------------------------------------------------------------------------------
+# BAMI
+# --------------------------------------------------------------------------------------------
+
+class BamiRecording(NamedTuple):
+    ppg: np.ndarray  # (N, 3) float32, raw ADC units; channel 0 for single-channel models
+    acc: np.ndarray  # (N, 3) float32, g (approximate scale)
+    hr: np.ndarray   # (W,) float32, BPM of seconds [2k, 2k + 8)
+    fs: int          # Hz (50 for every recording)
+
+
+def bami_root(root=None) -> Path:
+    """The BAMI directory: `root`, else <repo>/../shared/data/bami."""
+    return Path(root) if root is not None else DEFAULT_BAMI_ROOT
+
+
+def bami_ids(root=None):
+    """Recording ids in index order (e.g. 'bami1_01')."""
+    index = json.loads((bami_root(root) / "index.json").read_text())
+    return [r["id"] for r in index["recordings"]]
+
+
+def load_bami(recording_id: str, root=None) -> BamiRecording:
+    """Loads one BAMI recording ('BAMI1_01', 'bami1_01', ...) from ../shared/data/bami.
+
+    Note: hr may hold fewer labels than the recording has windows (BAMI1_25 and BAMI-2: 361 labels
+    for 362 windows); label k always belongs to window k, so use windows[:len(hr)]."""
+    root = bami_root(root)
+    rid = recording_id.lower()
+    index = json.loads((root / "index.json").read_text())
+    meta = {r["id"]: r for r in index["recordings"]}
+    if rid not in meta:
+        raise KeyError(f"no BAMI recording {recording_id!r} in {root / 'index.json'}")
+    rec = root / "rec"
+    ppg = np.fromfile(rec / f"{rid}.ppg.f32", dtype="<f4").reshape(-1, 3)
+    acc = np.fromfile(rec / f"{rid}.acc.f32", dtype="<f4").reshape(-1, 3)
+    hr = np.fromfile(rec / f"{rid}.hr.f32", dtype="<f4")
+    if len(ppg) != meta[rid]["n_samples"] or len(acc) != len(ppg):
+        raise ValueError(f"{rid}: sample counts disagree with index.json")
+    return BamiRecording(ppg, acc, hr, int(meta[rid]["fs_hz"]))
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic recordings and the C++ golden (tests/dsp_golden.hpp)
+# --------------------------------------------------------------------------------------------
+
+def synthetic_recording(n: int, fs: int, channels: int = 1) -> np.ndarray:
+    """(n, channels) float32; the same formula as synthetic_sample() in tests/test_dsp.cpp:
+    x_c(t) = 2000 + 500 c + 300 sin(2 pi 0.07 t + 0.3 c) + 150 sin(2 pi 1.3 t + c)
+             + 60 sin(2 pi 2.6 t + 0.7 + c) + 20 sin(2 pi 7.1 t) + 8 sin(2 pi 11.3 t + 0.2 c),
+    t = i / fs, evaluated in float64 and rounded to float32."""
+    t = np.arange(n, dtype=np.float64) / float(fs)
+    out = np.empty((n, channels), dtype=np.float32)
+    two_pi = 2.0 * math.pi
+    for c in range(channels):
+        v = (2000.0 + 500.0 * c + 300.0 * np.sin(two_pi * 0.07 * t + 0.3 * c)
+             + 150.0 * np.sin(two_pi * 1.3 * t + c) + 60.0 * np.sin(two_pi * 2.6 * t + 0.7 + c)
+             + 20.0 * np.sin(two_pi * 7.1 * t) + 8.0 * np.sin(two_pi * 11.3 * t + 0.2 * c))
+        out[:, c] = v.astype(np.float32)
+    return out
+
+
+# Golden cases: (name, net, fs_in, channels, seconds, edit, input_norm). edit 'flat_nan': the first
+# 9 s are the constant 1234 and sample 20 fs_in is NaN (flat and non-finite windows).
+PULSE_GOLDEN_NORM = ((2000.0, 100.0), (2500.0, 150.0), (3000.0, 200.0), (3500.0, 250.0))
+GOLDEN_CASES = (
+    ("resnet_64hz", "resnet", 64, 1, 14, "", None),
+    ("resnet_25hz", "resnet", 25, 1, 10, "", None),
+    ("pulse_125hz", "pulse", 125, 4, 10, "", PULSE_GOLDEN_NORM),
+    ("resnet_50hz_flat_nan", "resnet", 50, 1, 24, "flat_nan", None),
+)
+GOLDEN_SAMPLE_STRIDE = 7
+
+
+def golden_input(fs: int, channels: int, seconds: int, edit: str) -> np.ndarray:
+    x = synthetic_recording(seconds * fs, fs, channels)
+    if edit == "flat_nan":
+        x[:9 * fs] = np.float32(1234.0)
+        x[20 * fs] = np.float32("nan")
+    return x
+
+
+def golden_windows(case):
+    name, net, fs, ch, seconds, edit, norm = case
+    w, st = windows_from_recording(golden_input(fs, ch, seconds, edit), fs, net, input_norm=norm,
+                                   return_status=True)
+    return w.reshape(len(w), ch, -1), st.reshape(len(st), ch)
+
+
+def _float_literal(v) -> str:
+    s = f"{float(v):.9g}"
+    return (s if ("." in s or "e" in s) else s + ".0") + "f"
+
+
+def render_golden() -> str:
+    lines = [
+        "// Generated by tools/ppghr_tools/preprocess.py (PYTHONPATH=tools python3 -m",
+        "// ppghr_tools.preprocess --golden tests/dsp_golden.hpp): do not edit by hand.",
+        f"// numpy {np.__version__}, scipy {scipy.__version__}. Windows of synthetic recordings",
+        "// (synthetic_recording() / synthetic_sample(): the same formula on both sides) as the Python",
+        f"// twin computes them, every {GOLDEN_SAMPLE_STRIDE}th sample of each window row kept; and the",
+        "// band-pass sections of scipy.signal.butter(4, [0.5, 4], btype='band', fs, output='sos').",
+        "#pragma once",
+        "",
+        "namespace ppghr_test {",
+        "namespace dsp_golden {",
+        "",
+        "struct Case {",
+        "  const char* name;",
+        "  int net_rate;         // 25: ResNet preset (band-pass + z-score); 32: PULSE preset (global)",
+        "  int fs_in;",
+        "  int channels;",
+        "  int seconds;",
+        "  bool flat_nan;        // first 9 s constant 1234, sample 20 fs_in NaN",
+        "  double norm[4][2];    // PULSE: (mean, std) per channel",
+        "  int n_windows;",
+        "  int per_row;          // kept samples per window row: indices 0, stride, 2 stride, ...",
+        "  const unsigned char* status;  // [n_windows][channels]",
+        "  const float* values;          // [n_windows][channels][per_row]",
+        "};",
+        f"inline constexpr int kSampleStride = {GOLDEN_SAMPLE_STRIDE};",
+        "",
+    ]
+    entries = []
+    for case in GOLDEN_CASES:
+        name, net, fs, ch, seconds, edit, norm = case
+        w, st = golden_windows(case)
+        kept = w[:, :, ::GOLDEN_SAMPLE_STRIDE]
+        ident = name.upper()
+        vals = [_float_literal(v) for v in kept.reshape(-1)]
+        lines.append(f"inline const unsigned char k{ident}_status[] = {{"
+                     + ", ".join(str(int(s)) for s in st.reshape(-1)) + "};")
+        lines.append(f"inline const float k{ident}_values[] = {{")
+        for i in range(0, len(vals), 8):
+            lines.append("    " + ", ".join(vals[i:i + 8]) + ",")
+        lines.append("};")
+        normv = norm if norm is not None else ((0.0, 1.0),) * 4
+        normtxt = ", ".join(f"{{{m!r}, {s!r}}}" for m, s in normv)
+        entries.append(f'    {{"{name}", {NETS[net][0]}, {fs}, {ch}, {seconds}, '
+                       f'{"true" if edit == "flat_nan" else "false"}, {{{normtxt}}}, {len(w)}, '
+                       f'{kept.shape[2]}, k{ident}_status, k{ident}_values}},')
+    lines.append("")
+    lines.append("inline const Case kCases[] = {")
+    lines.extend(entries)
+    lines.append("};")
+    lines.append("")
+    for fs in (RESNET_RATE, PULSE_RATE):
+        sos = bandpass_sos(fs)
+        lines.append(f"inline constexpr double kSos{fs}Hz[{len(sos)}][6] = {{")
+        for row in sos:
+            lines.append("    {" + ", ".join(f"{float(v)!r}" for v in row) + "},")
+        lines.append("};")
+    lines += ["", "}  // namespace dsp_golden", "}  // namespace ppghr_test", ""]
+    return "\n".join(lines)
+
+
+def parse_golden_values(text: str):
+    """{case name: np.float32 array} of the values arrays in a dsp_golden.hpp text."""
+    out = {}
+    for case in GOLDEN_CASES:
+        ident = case[0].upper()
+        m = re.search(r"k%s_values\[\] = \{(.*?)\};" % ident, text, re.S)
+        if m is None:
+            raise ValueError(f"golden: no values for {case[0]}")
+        out[case[0]] = np.array([float(v.rstrip("f")) for v in re.findall(r"[-+0-9.eE]+f", m.group(1))],
+                                dtype=np.float32)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--golden", type=Path, help="write the C++ golden header here")
+    ap.add_argument("--check", action="store_true",
+                    help="compare tests/dsp_golden.hpp with a fresh computation (1e-5 relative)")
+    args = ap.parse_args(argv)
+    if args.golden:
+        args.golden.write_text(render_golden())
+        print(f"wrote {args.golden}")
+    if args.check:
+        committed = parse_golden_values((REPO_ROOT / "tests" / "dsp_golden.hpp").read_text())
+        fresh = parse_golden_values(render_golden())
+        worst = 0.0
+        for k in committed:
+            if committed[k].shape != fresh[k].shape:
+                print(f"{k}: shape {committed[k].shape} != {fresh[k].shape}")
+                return 1
+            den = max(float(np.max(np.abs(fresh[k]))), 1e-30)
+            worst = max(worst, float(np.max(np.abs(committed[k] - fresh[k]))) / den)
+        print(f"max relative difference {worst:.3g}")
+        return 0 if worst <= 1e-5 else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
