@@ -9,7 +9,8 @@
 //
 // Window k covers stream seconds [2k, 2k + 8) (the BAMI label convention, dsp/common.hpp).
 // Signal quality is judged on the raw sensor samples of the PPG channel (channel 0) of the window:
-//   gap         any sample of the window was declared missing with push_gap()
+//   gap         any sample of the window was declared missing with push_gap() (or one just
+//               outside it, within the resampler's reach, spoiled the resampled window)
 //   non_finite  any NaN/Inf sample
 //   flat        the raw samples are all equal, or the preprocessor found no variation to scale
 //   clipped     more than Config::max_clipped_fraction of the samples sit at the ADC rails
@@ -231,7 +232,14 @@ class Monitor {
       hi = s.max > hi ? s.max : hi;
     }
     e.clipped_fraction = count > 0 ? float(clipped) / float(count) : 0.f;
-    if (missing > 0) {
+    // The resampler's filter reaches a little past the window's edges: a gap or NaN there also
+    // spoils the window (the preprocessor reports it non_finite); name the cause.
+    std::uint32_t near_missing = 0;
+    for (const std::uint64_t id : {w.index - 1, w.index + std::uint64_t(kSegments)}) {
+      const Segment& s = segments_[id % kRing];
+      if (s.id == id) near_missing += s.missing;
+    }
+    if (missing > 0 || (w.status[0] == WindowStatus::non_finite && non_finite == 0 && near_missing > 0)) {
       e.status = SignalStatus::gap;
     } else if (non_finite > 0 || w.status[0] == WindowStatus::non_finite) {
       e.status = SignalStatus::non_finite;

@@ -70,6 +70,9 @@ class HeartRateTracker {
   void skip() noexcept {
     predict_step();
     belief_ = prior_;
+    float s = 0.f;
+    for (float b : belief_) s += b;
+    normalise(s);
   }
 
   [[nodiscard]] int tracked_class() const noexcept { return argmax(belief_.data(), kNumClasses); }

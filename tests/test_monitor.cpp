@@ -1,0 +1,268 @@
+// The streaming monitor: signal-quality statuses (flat, NaN/Inf, clipping, gap, too short), no
+// heart rate and no NaN for bad windows, chunk-size invariance, window bookkeeping, zero heap
+// allocations in push(); and the HMM tracker.
+#include <doctest/doctest.h>
+
+#include <ppghr/ppghr.hpp>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "blob_fixture.hpp"
+#include "test_util.hpp"
+
+using namespace ppghr;
+using namespace ppghr_test;
+
+namespace {
+
+using Net = ResNet1d<1>;
+using Mon = Monitor<Net>;
+
+struct Collected {
+  std::vector<WindowResult> results;
+  std::vector<std::vector<float>> probs;
+};
+
+std::unique_ptr<Net> make_net() {
+  auto net = std::make_unique<Net>();
+  const auto b = make_blob(*net, random_tensors(*net, 77));
+  REQUIRE(net->load(b.data(), b.size()).ok());
+  return net;
+}
+
+// A PPG-like signal: 1.4 Hz pulse with a harmonic on a DC level, in ADC counts.
+std::vector<float> pulse_signal(int fs, double seconds, double dc = 2000.0, double amp = 300.0) {
+  std::vector<float> x(static_cast<std::size_t>(fs * seconds));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double t = double(i) / fs;
+    x[i] = static_cast<float>(dc + amp * (std::sin(2 * M_PI * 1.4 * t) + 0.4 * std::sin(2 * M_PI * 2.8 * t + 1.0)) +
+                              20.0 * std::sin(2 * M_PI * 0.25 * t));
+  }
+  return x;
+}
+
+Collected run(Net& net, const std::vector<float>& x, int fs, std::size_t chunk, bool track = false,
+              float adc_min = 0, float adc_max = 0, std::size_t gap_at = 0, std::size_t gap_len = 0) {
+  auto mon = std::make_unique<Mon>();
+  Mon::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(fs);
+  cfg.track = track;
+  cfg.adc_min = adc_min;
+  cfg.adc_max = adc_max;
+  REQUIRE(mon->init(net, cfg) == DspStatus::ok);
+  Collected c;
+  auto sink = [&](const WindowResult& r) {
+    c.results.push_back(r);
+    c.probs.emplace_back(r.probabilities ? std::vector<float>(r.probabilities, r.probabilities + kNumClasses)
+                                         : std::vector<float>());
+    c.results.back().probabilities = nullptr;  // only valid during the call
+  };
+  for (std::size_t i = 0; i < x.size();) {
+    if (gap_len > 0 && i == gap_at) {
+      REQUIRE(mon->push_gap(gap_len, sink) == DspStatus::ok);
+      i += gap_len;
+      continue;
+    }
+    std::size_t n = std::min(chunk, x.size() - i);
+    if (gap_len > 0 && i < gap_at) n = std::min(n, gap_at - i);
+    REQUIRE(mon->push(x.data() + i, n, sink) == DspStatus::ok);
+    i += n;
+  }
+  REQUIRE(mon->finish(sink) == DspStatus::ok);
+  return c;
+}
+
+void check_no_heart_rate_if_bad(const Collected& c) {
+  for (std::size_t i = 0; i < c.results.size(); ++i) {
+    const auto& r = c.results[i];
+    REQUIRE(std::isfinite(r.bpm));
+    REQUIRE(std::isfinite(r.confidence));
+    REQUIRE(std::isfinite(r.bpm_tracked));
+    if (!r.ok()) {
+      CHECK(r.bpm == 0.f);
+      CHECK(r.bpm_tracked == 0.f);
+      CHECK(r.confidence == 0.f);
+      CHECK(c.probs[i].empty());
+    } else {
+      REQUIRE(c.probs[i].size() == std::size_t(kNumClasses));
+      for (float p : c.probs[i]) REQUIRE(std::isfinite(p));
+      CHECK(r.bpm >= 30.f);
+      CHECK(r.bpm <= 209.f);
+      CHECK(r.confidence > 0.f);
+      CHECK(r.confidence <= 1.0001f);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("monitor: one estimate per 2 s once 8 s are in, windows at [2k, 2k + 8)") {
+  auto net = make_net();
+  for (int fs : {25, 50, 64, 128}) {
+    const auto x = pulse_signal(fs, 31.0);
+    const auto c = run(*net, x, fs, 100);
+    INFO("fs = " << fs);
+    REQUIRE(c.results.size() == 12);  // (31 - 8) / 2 + 1
+    for (std::size_t k = 0; k < c.results.size(); ++k) {
+      CHECK(c.results[k].index == k);
+      CHECK(c.results[k].start_s == doctest::Approx(2.0 * k));
+      CHECK(c.results[k].end_s == doctest::Approx(2.0 * k + 8));
+      CHECK(c.results[k].status == SignalStatus::ok);
+    }
+    check_no_heart_rate_if_bad(c);
+  }
+}
+
+TEST_CASE("monitor: chunk size does not change any estimate") {
+  auto net = make_net();
+  const auto x = pulse_signal(50, 40.0);
+  const auto a = run(*net, x, 50, 1, true);
+  const auto b = run(*net, x, 50, 1000, true);
+  const auto c = run(*net, x, 50, 37, true);
+  REQUIRE(a.results.size() == b.results.size());
+  REQUIRE(a.results.size() == c.results.size());
+  for (std::size_t k = 0; k < a.results.size(); ++k) {
+    CHECK(a.results[k].bpm == b.results[k].bpm);
+    CHECK(a.results[k].bpm_tracked == c.results[k].bpm_tracked);
+    CHECK(a.results[k].confidence == c.results[k].confidence);
+    CHECK(a.probs[k] == b.probs[k]);
+  }
+}
+
+TEST_CASE("monitor: a flat signal is reported flat, never a heart rate") {
+  auto net = make_net();
+  const std::vector<float> x(50 * 20, 1234.f);
+  const auto c = run(*net, x, 50, 64, true);
+  REQUIRE(c.results.size() == 7);
+  for (const auto& r : c.results) CHECK(r.status == SignalStatus::flat);
+  check_no_heart_rate_if_bad(c);
+}
+
+TEST_CASE("monitor: NaN / Inf samples mark the windows that contain them") {
+  auto net = make_net();
+  auto x = pulse_signal(50, 30.0);
+  x[50 * 15] = std::numeric_limits<float>::quiet_NaN();       // second 15: windows 4..7
+  x[50 * 27 + 3] = std::numeric_limits<float>::infinity();    // second 27: windows 10, 11
+  const auto c = run(*net, x, 50, 128);
+  REQUIRE(c.results.size() == 12);
+  for (std::size_t k = 0; k < c.results.size(); ++k) {
+    const bool covers_nan = 2.0 * k <= 15 && 15 < 2.0 * k + 8;
+    const bool covers_inf = 2.0 * k <= 27.06 && 27.06 < 2.0 * k + 8;
+    INFO("window " << k);
+    CHECK(c.results[k].status == ((covers_nan || covers_inf) ? SignalStatus::non_finite : SignalStatus::ok));
+  }
+  check_no_heart_rate_if_bad(c);
+}
+
+TEST_CASE("monitor: a gap marks the windows it touches and keeps the clock") {
+  auto net = make_net();
+  const auto x = pulse_signal(50, 30.0);
+  const auto c = run(*net, x, 50, 50, false, 0, 0, 50 * 12, 50 * 3);  // seconds [12, 15) missing
+  REQUIRE(c.results.size() == 12);
+  for (std::size_t k = 0; k < c.results.size(); ++k) {
+    const bool touches = 2.0 * k < 15 && 12 < 2.0 * k + 8;
+    // Within 1 s of the gap the resampler's filter reaches into it: gap there is right too.
+    const bool near = 2.0 * k < 16 && 11 < 2.0 * k + 8;
+    INFO("window " << k);
+    if (touches) CHECK(c.results[k].status == SignalStatus::gap);
+    else if (near) CHECK((c.results[k].status == SignalStatus::gap || c.results[k].status == SignalStatus::ok));
+    else CHECK(c.results[k].status == SignalStatus::ok);
+  }
+  check_no_heart_rate_if_bad(c);
+}
+
+TEST_CASE("monitor: heavy clipping is reported, with given rails and with plateau detection") {
+  auto net = make_net();
+  auto x = pulse_signal(50, 20.0, 2000.0, 1500.0);
+  for (auto& v : x) v = std::min(std::max(v, 1000.f), 3000.f);  // rails cut the pulse hard
+  const auto given = run(*net, x, 50, 100, false, 1000.f, 3000.f);
+  const auto detected = run(*net, x, 50, 100);
+  REQUIRE(given.results.size() == 7);
+  for (std::size_t k = 0; k < given.results.size(); ++k) {
+    CHECK(given.results[k].status == SignalStatus::clipped);
+    CHECK(given.results[k].clipped_fraction > 0.1f);
+  }
+  for (std::size_t k = 1; k < detected.results.size(); ++k) CHECK(detected.results[k].status == SignalStatus::clipped);
+  check_no_heart_rate_if_bad(given);
+  // An unclipped signal inside the same rails is fine.
+  const auto clean = run(*net, pulse_signal(50, 20.0), 50, 100, false, 0.f, 4095.f);
+  for (const auto& r : clean.results) CHECK(r.status == SignalStatus::ok);
+}
+
+TEST_CASE("monitor: a recording shorter than one window gives too_short") {
+  auto net = make_net();
+  const auto c = run(*net, pulse_signal(50, 5.0), 50, 10);
+  REQUIRE(c.results.size() == 1);
+  CHECK(c.results[0].status == SignalStatus::too_short);
+  check_no_heart_rate_if_bad(c);
+}
+
+TEST_CASE("monitor: a network without weights is reported, not run") {
+  auto net = std::make_unique<Net>();
+  const auto c = run(*net, pulse_signal(50, 12.0), 50, 100);
+  REQUIRE(c.results.size() == 3);
+  for (const auto& r : c.results) CHECK(r.status == SignalStatus::not_loaded);
+}
+
+TEST_CASE("monitor: unsupported sensor rate is refused at init") {
+  auto net = make_net();
+  auto mon = std::make_unique<Mon>();
+  Mon::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(0);
+  CHECK(mon->init(*net, cfg) != DspStatus::ok);
+  std::vector<float> x(100, 1.f);
+  int calls = 0;
+  CHECK(mon->push(x.data(), x.size(), [&](const WindowResult&) { ++calls; }) == DspStatus::not_initialized);
+  CHECK(calls == 0);
+}
+
+TEST_CASE("monitor: push() makes no heap allocation") {
+  auto net = make_net();
+  auto mon = std::make_unique<Mon>();
+  Mon::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(64);
+  cfg.track = true;
+  REQUIRE(mon->init(*net, cfg) == DspStatus::ok);
+  const auto x = pulse_signal(64, 60.0);
+  int windows = 0;
+  float sum = 0;
+  auto sink = [&](const WindowResult& r) {
+    ++windows;
+    sum += r.bpm;
+  };
+  const AllocationScope scope;
+  for (std::size_t i = 0; i < x.size(); i += 17) (void)mon->push(x.data() + i, std::min<std::size_t>(17, x.size() - i), sink);
+  (void)mon->push_gap(64, sink);
+  (void)mon->finish(sink);
+  CHECK(scope.count() == 0);
+  CHECK(windows == 27);
+  CHECK(std::isfinite(sum));
+}
+
+TEST_CASE("tracker: follows a slowly moving peak and ignores a single outlier") {
+  HeartRateTracker t;
+  std::vector<float> p(kNumClasses);
+  auto peak_at = [&](int cls) {
+    std::fill(p.begin(), p.end(), 0.2f / kNumClasses);
+    for (int d = -2; d <= 2; ++d)
+      if (cls + d >= 0 && cls + d < kNumClasses) p[cls + d] += 0.8f * (d == 0 ? 0.4f : 0.15f);
+  };
+  int tracked = 0;
+  for (int k = 0; k < 20; ++k) {
+    peak_at(60 + k);  // 90 -> 109 BPM, 1 BPM per window
+    tracked = t.update(p.data());
+  }
+  CHECK(std::abs(tracked - 79) <= 1);
+  peak_at(150);  // one wild window (e.g. motion cadence)
+  tracked = t.update(p.data());
+  CHECK(std::abs(tracked - 80) <= 2);
+  for (int k = 0; k < 3; ++k) t.skip();
+  CHECK(std::abs(t.tracked_class() - 80) <= 2);
+  float s = 0;
+  for (float b : t.belief()) s += b;
+  CHECK(s == doctest::Approx(1.0).epsilon(1e-3));
+}
