@@ -60,34 +60,9 @@ print_summary() {
 }
 
 # ---- 1. packages -----------------------------------------------------------------------------
-install_packages() {
-  if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
-    echo "no dpkg/apt-get here: not a Debian system; assuming the dependencies are installed"
-    return 0
-  fi
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]]; then
-      missing+=("$p")
-    fi
-  done
-  if [[ ${#missing[@]} -eq 0 ]]; then
-    echo "all ${#PACKAGES[@]} packages installed"
-    return 0
-  fi
-  echo "missing: ${missing[*]}"
-  local sudo=()
-  if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-      sudo=(sudo)
-    else
-      echo "not root and no sudo: install them yourself: apt-get install ${missing[*]}" >&2
-      return 1
-    fi
-  fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-}
+# shellcheck source=lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
+install_packages() { ppghr_install_packages "${PACKAGES[@]}"; }
 
 if [[ ${PPGHR_SKIP_APT:-0} == 1 ]]; then
   skip_step "packages" "PPGHR_SKIP_APT=1"

@@ -158,7 +158,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"train {len(tr.bpm)} windows ({len(tr_ids)} recordings), validation {len(val.bpm)} "
           f"({', '.join(val_ids)}), test {len(te.bpm)}", flush=True)
     epochs, max_batches = (2, 3) if args.quick else (args.epochs, None)
-    t0 = time.time()
     model, state = train(args.arch, tr, val, epochs, args.seed, args.lr, args.batch_size, args.patience,
                          None if args.quick else run_dir, max_batches, log=lambda s: print(s, flush=True))
     test = evaluate(model, te)
@@ -167,7 +166,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "test_subset": D.normalise_subset(args.test_subset), "validation_recordings": val_ids,
         "epochs_run": state["epoch"], "best_epoch": state["best_epoch"] + 1, "best_val_mae": state["best_mae"],
         "lr": args.lr, "batch_size": args.batch_size, "patience": args.patience,
-        "test": test, "torch": torch.__version__, "train_seconds": round(time.time() - t0, 1),
+        "test": test, "torch": torch.__version__,
+        # Summed over epochs, so a resumed run reports the whole training time.
+        "train_seconds": round(sum(h["seconds"] for h in state["history"]), 1),
         "command": "PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.train " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     print(f"test ({result['test_subset']}): MAE argmax {test['mae_argmax']:.3f} BPM, "
