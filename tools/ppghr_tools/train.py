@@ -24,7 +24,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -65,13 +65,45 @@ def evaluate(model, w: D.Windows) -> Dict[str, object]:
             "mae_weighted": float(np.mean(np.abs(pw - w.bpm))), "per_recording": per}
 
 
+def cross_entropy_step(model, extra, idx, xb, yb, epoch):
+    """The from-scratch objective: cross-entropy of the logits against the labels."""
+    return F.cross_entropy(model(xb), yb)
+
+
 def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: int, lr: float = 5e-4,
           batch_size: int = 128, patience: int = 8, run_dir: Optional[Path] = None,
-          max_batches: Optional[int] = None, log=print):
+          max_batches: Optional[int] = None, log=print, *,
+          make_model: Optional[Callable[[], torch.nn.Module]] = None,
+          make_extra: Optional[Callable[[torch.nn.Module], Optional[torch.nn.Module]]] = None,
+          loss_fn: Optional[Callable] = None,
+          evaluate_fn: Optional[Callable] = None,
+          x: Optional[torch.Tensor] = None, y: Optional[torch.Tensor] = None):
+    """The training loop shared by from-scratch training and distillation (distill.py).
+
+    Seeded (torch.manual_seed(seed) before the model is built; batches drawn from a generator
+    reseeded per epoch), Adam, model selection by the lowest validation MAE (``evaluate_fn``,
+    default evaluate(): MAE of the argmax), early stopping after ``patience`` epochs without
+    improvement, resumable from ``run_dir`` (last.pt: model, extra, optimizer, state, torch RNG state
+    (so a resumed run continues with the same dropout masks); best.pt: best model weights). Returns (model with the best weights, state).
+
+    Hooks (keyword-only; the defaults are plain cross-entropy training of build_model(arch)):
+      make_model()            -> the module to train (built right after seeding);
+      make_extra(model)       -> an auxiliary trained module or None (e.g. the FitNets regressor;
+                                 its parameters join the optimizer, it is saved in last.pt);
+      loss_fn(model, extra, idx, xb, yb, epoch) -> scalar loss; idx are the batch's indices into
+                                 the training set (to look up cached teacher outputs), epoch
+                                 counts from 1;
+      evaluate_fn(model, val_w) -> dict with 'mae_argmax' and 'mae_weighted';
+      x, y                    -> training inputs / targets (default train_w.x and its labels).
+    """
     torch.manual_seed(seed)
     np.random.seed(seed)
-    model = build_model(arch)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model = make_model() if make_model is not None else build_model(arch)
+    extra = make_extra(model) if make_extra is not None else None
+    params = list(model.parameters()) + (list(extra.parameters()) if extra is not None else [])
+    opt = torch.optim.Adam(params, lr=lr)
+    loss_fn = loss_fn or cross_entropy_step
+    evaluate_fn = evaluate_fn or evaluate
     state = {"epoch": 0, "best_mae": math.inf, "best_epoch": -1, "history": []}
     best_sd = None
     if run_dir is not None:
@@ -80,13 +112,17 @@ def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: in
         if last.exists():
             ck = torch.load(last, map_location="cpu")
             model.load_state_dict(ck["model"])
+            if extra is not None and "extra" in ck:
+                extra.load_state_dict(ck["extra"])
             opt.load_state_dict(ck["opt"])
             state = ck["state"]
+            if "rng" in ck:            # dropout masks continue as in an uninterrupted run
+                torch.set_rng_state(ck["rng"])
             best_path = run_dir / "best.pt"
             best_sd = torch.load(best_path, map_location="cpu") if best_path.exists() else None
             log(f"resumed {run_dir} at epoch {state['epoch']} (best val MAE {state['best_mae']:.3f})")
-    x = torch.from_numpy(train_w.x)
-    y = torch.from_numpy(D.labels_from_bpm(train_w.bpm))
+    x = torch.from_numpy(train_w.x) if x is None else x
+    y = torch.from_numpy(D.labels_from_bpm(train_w.bpm)) if y is None else y
     gen = torch.Generator().manual_seed(seed)
     for epoch in range(state["epoch"], epochs):
         if state["best_epoch"] >= 0 and epoch - state["best_epoch"] > patience:
@@ -96,12 +132,14 @@ def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: in
         gen.manual_seed(seed * 1000 + epoch)
         order = torch.randperm(len(x), generator=gen)
         model.train()
+        if extra is not None:
+            extra.train()
         t0, total, nb = time.time(), 0.0, 0
         for b in range(0, len(order), batch_size):
             idx = order[b:b + batch_size]
             if len(idx) < 2:
                 continue
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss = loss_fn(model, extra, idx, x[idx], y[idx], epoch + 1)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -109,7 +147,7 @@ def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: in
             nb += 1
             if max_batches is not None and nb >= max_batches:
                 break
-        val = evaluate(model, val_w)
+        val = evaluate_fn(model, val_w)
         rec = {"epoch": epoch + 1, "loss": total / max(nb, 1), "val_mae": val["mae_argmax"],
                "val_mae_weighted": val["mae_weighted"], "seconds": round(time.time() - t0, 1)}
         state["history"].append(rec)
@@ -123,7 +161,10 @@ def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: in
         if run_dir is not None:
             if improved:
                 torch.save(best_sd, run_dir / "best.pt")
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, run_dir / "last.pt")
+            ck = {"model": model.state_dict(), "opt": opt.state_dict(), "state": state, "rng": torch.get_rng_state()}
+            if extra is not None:
+                ck["extra"] = extra.state_dict()
+            torch.save(ck, run_dir / "last.pt")
     if best_sd is not None:
         model.load_state_dict(best_sd)
     return model, state

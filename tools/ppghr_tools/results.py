@@ -1,0 +1,476 @@
+"""Build docs/results/ from the sweep's result files (results/runs/*.json). Generated, never edited.
+
+    PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.results [--results-dir results/runs] [--out docs/results]
+
+Writes
+  README.md      the tables: strategy table (student x strategy, 12-block teacher or the largest
+                 teacher with results; both folds and their mean), the teacher x student tables
+                 behind the heatmap, the fitted MAE-vs-parameters curves (formula, parameters,
+                 R^2), ResNet vs MLP, PULSE, every finished run, and the runs still missing
+  heatmap.png    teacher x student two-fold mean MAE, one panel per distillation strategy
+  curves.png     MAE vs parameters per strategy (ResNet students), with the fitted exponentials
+  resnet_vs_mlp.png   ResNet and MLP students at matching parameter budgets
+  summary.json   the same numbers, machine-readable
+Works with partial results: a cell whose runs have not finished shows "-", a mean needs both folds
+(a single fold is shown with its fold marked), and the missing runs are listed.
+
+Fold names: "1->2" = trained on BAMI-1, tested on BAMI-2; "2->1" the reverse. MAE is of the argmax
+heart rate (the study's metric), in BPM, on the test subset (every labelled window).
+Parameter counts are networks.md's inference counts (ResNet: without the unused dense2; the
+papers' counts, which include it, are in the run table).
+
+Fit: MAE(p) = a + b * exp(-c * p), p = inference parameters in thousands, fitted with
+scipy.optimize.curve_fit to the two-fold mean MAE of each student size (only sizes with both
+folds); R^2 = 1 - SS_res / SS_tot over the same points. With 4 sizes and 3 parameters the fit has 1
+degree of freedom: R^2 is then close to 1 almost by construction, which the table states (n, dof).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import data as D
+
+GENERATOR = "tools/ppghr_tools/results.py"
+FOLD_KEYS = ("bami1", "bami2")          # training subset
+FOLD_LABEL = {"bami1": "1->2", "bami2": "2->1"}
+KD = ("hard", "soft", "dkd", "feature")
+STRATS = ("scratch",) + KD
+# Arora et al. 2025, 12-block teacher (issue 6), for comparison (their data, not ours)
+PAPER = {"resnet1": {"hard": 11.734, "soft": 10.380, "dkd": 8.899, "feature": 9.397},
+         "resnet2": {"hard": 10.418, "soft": 7.703, "dkd": 6.772, "feature": 7.200},
+         "resnet6": {"hard": 6.983, "soft": 6.801, "dkd": 6.291, "feature": 6.800},
+         "resnet10": {"hard": 6.493, "soft": 6.327, "dkd": 5.759, "feature": 6.409}}
+
+
+def load_results(results_dir: Path) -> Dict[str, dict]:
+    out = {}
+    for p in sorted(Path(results_dir).glob("*.json")):
+        try:
+            r = json.loads(p.read_text())
+        except json.JSONDecodeError:
+            continue
+        out[r.get("name", p.stem)] = r
+    return out
+
+
+def _blocks(arch: str) -> int:
+    return int(arch.replace("resnet", "")) if arch.startswith("resnet") else 0
+
+
+def _fmt(v: Optional[float], nd: int = 3) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
+
+
+class Table:
+    """Lookup of test MAE by (student, strategy, teacher, fold)."""
+
+    def __init__(self, res: Dict[str, dict]):
+        self.res = res
+        self.idx: Dict[Tuple[str, str, Optional[str], str], dict] = {}
+        for r in res.values():
+            self.idx[(r["student"], r["strategy"], r.get("teacher"), r["train_subset"])] = r
+
+    def get(self, student, strategy, teacher, fold) -> Optional[dict]:
+        return self.idx.get((student, strategy, None if strategy == "scratch" else teacher, fold))
+
+    def mae(self, student, strategy, teacher, fold, key="mae_argmax") -> Optional[float]:
+        r = self.get(student, strategy, teacher, fold)
+        return None if r is None else float(r["test"][key])
+
+    def folds(self, student, strategy, teacher, key="mae_argmax") -> Tuple[Optional[float], Optional[float], Optional[float]]:
+        a = self.mae(student, strategy, teacher, "bami1", key)
+        b = self.mae(student, strategy, teacher, "bami2", key)
+        return a, b, (None if a is None or b is None else (a + b) / 2)
+
+    def cell(self, student, strategy, teacher, bold=False) -> str:
+        a, b, m = self.folds(student, strategy, teacher)
+        if m is not None:
+            s = f"{m:.3f}"
+            s = f"**{s}**" if bold else s
+            return f"{s} ({a:.3f} / {b:.3f})"
+        if a is not None:
+            return f"{a:.3f} (1->2 only)"
+        if b is not None:
+            return f"{b:.3f} (2->1 only)"
+        return "-"
+
+
+def fit_exponential(p_k: np.ndarray, mae: np.ndarray) -> Optional[dict]:
+    """MAE = a + b exp(-c p), p in thousands of parameters. None with fewer than 3 points."""
+    from scipy.optimize import curve_fit
+    n = len(p_k)
+    if n < 3:
+        return None
+
+    def f(p, a, b, c):
+        return a + b * np.exp(-c * p)
+
+    p0 = (float(mae.min()), float(mae.max() - mae.min()) or 1.0, 1.0 / float(np.median(p_k)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            popt, _ = curve_fit(f, p_k, mae, p0=p0, bounds=([-np.inf, -np.inf, 0.0], [np.inf, np.inf, np.inf]),
+                                maxfev=20000)
+    except (RuntimeError, ValueError) as e:
+        return {"n": n, "error": str(e)}
+    pred = f(p_k, *popt)
+    ss_res = float(np.sum((mae - pred) ** 2))
+    ss_tot = float(np.sum((mae - mae.mean()) ** 2))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+    return {"a": float(popt[0]), "b": float(popt[1]), "c": float(popt[2]), "r2": r2, "n": n, "dof": n - 3,
+            "rmse": math.sqrt(ss_res / n)}
+
+
+def _plan_names(specs) -> List[str]:
+    return [s.name for s in specs]
+
+
+def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str] = None,
+          main_teacher: Optional[str] = None, log=print) -> dict:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if specs is None:
+        from . import sweep
+        specs = sweep.plan()
+    res = load_results(Path(results_dir))
+    T = Table(res)
+    try:
+        shown_dir = Path(results_dir).resolve().relative_to(D.REPO).as_posix()
+    except ValueError:
+        shown_dir = Path(results_dir).name
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    planned = _plan_names(specs)
+    missing = [n for n in planned if n not in res]
+    extra = sorted(n for n in res if n not in planned)
+
+    kd_specs = [s for s in specs if s.strategy in KD]
+    students = sorted({s.student for s in specs if s.student.startswith("resnet") and s.strategy != "scratch"},
+                      key=_blocks)
+    mlps = sorted({s.student for s in specs if s.student.startswith("mlp")})
+    teachers = sorted({s.teacher for s in kd_specs if s.teacher and s.teacher.startswith("resnet")}, key=_blocks)
+    # main teacher: requested, else the largest teacher with any finished KD result, else the largest planned
+    if main_teacher is None:
+        with_res = [t for t in teachers if any(r.get("teacher") == t for r in res.values())]
+        main_teacher = (with_res or teachers or [None])[-1]
+    params = {}
+    for r in res.values():
+        params[r["student"]] = r["params"]
+
+    def p_inf(arch):
+        if arch in params:
+            return params[arch]["inference"]
+        from .distill import param_counts
+        params[arch] = param_counts(arch)
+        return params[arch]["inference"]
+
+    summary: dict = {"generated_by": GENERATOR, "results_dir": shown_dir, "finished": len(planned) - len(missing),
+                     "planned": len(planned), "missing": missing, "not_in_plan": extra, "main_teacher": main_teacher}
+    L: List[str] = []
+    L.append(f"# Distillation results (generated by {GENERATOR} from {shown_dir}/*.json; do not edit)")
+    L.append("")
+    if title_note:
+        L += [f"**{title_note}**", ""]
+    L.append(f"Finished runs: **{len(planned) - len(missing)} of {len(planned)}** planned "
+             f"(tools/ppghr_tools/sweep.py); missing runs are listed at the end. Rebuild with "
+             f"`PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.results`.")
+    L.append("")
+    L.append("MAE = mean absolute error of the argmax heart rate in BPM over every labelled test window. "
+             "Cells: two-fold mean (1->2 / 2->1), where 1->2 = trained on BAMI-1 (validation: whole "
+             "recordings of it), tested on BAMI-2. Parameters: inference count (networks.md).")
+    L.append("")
+    if res:
+        r0 = next(iter(res.values()))
+        L.append(f"Training (every run): Adam lr {r0['lr']}, batch {r0['batch_size']}, at most {r0['epochs_max']} epochs, "
+                 f"early stopping patience {r0['patience']} on the validation MAE, seed {r0['seed']}, "
+                 f"{r0.get('threads', 1)} CPU thread(s); losses and their hyperparameters in tools/ppghr_tools/losses.py.")
+        L.append("")
+
+    # ---- strategy table
+    L.append(f"## Strategy table (teacher: {main_teacher or '-'})")
+    L.append("")
+    teacher_line = []
+    if main_teacher:
+        ta, tb, tm = T.folds(main_teacher, "scratch", None)
+        teacher_line = [f"Teacher `{main_teacher}` from scratch: {_fmt(tm)} ({_fmt(ta)} / {_fmt(tb)})."]
+    L += teacher_line + [""] if teacher_line else []
+    L.append("| student | params | scratch | hard | soft | dkd | feature | best distilled |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    strat_tab = {}
+    for st_arch in students:
+        means = {s: T.folds(st_arch, s, main_teacher)[2] for s in STRATS}
+        kd_means = {s: v for s, v in means.items() if s in KD and v is not None}
+        best = min(kd_means, key=kd_means.get) if kd_means else None
+        cells = [T.cell(st_arch, s, main_teacher, bold=(s == best)) for s in STRATS]
+        sc = means["scratch"]
+        verdict = "-"
+        if best is not None:
+            verdict = f"{best} {kd_means[best]:.3f}"
+            if sc is not None:
+                verdict += f" ({kd_means[best] - sc:+.3f} vs scratch)"
+        L.append(f"| {st_arch} | {p_inf(st_arch):,} | " + " | ".join(cells) + f" | {verdict} |")
+        strat_tab[st_arch] = {s: dict(zip(("1->2", "2->1", "mean"), T.folds(st_arch, s, main_teacher))) for s in STRATS}
+        strat_tab[st_arch]["best_distilled"] = best
+    summary["strategy_table"] = strat_tab
+    L.append("")
+    # ranks
+    rank_lines = []
+    for st_arch in students:
+        kd_means = {s: T.folds(st_arch, s, main_teacher)[2] for s in KD}
+        kd_means = {s: v for s, v in kd_means.items() if v is not None}
+        if len(kd_means) == len(KD):
+            order = sorted(kd_means, key=kd_means.get)
+            sc = T.folds(st_arch, "scratch", None)[2]
+            beat = [s for s in KD if sc is not None and kd_means[s] < sc]
+            rank_lines.append(f"- {st_arch}: " + " < ".join(f"{s} {kd_means[s]:.3f}" for s in order)
+                              + (f"; scratch {sc:.3f}; beat scratch: {', '.join(beat) or 'none'}" if sc is not None else ""))
+    if rank_lines:
+        L += ["Ranking of the distillation strategies (two-fold mean MAE, lower is better):", ""] + rank_lines + [""]
+    L.append("For comparison, the study (Arora et al. 2025, 12-block teacher, their data and split, one number per cell):")
+    L.append("")
+    L.append("| student | hard | soft | dkd | feature |")
+    L.append("|---|---|---|---|---|")
+    for k, v in PAPER.items():
+        L.append(f"| {k} | " + " | ".join(f"{v[s]:.3f}" for s in KD) + " |")
+    L.append("")
+
+    # ---- MLP table
+    if mlps:
+        L.append(f"## MLP students (teacher: {main_teacher or '-'})")
+        L.append("")
+        L.append("| student | params | scratch | hard | soft | dkd | feature |")
+        L.append("|---|---|---|---|---|---|---|")
+        for m in mlps:
+            L.append(f"| {m} | {p_inf(m):,} | " + " | ".join(T.cell(m, s, main_teacher) for s in STRATS) + " |")
+        L.append("")
+
+    # ---- heatmap
+    heat = {}
+    if teachers and students:
+        fig, axes = plt.subplots(1, len(KD), figsize=(4.2 * len(KD), 3.8), squeeze=False)
+        for j, st in enumerate(KD):
+            M = np.full((len(teachers), len(students)), np.nan)
+            for a, t in enumerate(teachers):
+                for b, s in enumerate(students):
+                    m = T.folds(s, st, t)[2]
+                    if m is not None:
+                        M[a, b] = m
+            heat[st] = {t: {s: (None if np.isnan(M[a, b]) else float(M[a, b])) for b, s in enumerate(students)}
+                        for a, t in enumerate(teachers)}
+            ax = axes[0, j]
+            finite = M[np.isfinite(M)]
+            im = ax.imshow(np.ma.masked_invalid(M), cmap="viridis_r", aspect="auto",
+                           vmin=finite.min() if finite.size else 0, vmax=finite.max() if finite.size else 1)
+            ax.set_facecolor("#dddddd")
+            for a in range(len(teachers)):
+                for b in range(len(students)):
+                    ax.text(b, a, "-" if np.isnan(M[a, b]) else f"{M[a, b]:.2f}", ha="center", va="center",
+                            color="white" if np.isfinite(M[a, b]) and finite.size and M[a, b] < finite.mean() else "black",
+                            fontsize=9)
+            ax.set_xticks(range(len(students)))
+            ax.set_xticklabels([s.replace("resnet", "") for s in students])
+            ax.set_yticks(range(len(teachers)))
+            ax.set_yticklabels([t.replace("resnet", "") for t in teachers])
+            ax.set_xlabel("student blocks")
+            if j == 0:
+                ax.set_ylabel("teacher blocks")
+            ax.set_title(f"{st}: two-fold mean MAE")
+            if finite.size:
+                fig.colorbar(im, ax=ax, fraction=0.046)
+        fig.text(0.005, 0.005, f"generated by {GENERATOR}; '-' = not finished", fontsize=7)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+        fig.savefig(out_dir / "heatmap.png", dpi=90)
+        plt.close(fig)
+        L.append("## Teacher x student (heatmap.png)")
+        L.append("")
+        L.append("![teacher x student heatmap](heatmap.png)")
+        L.append("")
+        for st in KD:
+            L.append(f"{st}, two-fold mean MAE (rows: teacher blocks, columns: student blocks):")
+            L.append("")
+            L.append("| teacher | " + " | ".join(s.replace("resnet", "") for s in students) + " |")
+            L.append("|---|" + "---|" * len(students))
+            for t in teachers:
+                L.append(f"| {t.replace('resnet', '')} | " + " | ".join(_fmt(heat[st][t][s]) for s in students) + " |")
+            L.append("")
+    summary["heatmap"] = heat
+
+    # ---- curves and fits
+    fits = {}
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    colors = dict(zip(STRATS, ("black", "tab:orange", "tab:green", "tab:red", "tab:blue")))
+    grid = None
+    for s in STRATS:
+        pts = [(p_inf(a), T.folds(a, s, main_teacher)) for a in students]
+        full = [(p, f[2]) for p, f in pts if f[2] is not None]
+        singles = [(p, v) for p, f in pts for v in f[:2] if v is not None]
+        if singles:
+            ax.scatter([p for p, _ in singles], [v for _, v in singles], color=colors[s], alpha=0.25, s=14)
+        if full:
+            ax.plot([p for p, _ in full], [v for _, v in full], "o", color=colors[s], label=s)
+        fit = fit_exponential(np.array([p / 1000 for p, _ in full], float), np.array([v for _, v in full], float)) \
+            if len(full) >= 3 else None
+        fits[s] = fit if fit else {"n": len(full), "error": "fewer than 3 student sizes with both folds"}
+        if fit and "a" in fit:
+            lo, hi = min(p for p, _ in full), max(p for p, _ in full)
+            grid = np.geomspace(lo * 0.8, hi * 1.25, 200)
+            ax.plot(grid, fit["a"] + fit["b"] * np.exp(-fit["c"] * grid / 1000), "-", color=colors[s], lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (inference count)")
+    ax.set_ylabel("test MAE (BPM), two-fold mean")
+    ax.set_title(f"ResNet students vs size (teacher {main_teacher}); lines: a + b exp(-c p)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    ax.text(0.0, -0.16, f"generated by {GENERATOR}; faint points: single folds", transform=ax.transAxes, fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_dir / "curves.png", dpi=90)
+    plt.close(fig)
+    summary["fits"] = fits
+    L.append("## MAE vs parameters (curves.png)")
+    L.append("")
+    L.append("![MAE vs parameters](curves.png)")
+    L.append("")
+    L.append("Fit: MAE(p) = a + b * exp(-c * p), p in thousands of inference parameters, least squares "
+             "(scipy.optimize.curve_fit) on the two-fold means of the ResNet students; n points, dof = n - 3.")
+    L.append("")
+    L.append("| strategy | a (BPM) | b (BPM) | c (1/K params) | R^2 | RMSE | n | dof |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for s in STRATS:
+        f = fits[s]
+        if "a" in f:
+            L.append(f"| {s} | {f['a']:.3f} | {f['b']:.3f} | {f['c']:.4g} | {f['r2']:.4f} | {f['rmse']:.3f} | {f['n']} | {f['dof']} |")
+        else:
+            L.append(f"| {s} | - | - | - | - | - | {f['n']} | not fitted: {f.get('error', '')[:80]} |")
+    L.append("")
+
+    # ---- ResNet vs MLP
+    pairs = list(zip(students, mlps)) if mlps else []
+    rvm = {}
+    if pairs:
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        for s in STRATS:
+            for fam, archs_, mk in (("ResNet", [a for a, _ in pairs], "o-"), ("MLP", [m for _, m in pairs], "s--")):
+                pts = [(p_inf(a), T.folds(a, s, main_teacher)[2]) for a in archs_]
+                pts = [(p, v) for p, v in pts if v is not None]
+                if pts:
+                    ax.plot([p for p, _ in pts], [v for _, v in pts], mk, color=colors[s],
+                            label=f"{fam} {s}", alpha=1.0 if fam == "ResNet" else 0.6)
+        ax.set_xscale("log")
+        ax.set_xlabel("parameters (inference count)")
+        ax.set_ylabel("test MAE (BPM), two-fold mean")
+        ax.set_title("ResNet (solid) vs MLP (dashed) students at matching budgets")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, ncol=2)
+        ax.text(0.0, -0.16, f"generated by {GENERATOR}", transform=ax.transAxes, fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out_dir / "resnet_vs_mlp.png", dpi=90)
+        plt.close(fig)
+        L.append("## ResNet vs MLP (resnet_vs_mlp.png)")
+        L.append("")
+        L.append("![ResNet vs MLP](resnet_vs_mlp.png)")
+        L.append("")
+        L.append("Two-fold mean MAE, ResNet / MLP (the MLP widths match the ResNet students' parameter budgets, models.py):")
+        L.append("")
+        L.append("| budget | " + " | ".join(STRATS) + " |")
+        L.append("|---|" + "---|" * len(STRATS))
+        for a, m in pairs:
+            row = []
+            rvm[f"{a}/{m}"] = {}
+            for s in STRATS:
+                ra, rm = T.folds(a, s, main_teacher)[2], T.folds(m, s, main_teacher)[2]
+                rvm[f"{a}/{m}"][s] = {"resnet": ra, "mlp": rm}
+                if ra is None and rm is None:
+                    row.append("-")
+                else:
+                    mark = ""
+                    if ra is not None and rm is not None:
+                        mark = " (ResNet better)" if ra < rm else " (MLP better)"
+                    row.append(f"{_fmt(ra)} / {_fmt(rm)}{mark}")
+            L.append(f"| {a} ({p_inf(a):,}) / {m} ({p_inf(m):,}) | " + " | ".join(row) + " |")
+        L.append("")
+    summary["resnet_vs_mlp"] = rvm
+
+    # ---- PULSE
+    pulse = [r for r in res.values() if r.get("family") == "pulse"]
+    if pulse or any(s.student.startswith("pulse") for s in specs):
+        L.append("## PULSE (PPG + ACC at 32 Hz, regression head)")
+        L.append("")
+        L.append("| network | strategy | params | 1->2 | 2->1 | mean |")
+        L.append("|---|---|---|---|---|---|")
+        seen = set()
+        for s in specs:
+            if not s.student.startswith("pulse"):
+                continue
+            key = (s.student, s.strategy, s.teacher)
+            if key in seen:
+                continue
+            seen.add(key)
+            a, b, m = T.folds(s.student, s.strategy, s.teacher)
+            L.append(f"| {s.student} | {s.strategy}{' from ' + s.teacher if s.teacher else ''} | {p_inf(s.student):,} | "
+                     f"{_fmt(a)} | {_fmt(b)} | {_fmt(m)} |")
+        L.append("")
+        L.append("MAE of the regressed BPM. Input rows PPG channel 0, ACC x, y, z, 32 Hz, no band-pass, normalised "
+                 "with the training windows' global (mean, std) per row (stored in the blob).")
+        L.append("")
+
+    # ---- every finished run
+    L.append("## Every finished run")
+    L.append("")
+    L.append("| run | params (inference / papers') | epochs (best) | val MAE | test MAE argmax | weighted | train s |")
+    L.append("|---|---|---|---|---|---|---|")
+    for name in [n for n in planned if n in res] + extra:
+        r = res[name]
+        p = r["params"]
+        L.append(f"| {name} | {p['inference']:,} / {p['paper']:,} | {r['epochs_run']} ({r['best_epoch']}) | "
+                 f"{r['best_val_mae']:.3f} | {r['test']['mae_argmax']:.3f} | {r['test']['mae_weighted']:.3f} | "
+                 f"{r['train_seconds']:.0f} |")
+    L.append("")
+    L.append(f"## Missing runs ({len(missing)} of {len(planned)})")
+    L.append("")
+    if missing:
+        L.append("Not finished yet (rerun `PYTHONPATH=tools nice -n 15 /usr/bin/python3 -m ppghr_tools.sweep`; "
+                 "it skips the finished ones):")
+        L.append("")
+        L.append(", ".join(f"`{n}`" for n in missing))
+    else:
+        L.append("None: the sweep is complete.")
+    L.append("")
+    (out_dir / "README.md").write_text("\n".join(L))
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=lambda o: None) + "\n")
+    log(f"[results] {len(planned) - len(missing)} of {len(planned)} runs finished; wrote {out_dir}/README.md, "
+        f"summary.json and the figures")
+    return summary
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results-dir", default=str(D.REPO / "results" / "runs"))
+    ap.add_argument("--out", default=str(D.REPO / "docs" / "results"))
+    ap.add_argument("--main-teacher", default=None, help="teacher of the strategy table (default resnet12 or the "
+                                                          "largest with results)")
+    args = ap.parse_args(argv)
+    from . import sweep
+    specs = sweep.plan()
+    mt = args.main_teacher
+    if mt is None:
+        want = f"resnet{sweep.MAIN_TEACHER}"
+        res = load_results(Path(args.results_dir))
+        if any(r.get("teacher") == want for r in res.values()):
+            mt = want
+    build(Path(args.results_dir), Path(args.out), specs=specs, main_teacher=mt)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
