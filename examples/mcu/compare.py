@@ -1,0 +1,171 @@
+"""Compare the Cortex-M4F run of examples/mcu with the host run of the same program.
+
+    python3 examples/mcu/compare.py --mcu m4.txt --host host.txt [--golden tests/golden/resnet1.golden]
+        [--prob-tol 1e-5] [--bpm-tol 1e-3] [--golden-tol 1e-4] [--json summary.json]
+
+Passes (exit 0) when both runs ended with status ok, describe the same network and windows, and,
+window by window:
+  - 180-class heads: the same argmax (heart rate), and every probability within --prob-tol
+    (absolute) of the host's;
+  - regression heads (one BPM value): the value within --bpm-tol (absolute, BPM) of the host's.
+With --golden (the windows came from a tests/golden/<arch>.golden file), the MCU's outputs are also
+checked against torch's float64 expectation stored there: same argmax and within --golden-tol,
+the tolerance of the C++ golden test (tests/test_golden.cpp).
+
+Both programs compute in float32 with the same reference kernels; they differ in the compiler
+(x86-64 vs Thumb-2 code, fused multiply-adds on the M4F), and in libm's expf, so the outputs are
+not expected to be bit-identical; the report says how many are. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import sys
+from pathlib import Path
+
+
+def _fields(parts):
+    out = {}
+    for p in parts:
+        if "=" in p:
+            k, v = p.split("=", 1)
+            out[k] = v
+    return out
+
+
+def parse(text: str) -> dict:
+    """The records of one run (see examples/mcu/main.cpp)."""
+    run = {"windows": {}, "outputs": {}, "raw_outputs": {}}
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        key = parts[0]
+        if key == "window":
+            w = int(parts[1])
+            run["windows"][w] = _fields(parts[2:])
+        elif key == "out":
+            w = int(parts[1])
+            run["raw_outputs"][w] = parts[2:]
+            run["outputs"][w] = [struct.unpack(">f", bytes.fromhex(h))[0] for h in parts[2:]]
+        elif key in ("ppghr-mcu", "sizes", "calibration", "load", "checksum", "stack", "end"):
+            run[key] = _fields(parts[1:])
+        elif key == "input":
+            run["input"] = line[len("input "):]
+        elif line.startswith(("FAULT", "HEAP TOUCHED", "ASSERT")):
+            run.setdefault("errors", []).append(line)
+    return run
+
+
+def _argmax(v):
+    return max(range(len(v)), key=lambda i: (v[i], -i))
+
+
+def _top2_gap(v):
+    s = sorted(v, reverse=True)
+    return s[0] - s[1] if len(s) > 1 else float("inf")
+
+
+def read_golden(path: Path):
+    data = path.read_bytes()
+    magic, version, n, input_floats, n_out = struct.unpack_from("<4sIIII", data, 0)
+    if magic != b"PPGG" or version != 1:
+        raise ValueError(f"{path}: not a version-1 .golden file")
+    off = 356 + 4 * n * input_floats + 4 * n * n_out  # header, inputs, logits
+    probs = struct.unpack_from(f"<{n * n_out}f", data, off)
+    return [list(probs[w * n_out:(w + 1) * n_out]) for w in range(n)]
+
+
+def compare(mcu: dict, host: dict, *, prob_tol: float, bpm_tol: float, golden=None, golden_tol: float = 1e-4):
+    problems = []
+    for name, run in (("mcu", mcu), ("host", host)):
+        for e in run.get("errors", []):
+            problems.append(f"{name}: {e}")
+        if run.get("end", {}).get("status") != "ok":
+            problems.append(f"{name}: the run did not end with status=ok ({run.get('end')})")
+    if mcu.get("ppghr-mcu", {}).get("net") != host.get("ppghr-mcu", {}).get("net"):
+        problems.append("the runs are of different networks")
+    for k in ("params", "macs", "blob_bytes"):
+        if mcu.get("sizes", {}).get(k) != host.get("sizes", {}).get(k):
+            problems.append(f"sizes.{k}: mcu {mcu.get('sizes', {}).get(k)} host {host.get('sizes', {}).get(k)}")
+    if mcu.get("input") != host.get("input"):
+        problems.append("the runs used different inputs")
+    windows = sorted(host["outputs"])
+    if sorted(mcu["outputs"]) != windows or not windows:
+        problems.append(f"windows: mcu {sorted(mcu['outputs'])} host {windows}")
+        windows = [w for w in windows if w in mcu["outputs"]]
+    summary = {"windows": len(windows), "classification": None, "max_abs_diff": 0.0, "bit_identical_values": 0,
+               "values": 0, "min_top2_gap": None, "golden_max_abs_diff": None, "per_window": []}
+    for w in windows:
+        a, b = mcu["outputs"][w], host["outputs"][w]
+        if len(a) != len(b):
+            problems.append(f"window {w}: {len(a)} outputs on the MCU, {len(b)} on the host")
+            continue
+        cls = len(a) > 1
+        summary["classification"] = cls
+        diff = max(abs(x - y) for x, y in zip(a, b))
+        summary["max_abs_diff"] = max(summary["max_abs_diff"], diff)
+        summary["values"] += len(a)
+        summary["bit_identical_values"] += sum(x == y for x, y in zip(mcu["raw_outputs"][w], host["raw_outputs"][w]))
+        entry = {"window": w, "mcu_bpm": mcu["windows"][w].get("bpm"), "host_bpm": host["windows"][w].get("bpm"),
+                 "ref": host["windows"][w].get("ref"), "max_abs_diff": diff}
+        if cls:
+            gap = _top2_gap(b)
+            summary["min_top2_gap"] = gap if summary["min_top2_gap"] is None else min(summary["min_top2_gap"], gap)
+            if _argmax(a) != _argmax(b):
+                problems.append(f"window {w}: argmax {_argmax(a)} on the MCU, {_argmax(b)} on the host")
+            if diff > prob_tol:
+                problems.append(f"window {w}: a probability differs by {diff:.3g} > {prob_tol:g}")
+        elif diff > bpm_tol:
+            problems.append(f"window {w}: the BPM output differs by {diff:.3g} > {bpm_tol:g}")
+        if golden is not None:
+            g = golden[w]
+            gd = max(abs(x - y) for x, y in zip(a, g))
+            entry["golden_max_abs_diff"] = gd
+            prev = summary["golden_max_abs_diff"]
+            summary["golden_max_abs_diff"] = gd if prev is None else max(prev, gd)
+            if cls and _argmax(a) != _argmax(g):
+                problems.append(f"window {w}: argmax {_argmax(a)} on the MCU, {_argmax(g)} in the golden file")
+            if gd > golden_tol:
+                problems.append(f"window {w}: differs from the golden (torch float64) by {gd:.3g} > {golden_tol:g}")
+        summary["per_window"].append(entry)
+    summary["checksum_mcu"] = mcu.get("checksum", {}).get("crc32")
+    summary["checksum_host"] = host.get("checksum", {}).get("crc32")
+    return problems, summary
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Compare the MCU run of examples/mcu with the host run.")
+    ap.add_argument("--mcu", type=Path, required=True)
+    ap.add_argument("--host", type=Path, required=True)
+    ap.add_argument("--golden", type=Path, help="the .golden file the windows came from")
+    ap.add_argument("--prob-tol", type=float, default=1e-5, help="max |p_mcu - p_host| (default 1e-5)")
+    ap.add_argument("--bpm-tol", type=float, default=1e-3, help="max |bpm_mcu - bpm_host| (default 1e-3)")
+    ap.add_argument("--golden-tol", type=float, default=1e-4, help="max |out_mcu - golden| (default 1e-4)")
+    ap.add_argument("--json", type=Path, help="write the summary here")
+    args = ap.parse_args(argv)
+    mcu, host = parse(args.mcu.read_text()), parse(args.host.read_text())
+    golden = read_golden(args.golden) if args.golden else None
+    problems, s = compare(mcu, host, prob_tol=args.prob_tol, bpm_tol=args.bpm_tol, golden=golden,
+                          golden_tol=args.golden_tol)
+    s.update({"ok": not problems, "problems": problems, "prob_tol": args.prob_tol, "bpm_tol": args.bpm_tol,
+              "golden_tol": args.golden_tol if golden else None, "net": host.get("ppghr-mcu", {}).get("net")})
+    if args.json:
+        args.json.write_text(json.dumps(s, indent=1) + "\n")
+    net = s["net"]
+    kind = "probabilities" if s["classification"] else "BPM outputs"
+    print(f"{net}: {s['windows']} windows, max |mcu - host| over the {kind} = {s['max_abs_diff']:.3g}, "
+          f"{s['bit_identical_values']}/{s['values']} values bit-identical"
+          + (f", max |mcu - golden| = {s['golden_max_abs_diff']:.3g}" if golden else ""))
+    for e in s["per_window"]:
+        print(f"  window {e['window']}: bpm mcu {e['mcu_bpm']} host {e['host_bpm']} (reference {e['ref']})")
+    for p in problems:
+        print(f"  FAIL {p}")
+    print(f"{net}: {'agree' if not problems else 'DISAGREE'}")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+// examples/mcu/main.cpp - ppghr on a microcontroller: load a network from a weight blob that is a
+// const array in flash, through the ordinary load() API, run it on a few embedded windows, print
+// the heart rates and the raw output vectors, a checksum, instruction counts and the stack used.
+//
+// The same file builds for the Cortex-M4F (platform_m4.cpp) and for the host
+// (platform_host.cpp); scripts/mcu.sh runs both and compares their outputs. Which network:
+//   PPGHR_MCU_NET 1  ResNet1d<1>
+//                 2  ResNet1d<2> (the shipped models/resnet2_bami1.ppgw)
+//                 3  PulseStudent<pulse::Head::regression> (the published PULSE student)
+// The generated headers (CMakeLists.txt): ppghr_mcu_model.h (tools/ppghr_tools/blob_to_c.py)
+// and ppghr_mcu_inputs.h (gen_inputs.py).
+//
+// Output, one record per line, "key=value" fields; the host prints instructions=0:
+//   ppghr-mcu platform=... net=... simd=0|1 eigen=0|1
+//   sizes params=... macs=... memory_bytes=... weight_bytes=... scratch_bytes=... activation_floats=...
+//         blob_bytes=...                      (one line)
+//   calibration spin=2000000 measured=... overhead=...
+//   load status=ok instructions=...
+//   window W status=ok class=C bpm=B ref=R instructions=...
+//   out W <outputs as float32 bit patterns, hex: 180 probabilities or 1 BPM value>
+//   checksum crc32=0x... windows=...
+//   stack high_water=... reserved=...
+//   end status=ok
+// No printf: newlib's float formatting allocates (and pulls in most of stdio), so numbers are
+// formatted here, by hand, into a static line buffer.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include <ppghr/core/crc32.hpp>
+#include <ppghr/core/status.hpp>
+#include <ppghr/models/resnet1d.hpp>
+#if PPGHR_MCU_NET == 3
+#include <ppghr/models/pulse.hpp>
+#endif
+
+#include "platform.hpp"
+#include "ppghr_mcu_inputs.h"
+#include "ppghr_mcu_model.h"
+
+namespace {
+
+#if PPGHR_MCU_NET == 1
+using Net = ppghr::ResNet1d<1>;
+constexpr const char* kNetName = "resnet1";
+#elif PPGHR_MCU_NET == 2
+using Net = ppghr::ResNet1d<2>;
+constexpr const char* kNetName = "resnet2";
+#elif PPGHR_MCU_NET == 3
+using Net = ppghr::PulseStudent<ppghr::pulse::Head::regression>;
+constexpr const char* kNetName = "pulse_student";
+#else
+#error "define PPGHR_MCU_NET to 1 (ResNet1d<1>), 2 (ResNet1d<2>) or 3 (PULSE student)"
+#endif
+
+static_assert(Net::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this network");
+
+#if defined(PPGHR_NO_EIGEN)
+constexpr int kEigen = 0;
+#else
+constexpr int kEigen = 1;
+#endif
+
+// The network in static storage (.bss on the MCU): it is far too big for the stack.
+Net g_net;
+
+// ---- output ----------------------------------------------------------------------------------
+class Line {
+ public:
+  Line& str(const char* s) noexcept {
+    while (*s != '\0' && n_ + 1 < sizeof buf_) buf_[n_++] = *s++;
+    buf_[n_] = '\0';
+    return *this;
+  }
+  Line& u64(std::uint64_t v) noexcept {
+    char d[21];
+    int k = 0;
+    do {
+      d[k++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (k > 0 && n_ + 1 < sizeof buf_) buf_[n_++] = d[--k];
+    buf_[n_] = '\0';
+    return *this;
+  }
+  Line& i64(std::int64_t v) noexcept {
+    if (v < 0) {
+      str("-");
+      return u64(static_cast<std::uint64_t>(-(v + 1)) + 1u);
+    }
+    return u64(static_cast<std::uint64_t>(v));
+  }
+  Line& hex32(std::uint32_t v, bool prefix = true) noexcept {
+    if (prefix) str("0x");
+    char d[9];
+    for (int i = 0; i < 8; ++i) d[i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xFu];
+    d[8] = '\0';
+    return str(d);
+  }
+  /// v with 3 decimals (|v| < 2e6), rounded half away from zero. float only: no soft double.
+  Line& fixed3(float v) noexcept {
+    const float x = v * 1000.0f;
+    const std::int32_t m = static_cast<std::int32_t>(x < 0.0f ? x - 0.5f : x + 0.5f);
+    const std::uint32_t a = static_cast<std::uint32_t>(m < 0 ? -m : m);
+    if (m < 0) str("-");
+    u64(a / 1000).str(".");
+    const unsigned f = a % 1000;
+    char d[4] = {static_cast<char>('0' + f / 100), static_cast<char>('0' + f / 10 % 10), static_cast<char>('0' + f % 10), '\0'};
+    return str(d);
+  }
+  void flush() noexcept {
+    str("\n");
+    plat::write(buf_);
+    n_ = 0;
+    buf_[0] = '\0';
+  }
+
+ private:
+  char buf_[2048] = {};
+  std::size_t n_ = 0;
+};
+
+Line g_line;  // static: the stack high-water mark is the program's, not a print buffer's
+
+std::uint32_t bits(float f) noexcept {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+// Prints one window's result; returns the crc32 continued over its output vector.
+[[maybe_unused]] std::uint32_t report(int w, const ppghr::Prediction<float>& p, std::uint64_t instructions, std::uint32_t crc) noexcept {
+  Line& l = g_line;
+  l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(p.ok() ? "ok" : "refused");
+  l.str(" class=").i64(p.class_index).str(" bpm=").fixed3(p.bpm).str(" ref=").fixed3(ppghr_mcu_reference_bpm[w]);
+  l.str(" instructions=").u64(instructions).flush();
+  l.str("out ").u64(static_cast<std::uint64_t>(w));
+  for (float q : p.probabilities) l.str(" ").hex32(bits(q), false);
+  l.flush();
+  return ppghr::crc32(reinterpret_cast<const unsigned char*>(p.probabilities.data()), sizeof p.probabilities, crc);
+}
+
+#if PPGHR_MCU_NET == 3
+[[maybe_unused]] std::uint32_t report(int w, const ppghr::Estimate<float>& e, std::uint64_t instructions, std::uint32_t crc) noexcept {
+  Line& l = g_line;
+  l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(e.ok() ? "ok" : "refused");
+  l.str(" class=-1 bpm=").fixed3(e.bpm).str(" ref=").fixed3(ppghr_mcu_reference_bpm[w]);
+  l.str(" instructions=").u64(instructions).flush();
+  l.str("out ").u64(static_cast<std::uint64_t>(w)).str(" ").hex32(bits(e.bpm), false).flush();
+  return ppghr::crc32(reinterpret_cast<const unsigned char*>(&e.bpm), sizeof e.bpm, crc);
+}
+#endif
+
+}  // namespace
+
+int plat::app_main() noexcept {
+  Line& l = g_line;
+  l.str("ppghr-mcu platform=").str(plat::name()).str(" net=").str(kNetName);
+  l.str(" simd=").u64(PPGHR_HAS_SIMD).str(" eigen=").u64(kEigen).flush();
+  l.str("sizes params=").u64(Net::param_count).str(" macs=").u64(Net::macs);
+  l.str(" memory_bytes=").u64(sizeof(Net)).str(" weight_bytes=").u64(Net::weight_bytes);
+  l.str(" scratch_bytes=").u64(Net::scratch_bytes).str(" activation_floats=").u64(Net::activation_size);
+  l.str(" blob_bytes=").u64(ppghr_mcu_model_size).flush();
+  l.str("input ").str(ppghr_mcu_input_source).flush();
+
+  // The counter's calibration: 1,000,000 x (subs; bne) is 2,000,000 instructions.
+  std::uint64_t t0 = plat::instructions();
+  std::uint64_t t1 = plat::instructions();
+  const std::uint64_t overhead = t1 - t0;
+  t0 = plat::instructions();
+  plat::spin(1000000);
+  t1 = plat::instructions();
+  l.str("calibration spin=2000000 measured=").u64(t1 - t0).str(" overhead=").u64(overhead).flush();
+
+  // Load straight from flash: validated (header, CRC32, fingerprint, every tensor) then copied.
+  t0 = plat::instructions();
+  const ppghr::LoadReport r = g_net.load(ppghr_mcu_model, ppghr_mcu_model_size);
+  t1 = plat::instructions();
+  l.str("load status=").str(r.ok() ? "ok" : "failed").str(" code=").u64(static_cast<unsigned>(r.status));
+  l.str(" instructions=").u64(t1 - t0).flush();
+  if (!r.ok()) {
+    l.str("end status=load_failed").flush();
+    return 1;
+  }
+
+  std::uint32_t crc = 0;
+  int refused = 0;
+  for (int w = 0; w < PPGHR_MCU_INPUT_WINDOWS; ++w) {
+    t0 = plat::instructions();
+    const auto& p = g_net.predict(ppghr_mcu_inputs[w]);
+    t1 = plat::instructions();
+    if (!p.ok()) ++refused;
+    crc = report(w, p, t1 - t0, crc);
+  }
+  l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
+  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
+  l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
+  return refused == 0 ? 0 : 1;
+}

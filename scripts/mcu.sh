@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# scripts/mcu.sh - ppghr on a Cortex-M4F, under QEMU (examples/mcu; CI runs it from scripts/test.sh).
+#
+#   1. installs the Debian packages it needs, only those missing (apt-get; sudo when not root):
+#      gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib, qemu-system-arm
+#   2. builds examples/mcu for the M4F at -Os and -O2 (build-mcu/m4-Os, m4-O2), the host build of the
+#      same program (build-mcu/host), the M4F with the library's default kernels (m4-default:
+#      Eigen/xsimd, resnet1 only) and links every -Os image against a 1 MB / 256 KB memory map
+#      (m4-256k: does it fit a real part?)
+#   3. fails if any M4F image contains an allocator symbol (malloc & co., their traps, _sbrk,
+#      operator new/delete), and checks that the check works (heap_canary must be caught)
+#   4. runs every image under qemu-system-arm -M mps2-an386 (semihosting, -icount shift=0), twice
+#      for -Os (the output, instruction counts included, must be identical), and the host builds
+#   5. compares MCU and host outputs (examples/mcu/compare.py: same argmax, probabilities within
+#      1e-6, BPM within 1e-3; golden windows also against torch float64 within 1e-4)
+#   6. regenerates docs/mcu-footprint.md (examples/mcu/footprint.py)
+#
+# Networks: resnet1, resnet2 (the shipped model) and pulse_student when
+# include/ppghr/models/pulse.hpp exists. Exits nonzero when any check fails. Environment:
+#   JOBS=N  parallel build jobs (default 2);  PPGHR_SKIP_APT=1  do not check or install packages;
+#   PPGHR_MCU_BUILD=DIR  build tree (default build-mcu);  PPGHR_MCU_NO_REPORT=1  leave the doc alone;
+#   PPGHR_MCU_NETS=a,b   the networks (default above)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+JOBS=${JOBS:-2}
+B=${PPGHR_MCU_BUILD:-build-mcu}
+PYTHON=/usr/bin/python3
+PACKAGES=(cmake g++ make gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
+          libstdc++-arm-none-eabi-newlib qemu-system-arm python3-numpy python3-scipy)
+
+# shellcheck source=lib/packages.sh
+source "$ROOT/scripts/lib/packages.sh"
+if [[ ${PPGHR_SKIP_APT:-0} != 1 ]]; then
+  ppghr_install_packages "${PACKAGES[@]}"
+fi
+for tool in arm-none-eabi-g++ arm-none-eabi-nm arm-none-eabi-size qemu-system-arm cmake; do
+  command -v "$tool" >/dev/null || { echo "mcu.sh: $tool not found" >&2; exit 1; }
+done
+arm-none-eabi-g++ --version | head -n1
+qemu-system-arm --version | head -n1
+
+if [[ -n ${PPGHR_MCU_NETS:-} ]]; then
+  read -r -a NETS <<<"${PPGHR_MCU_NETS//,/ }"
+else
+  NETS=(resnet1 resnet2)
+  if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student); fi
+fi
+NETS_CMAKE=$(IFS=';'; echo "${NETS[*]}")
+NETS_CSV=$(IFS=','; echo "${NETS[*]}")
+echo "networks: ${NETS[*]}"
+
+FAILED=0
+fail() { echo "FAIL: $*"; FAILED=1; }
+RUNS="$B/runs"
+mkdir -p "$RUNS"
+rm -f "$RUNS"/*.txt "$RUNS"/*.json
+
+M4=(-DCMAKE_TOOLCHAIN_FILE="$ROOT/examples/mcu/cortex-m4f.cmake")
+configure() {  # configure NAME CMAKE_ARGS...
+  local name=$1
+  shift
+  cmake -S examples/mcu -B "$B/$name" -DPPGHR_MCU_PYTHON="$PYTHON" "$@" >"$B/$name.configure.log" 2>&1 ||
+    { cat "$B/$name.configure.log"; return 1; }
+}
+build() {  # build NAME [TARGET]
+  cmake --build "$B/$1" --parallel "$JOBS" ${2:+--target "$2"}
+}
+
+# ---- 2. builds -------------------------------------------------------------------------------
+echo "== build"
+configure m4-Os "${M4[@]}" -DPPGHR_MCU_OPT=-Os "-DPPGHR_MCU_NETS=$NETS_CMAKE" && build m4-Os || fail "m4-Os build"
+configure m4-O2 "${M4[@]}" -DPPGHR_MCU_OPT=-O2 "-DPPGHR_MCU_NETS=$NETS_CMAKE" && build m4-O2 || fail "m4-O2 build"
+configure host -DPPGHR_MCU_OPT=-O2 "-DPPGHR_MCU_NETS=$NETS_CMAKE" && build host || fail "host build"
+configure m4-default "${M4[@]}" -DPPGHR_MCU_OPT=-Os -DPPGHR_MCU_KERNELS=default -DPPGHR_MCU_NETS=resnet1 &&
+  build m4-default || fail "m4-default build"
+# The 1 MB / 256 KB link: a region overflow is a finding for the report, not a failure.
+if configure m4-256k "${M4[@]}" -DPPGHR_MCU_OPT=-Os -DPPGHR_MCU_MEMORY=mcu_1m_256k "-DPPGHR_MCU_NETS=$NETS_CMAKE"; then
+  for net in "${NETS[@]}"; do
+    if build m4-256k "ppghr_mcu_$net" >"$RUNS/fit-$net.log" 2>&1; then
+      echo "yes" >"$RUNS/fit-$net.txt"
+    else
+      msg=$(grep -o "region [A-Z]* overflowed by [0-9]* bytes" "$RUNS/fit-$net.log" | sort -u | paste -sd ';' - || true)
+      echo "no: ${msg:-link failed, see $RUNS/fit-$net.log}" >"$RUNS/fit-$net.txt"
+    fi
+    echo "fits 1 MB / 256 KB: $net: $(cat "$RUNS/fit-$net.txt")"
+  done
+fi
+
+# ---- 3. heap ---------------------------------------------------------------------------------
+ALLOC_RE='^(malloc|calloc|realloc|free|_malloc_r|_calloc_r|_realloc_r|_free_r|_sbrk|_sbrk_r|__wrap_[A-Za-z_]+|_Zn[wa][jm][A-Za-z0-9_]*|_Zd[la]Pv[A-Za-z0-9_]*)$'
+alloc_symbols() { arm-none-eabi-nm "$1" | awk '{print $NF}' | grep -E "$ALLOC_RE" | sort -u | paste -sd ' ' - || true; }
+
+QEMU=(qemu-system-arm -M mps2-an386 -cpu cortex-m4 -display none -monitor none -serial none
+      -chardev stdio,id=semihosting -semihosting-config enable=on,target=native,chardev=semihosting
+      -icount shift=0,align=off,sleep=off)
+run_qemu() {  # run_qemu ELF OUTPUT -> QEMU's exit code (the program's semihosting exit code)
+  local rc=0
+  timeout 120 "${QEMU[@]}" -kernel "$1" >"$2" 2>&1 || rc=$?
+  return $rc
+}
+
+echo "== heap"
+for cfg in m4-Os m4-O2 m4-default; do
+  for elf in "$B/$cfg"/ppghr_mcu_*.elf; do
+    [[ -f $elf && $elf != *heap_canary* ]] || continue
+    s=$(alloc_symbols "$elf")
+    if [[ $cfg == m4-default ]]; then
+      echo "$(basename "$elf") ($cfg, Eigen: reported, not a failure): ${s:-no allocator symbol}"
+    elif [[ -n $s ]]; then
+      fail "$elf links allocator symbols: $s"
+    else
+      echo "$(basename "$elf") ($cfg): no allocator symbol"
+    fi
+  done
+done
+canary="$B/m4-Os/ppghr_mcu_heap_canary.elf"
+if [[ -f $canary ]]; then
+  s=$(alloc_symbols "$canary")
+  rc=0
+  run_qemu "$canary" "$RUNS/heap-canary.txt" || rc=$?
+  if [[ $s == *__wrap_malloc* && $rc -eq 3 ]] && grep -q "HEAP TOUCHED" "$RUNS/heap-canary.txt"; then
+    echo "heap_canary: caught (symbols: $s; exit code $rc)"
+  else
+    fail "heap_canary was not caught (symbols: '${s}', exit code $rc)"
+  fi
+else
+  fail "no heap_canary image"
+fi
+
+# ---- 4. runs ---------------------------------------------------------------------------------
+echo "== run"
+for net in "${NETS[@]}"; do
+  for cfg in m4-Os m4-O2; do
+    elf="$B/$cfg/ppghr_mcu_$net.elf"
+    [[ -f $elf ]] || { fail "$elf missing"; continue; }
+    rc=0
+    run_qemu "$elf" "$RUNS/$cfg-$net.txt" || rc=$?
+    [[ $rc -eq 0 ]] || fail "$cfg $net: QEMU exit code $rc: $(tail -n 3 "$RUNS/$cfg-$net.txt")"
+    grep -E "^(load|window|stack)" "$RUNS/$cfg-$net.txt" | sed "s/^/  $cfg $net: /"
+  done
+  rc=0
+  run_qemu "$B/m4-Os/ppghr_mcu_$net.elf" "$RUNS/m4-Os-$net.again.txt" || rc=$?
+  if cmp -s "$RUNS/m4-Os-$net.txt" "$RUNS/m4-Os-$net.again.txt"; then
+    echo "  m4-Os $net: second run identical (deterministic counts)"
+  else
+    fail "m4-Os $net: two runs differ"
+  fi
+  if [[ -x $B/host/ppghr_mcu_$net ]]; then
+    "$B/host/ppghr_mcu_$net" >"$RUNS/host-$net.txt" || fail "host $net: exit code $?"
+  else
+    fail "host $net: not built"
+  fi
+done
+if [[ -f $B/m4-default/ppghr_mcu_resnet1.elf ]]; then
+  run_qemu "$B/m4-default/ppghr_mcu_resnet1.elf" "$RUNS/m4-default-resnet1.txt" || fail "m4-default resnet1 run"
+fi
+
+# ---- 5. MCU vs host --------------------------------------------------------------------------
+echo "== compare"
+for net in "${NETS[@]}"; do
+  golden=()
+  case $net in
+    resnet1) golden=(--golden tests/golden/resnet1.golden) ;;
+    pulse_student) golden=(--golden tests/golden/pulse_student.golden) ;;
+  esac
+  for cfg in m4-Os m4-O2; do
+    [[ -f $RUNS/$cfg-$net.txt && -f $RUNS/host-$net.txt ]] || continue
+    "$PYTHON" examples/mcu/compare.py --mcu "$RUNS/$cfg-$net.txt" --host "$RUNS/host-$net.txt" "${golden[@]}" \
+      --prob-tol 1e-6 --bpm-tol 1e-3 --json "$RUNS/compare-$cfg-$net.json" | sed "s/^/$cfg /" ||
+      fail "$cfg $net: MCU and host disagree"
+  done
+done
+
+# ---- 6. report -------------------------------------------------------------------------------
+if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 ]]; then
+  blobs=()
+  for net in "${NETS[@]}"; do
+    case $net in
+      resnet2) blobs+=(--blob "resnet2=models/resnet2_bami1.ppgw") ;;
+      *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/$net.ppgw") ;;
+    esac
+  done
+  "$PYTHON" examples/mcu/footprint.py --build "$B" --nets "$NETS_CSV" "${blobs[@]}" --out docs/mcu-footprint.md ||
+    fail "footprint report"
+  git --no-pager diff --stat -- docs/mcu-footprint.md 2>/dev/null || true
+fi
+
+if [[ $FAILED -eq 0 ]]; then echo "mcu.sh: ALL PASSED"; else echo "mcu.sh: FAILED"; fi
+exit $FAILED
