@@ -276,7 +276,8 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
             for a in range(len(teachers)):
                 for b in range(len(students)):
                     ax.text(b, a, "-" if np.isnan(M[a, b]) else f"{M[a, b]:.2f}", ha="center", va="center",
-                            color="white" if np.isfinite(M[a, b]) and finite.size and M[a, b] < finite.mean() else "black",
+                            color="white" if np.isfinite(M[a, b]) and finite.size
+                            and M[a, b] > (finite.min() + finite.max()) / 2 else "black",
                             fontsize=9)
             ax.set_xticks(range(len(students)))
             ax.set_xticklabels([s.replace("resnet", "") for s in students])
@@ -344,14 +345,16 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
     L.append("Fit: MAE(p) = a + b * exp(-c * p), p in thousands of inference parameters, least squares "
              "(scipy.optimize.curve_fit) on the two-fold means of the ResNet students; n points, dof = n - 3.")
     L.append("")
-    L.append("| strategy | a (BPM) | b (BPM) | c (1/K params) | R^2 | RMSE | n | dof |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| strategy | fitted curve (p in K params) | a (BPM) | b (BPM) | c (1/K) | R^2 | RMSE | n | dof |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for s in STRATS:
         f = fits[s]
         if "a" in f:
-            L.append(f"| {s} | {f['a']:.3f} | {f['b']:.3f} | {f['c']:.4g} | {f['r2']:.4f} | {f['rmse']:.3f} | {f['n']} | {f['dof']} |")
+            f["formula"] = f"MAE = {f['a']:.3f} + {f['b']:.3f} * exp(-{f['c']:.4g} * p)"
+            L.append(f"| {s} | {f['formula']} | {f['a']:.3f} | {f['b']:.3f} | {f['c']:.4g} | {f['r2']:.4f} | "
+                     f"{f['rmse']:.3f} | {f['n']} | {f['dof']} |")
         else:
-            L.append(f"| {s} | - | - | - | - | - | {f['n']} | not fitted: {f.get('error', '')[:80]} |")
+            L.append(f"| {s} | not fitted: {f.get('error', '')[:80]} | - | - | - | - | - | {f['n']} | - |")
     L.append("")
 
     # ---- ResNet vs MLP

@@ -16,8 +16,10 @@ The plan (``plan()``), every run on both folds (train bami1 / test bami2, and th
 Training budget, chosen for a shared 2-core CPU machine: at most 40 epochs, early stopping after 8
 epochs without a better validation MAE (argmax; whole validation recordings of the training
 subset), Adam lr 5e-4, batch 128, 1 torch thread per process. With these, one resnet12 epoch on
-~7,200 windows takes ~19 s on an idle core, a whole run 5-15 minutes; the full sweep (~180 runs)
-is of the order of a day of one core.
+~7,200 windows takes ~19 s on an idle core, a whole run 2-15 minutes; the full sweep
+(188 runs, ~30 epochs each on average) is about 14 hours of one idle core (about twice that on
+the busy shared machine); the first 50 runs (the strategy table with the 12-block teacher) about 4
+hours. Seed 0 everywhere (weights, batches, dropout, the validation split).
 
 Order: cheapest / most informative first: the small scratch baselines, the 12-block teachers, the
 small students distilled from them (dkd first), the larger students, the MLPs, PULSE, then the other
@@ -74,12 +76,6 @@ FOLDS = (("bami1", "bami2"), ("bami2", "bami1"))
 EPOCHS = 40
 PATIENCE = 8
 SEED = 0
-# rough seconds per epoch on ~7,200 windows, 1 thread, idle core (for ordering only)
-EPOCH_COST = {"resnet1": 4.2, "resnet2": 5.6, "resnet3": 7.0, "resnet4": 8.5, "resnet5": 10.0, "resnet6": 13.4,
-              "resnet7": 14.0, "resnet8": 15.0, "resnet9": 16.0, "resnet10": 16.8, "resnet11": 18.0,
-              "resnet12": 18.8, "mlp1": 0.5, "mlp2": 0.8, "mlp3": 2.5, "mlp4": 6.3,
-              "pulse_teacher": 36.0, "pulse_student": 6.1}
-
 
 def _spec(student, strategy="scratch", teacher=None, fold=FOLDS[0], **kw) -> DI.RunSpec:
     return DI.RunSpec(student, strategy, teacher, fold[0], fold[1], kw.get("seed", SEED),
