@@ -5,7 +5,9 @@
 #   2. build/       Release build, -j2, then ctest (unit + packaging tests)
 #   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g, asserts on), then ctest
 #                   without the "consumer" label (the consumer builds are not sanitized anyway)
-#   4. pytest on tools/tests with the system python (/usr/bin/python3), when tools/tests exists
+#   4. scripts/mcu.sh: the Cortex-M4F build under qemu-system-arm, compared with the host build,
+#      no heap; regenerates docs/mcu-footprint.md (examples/mcu/README.md)
+#   5. pytest on tools/tests with the system python (/usr/bin/python3), when tools/tests exists
 #
 # Exits nonzero when any step fails, after a summary of every step. Environment:
 #   JOBS=N              parallel build and test jobs (default 2)
@@ -104,7 +106,10 @@ else
   fi
 fi
 
-# ---- 4. python -------------------------------------------------------------------------------
+# ---- 4. microcontroller ----------------------------------------------------------------------
+run_step "mcu: cortex-m4f under qemu" scripts/mcu.sh || true
+
+# ---- 5. python -------------------------------------------------------------------------------
 if [[ -d tools/tests ]]; then
   run_step "pytest tools/tests" env PYTHONPATH="$ROOT/tools${PYTHONPATH:+:$PYTHONPATH}" \
     "$PYTHON" -m pytest -q tools/tests || true
