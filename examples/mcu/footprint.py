@@ -189,6 +189,12 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
             "copied from flash at reset and counted in flash: `static Net net;` is constant-initialised "
             "because the network's default constructor is constexpr.")
         add("")
+    else:
+        add("The network object is in .bss: zero-filled at reset, finished by its (deliberately not constexpr) "
+            "default constructor, so it costs no flash. With a constexpr constructor it would be "
+            "constant-initialised into .data, and its whole initial image (`sizeof(Net)`, nearly all zeros) "
+            "would sit in flash and be copied at reset.")
+        add("")
     add(f"Stack reserved by the linker script: {b(m[('m4-Os', nets[0])]['stack_reserved'])} bytes; the measured "
         "high-water mark above is what the program (load, predict, printing) used.")
     add("")

@@ -56,7 +56,12 @@ class Classifier {
   [[nodiscard]] const Prediction<T>& last() const noexcept { return result_; }
 
  protected:
-  Classifier() = default;
+  // Not constexpr on purpose: a network in static storage (`static ResNet1d<2> net;`, how a
+  // microcontroller holds one) is then zero-filled in .bss and finished by a start-up constructor.
+  // With a constexpr constructor it is constant-initialised into .data instead, whose initial
+  // image (sizeof(Net) bytes, nearly all zeros) is stored in flash and copied at reset
+  // (examples/mcu, docs/mcu-footprint.md).
+  Classifier() noexcept {}
 
  private:
   Self& self() noexcept { return static_cast<Self&>(*this); }
