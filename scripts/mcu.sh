@@ -7,7 +7,8 @@
 #      same program (build-mcu/host), the M4F with the library's default kernels (m4-default:
 #      Eigen/xsimd, resnet1 only) and links every -Os image against a 1 MB / 256 KB memory map
 #      (m4-256k: does it fit a real part?)
-#   3. fails if any M4F image contains an allocator symbol (malloc & co., their traps, _sbrk,
+#   3. compiles the umbrella header for the M4F (-fno-exceptions -fno-rtti -Werror);
+#      fails if any M4F image contains an allocator symbol (malloc & co., their traps, _sbrk,
 #      operator new/delete), and checks that the check works (heap_canary must be caught)
 #   4. runs every image under qemu-system-arm -M mps2-an386 (semihosting, -icount shift=0), twice
 #      for -Os (the output, instruction counts included, must be identical), and the host builds
@@ -87,6 +88,15 @@ if configure m4-256k "${M4[@]}" -DPPGHR_MCU_OPT=-Os -DPPGHR_MCU_MEMORY=mcu_1m_25
     echo "fits 1 MB / 256 KB: $net: $(cat "$RUNS/fit-$net.txt")"
   done
 fi
+
+# Every public header, through the umbrella header, compiles for the M4F without exceptions or
+# RTTI (also what the example does not include: dsp, monitor, the file loader).
+echo "== umbrella header for the M4F"
+printf '#include <ppghr/ppghr.hpp>\nint ppghr_mcu_umbrella();\nint ppghr_mcu_umbrella() { return ppghr::kNumClasses; }\n' \
+  >"$B/umbrella.cpp"
+arm-none-eabi-g++ -std=c++17 -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb -fno-exceptions -fno-rtti \
+  -Os -DPPGHR_NO_SIMD -DPPGHR_NO_EIGEN -DPPGHR_NO_ERROR_STRINGS -Wall -Wextra -Wpedantic -Werror -Iinclude \
+  -c "$B/umbrella.cpp" -o "$B/umbrella.o" && echo "ppghr/ppghr.hpp: ok" || fail "ppghr/ppghr.hpp does not compile for the M4F"
 
 # ---- 3. heap ---------------------------------------------------------------------------------
 ALLOC_RE='^(malloc|calloc|realloc|free|_malloc_r|_calloc_r|_realloc_r|_free_r|_sbrk|_sbrk_r|__wrap_[A-Za-z_]+|_Zn[wa][jm][A-Za-z0-9_]*|_Zd[la]Pv[A-Za-z0-9_]*)$'

@@ -33,6 +33,7 @@ NET_TITLES = {
     "resnet2": "ResNet1d<2> (shipped models/resnet2_bami1.ppgw)",
     "pulse_student": "PULSE student, regression head (random weights, golden.py seed)",
 }
+SOFT_DOUBLE = re.compile(r"^__aeabi_(d\w+|[fil]2d|[ui]2d|l2d|ul2d)$")
 CODE_SECTIONS = (".isr_vector", ".text", ".ARM.exidx", ".ARM.extab", ".preinit_array", ".init_array", ".fini_array")
 ALLOCATOR = re.compile(r"^(malloc|calloc|realloc|free|_malloc_r|_calloc_r|_realloc_r|_free_r|_sbrk|_sbrk_r|"
                        r"__wrap_\w+|_Zn[wa][jm]\w*|_Zd[la]Pv\w*)$")
@@ -122,6 +123,7 @@ def measure(build: Path, config: str, net: str) -> dict:
         "per_mac": sum(windows) / len(windows) / macs,
         "calibration": (int(run["calibration"]["spin"]), int(run["calibration"]["measured"])),
         "heap_symbols": sorted(s for s in sym["_raw"] if ALLOCATOR.match(s)),
+        "soft_double": sorted(s for s in sym["_raw"] if SOFT_DOUBLE.match(s)),
         "net_in_data": data >= int(sizes["memory_bytes"]),
         "compare": cmp, "windows": run["windows"],
     }
@@ -292,6 +294,11 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
             add(f"- {net} {c[3:]}: " + ("no allocator symbol" if not hs else "allocator symbols: " + ", ".join(hs)))
     add("- the negative test, `heap_canary.cpp` (calls `malloc`): its image contains `__wrap_malloc` and it "
         "exits with code 3 under QEMU, as it must.")
+    add("")
+    sd = sorted({s for c in CONFIGS for n in nets for s in m[(c, n)]["soft_double"]})
+    add("Double precision: the M4F's FPU is single-precision only, so any `double` arithmetic becomes a "
+        "software routine. " + ("No soft-float double routine (`__aeabi_d*`) is linked in any image."
+                                if not sd else "Linked soft-float double routines: " + ", ".join(sd) + "."))
     add("")
 
     add("## Eigen and xsimd on the M4")
