@@ -8,7 +8,8 @@
 #      Eigen/xsimd, resnet1 only) and links every -Os image against a 1 MB / 256 KB memory map
 #      (m4-256k: does it fit a real part?)
 #   3. compiles the umbrella header for the M4F (-fno-exceptions -fno-rtti -Werror);
-#      fails if any M4F image contains an allocator symbol (malloc & co., their traps, _sbrk,
+#      fails if an image has more than 4 KiB of .data (a network constant-initialised into flash)
+#      or if any M4F image contains an allocator symbol (malloc & co., their traps, _sbrk,
 #      operator new/delete), and checks that the check works (heap_canary must be caught)
 #   4. runs every image under qemu-system-arm -M mps2-an386 (semihosting, -icount shift=0), twice
 #      for -Os (the output, instruction counts included, must be identical), and the host builds
@@ -123,6 +124,9 @@ for cfg in m4-Os m4-O2 m4-default; do
     else
       echo "$(basename "$elf") ($cfg): no allocator symbol"
     fi
+    # A network constant-initialised into .data would put its whole image into flash.
+    data=$(arm-none-eabi-size -A -d "$elf" | awk '$1 == ".data" {print $2}')
+    if [[ ${data:-0} -gt 4096 ]]; then fail "$elf: .data is ${data} bytes (a network in .data, not .bss?)"; fi
   done
 done
 canary="$B/m4-Os/ppghr_mcu_heap_canary.elf"
