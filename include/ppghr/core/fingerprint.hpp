@@ -24,6 +24,12 @@ enum class Op : std::uint32_t {
   residual_begin = 9,
   shortcut = 10,
   add = 11,
+  input_norm = 12,
+  row_conv = 13,
+  row_avgpool = 14,
+  cross_attention = 15,
+  layer_norm = 16,
+  modality_conv = 17,
 };
 
 /// Activation applied after an op (descriptor word `act`).

@@ -1,0 +1,107 @@
+// ppghr/layers/modality_conv.hpp - modality-wise convolution: a kernel spanning all rows x 1 time
+// step that fuses the rows (PyTorch nn.Conv2d with kernel (Rows, 1), no padding, on
+// [channels][rows][time]; the PULSE student's conv4, networks.md section 3):
+//     y[o][t] = b[o] + sum over c, h of w[o][c][h][0] * x[c][h][t].
+//
+// Layout: input [Rows][Length][CIn] (as row_conv.hpp), output [Length][COut] (the library's 1-D
+// layout). The blob holds the weight in PyTorch order [COut][CIn][Rows][1]; the layer stores it
+// repacked as [Rows][CIn][COut] so the output channels are contiguous (vectorised inner loop).
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/tensor.hpp"
+
+namespace ppghr {
+
+namespace reference {
+
+/// Naive modality-wise conv. x: [rows][length][cin]; w: PyTorch order [cout][cin][rows][1];
+/// b: [cout]; y: [length][cout].
+template <class T>
+void modality_conv(const T* x, int rows, int cin, int length, const T* w, const T* b, int cout, Act act,
+                   T* y) noexcept {
+  for (int t = 0; t < length; ++t)
+    for (int o = 0; o < cout; ++o) {
+      T acc = b[o];
+      for (int c = 0; c < cin; ++c)
+        for (int h = 0; h < rows; ++h)
+          acc += w[(std::size_t(o) * cin + c) * rows + h] * x[(std::size_t(h) * length + t) * cin + c];
+      if (act == Act::relu && acc < T(0)) acc = T(0);
+      y[std::size_t(t) * cout + o] = acc;
+    }
+}
+
+}  // namespace reference
+
+template <class T, int CIn, int COut, int Rows, int Length, Act Activation = Act::none>
+class ModalityConv {
+  static_assert(CIn > 0 && COut > 0, "ModalityConv: channel counts must be positive");
+  static_assert(Rows > 0 && Length > 0, "ModalityConv: the row count and the length must be positive");
+
+ public:
+  using value_type = T;
+  static constexpr int in_channels = CIn, out_channels = COut, rows = Rows, length = Length;
+  static constexpr std::size_t weight_count = std::size_t(COut) * CIn * Rows;
+  static constexpr std::size_t param_count = weight_count + COut;
+  static constexpr std::size_t in_size = std::size_t(Rows) * Length * CIn;
+  static constexpr std::size_t out_size = std::size_t(Length) * COut;
+  static constexpr std::size_t macs = std::size_t(Length) * COut * CIn * Rows;
+
+  static constexpr auto descriptor() noexcept {
+    return detail::words(Op::modality_conv, CIn, COut, Rows, Length, Activation);
+  }
+
+  /// Weights in the layer's packed order [Rows][CIn][COut].
+  alignas(kAlign) std::array<T, weight_count> weight{};
+  alignas(kAlign) std::array<T, COut> bias{};
+
+  /// Sets the weight from PyTorch order [COut][CIn][Rows][1] (any indexable source).
+  template <class Src>
+  void set_weight(const Src& w) noexcept {
+    for (int o = 0; o < COut; ++o)
+      for (int c = 0; c < CIn; ++c)
+        for (int h = 0; h < Rows; ++h)
+          weight[packed_index(h, c, o)] = static_cast<T>(w[(std::size_t(o) * CIn + c) * Rows + h]);
+  }
+  template <class Src>
+  void set_bias(const Src& b) noexcept {
+    for (int o = 0; o < COut; ++o) bias[o] = static_cast<T>(b[o]);
+  }
+  /// The weight back in PyTorch order, element (o, c, h, 0).
+  [[nodiscard]] T torch_weight(int o, int c, int h) const noexcept { return weight[packed_index(h, c, o)]; }
+
+  template <class V>
+  void visit_tensors(V& v, const TensorName& prefix) noexcept {
+    v(TensorSpec(prefix.plus(".weight"), {COut, CIn, Rows, 1}), [this](const TensorSource& s) { set_weight(s); });
+    v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { set_bias(s); });
+  }
+
+  /// x: [Rows][Length][CIn], y: [Length][COut]; must not overlap.
+  void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
+    for (int t = 0; t < Length; ++t) {
+      T* PPGHR_RESTRICT yt = y + std::size_t(t) * COut;
+      for (int o = 0; o < COut; ++o) yt[o] = bias[o];
+      for (int h = 0; h < Rows; ++h) {
+        const T* xt = x + (std::size_t(h) * Length + t) * CIn;
+        for (int c = 0; c < CIn; ++c) {
+          const T xv = xt[c];
+          const T* w = &weight[packed_index(h, c, 0)];
+          for (int o = 0; o < COut; ++o) yt[o] += xv * w[o];
+        }
+      }
+      if constexpr (Activation == Act::relu)
+        for (int o = 0; o < COut; ++o) yt[o] = yt[o] < T(0) ? T(0) : yt[o];
+    }
+  }
+
+ private:
+  static constexpr std::size_t packed_index(int h, int c, int o) noexcept {
+    return (std::size_t(h) * CIn + c) * COut + o;
+  }
+};
+
+}  // namespace ppghr
