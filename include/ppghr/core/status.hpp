@@ -26,6 +26,7 @@ enum class Status : std::uint8_t {
   non_finite_weight = 10,   ///< a weight is NaN or infinite
   file_error = 11,          ///< a file could not be opened or read (file loader only)
   buffer_too_small = 12,    ///< a caller-supplied output buffer is too small (writer only)
+  invalid_weight = 13,      ///< a finite weight outside its domain (a PULSE input_norm std <= 0)
 };
 
 /// Short, stable text for a status ("" when PPGHR_NO_ERROR_STRINGS is defined).
@@ -48,6 +49,7 @@ enum class Status : std::uint8_t {
     case Status::non_finite_weight: return "non-finite weight";
     case Status::file_error: return "file error";
     case Status::buffer_too_small: return "buffer too small";
+    case Status::invalid_weight: return "invalid weight";
   }
   return "unknown";
 #endif

@@ -1,37 +1,124 @@
-// ppghr/models/network.hpp - what every classification network shares: all-or-nothing loading
-// from a blob (memory or file) and predict() with its input checks. A network derives from
-// Classifier<Self, T, InputSize> and provides
+// ppghr/models/network.hpp - what every network shares: all-or-nothing loading from a blob
+// (memory or file) and predict() with its input checks. A network derives from
+// Network<Self, T, InputSize, Result>, where Result is Prediction<T> for a 180-class head (alias
+// Classifier<Self, T, InputSize>) or Estimate<T> for a one-value regression head (alias
+// Regressor<Self, T, InputSize>), and provides
 //     static constexpr std::uint64_t fingerprint;
 //     template <class V> void visit_tensors(V& v) noexcept;      // blob order
-//     void forward(const T* input, T* logits) noexcept;          // no checks
+//     void forward(const T* input, T* outputs) noexcept;         // no checks; 180 logits or 1 value
+// and, only when some weight has a domain narrower than "finite" (the PULSE input_norm std),
+//     static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept;
+// returning the first element of blob tensor `index` outside its domain, or -1. A blob with such
+// an element is refused with Status::invalid_weight before anything is copied.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
 
 #include "ppghr/core/status.hpp"
+#include "ppghr/core/tensor.hpp"
 #include "ppghr/io/blob.hpp"
 #include "ppghr/io/file.hpp"
 #include "ppghr/models/prediction.hpp"
 
 namespace ppghr {
 
-template <class Self, class T, std::size_t InputSize>
-class Classifier {
+namespace detail {
+
+template <class Net, class = void>
+struct has_check_tensor : std::false_type {};
+template <class Net>
+struct has_check_tensor<Net, std::void_t<decltype(Net::check_tensor(std::uint32_t{}, std::declval<const TensorSource&>()))>>
+    : std::true_type {};
+
+// Runs Net::check_tensor over a blob that load_blob() has validated, before anything is copied.
+// load_blob() walks the tensors twice (core/tensor.hpp): first to validate, then to copy. This
+// adapter lets the first walk through; on the second it first replays the walk with a copy of the
+// copying visitor whose setters only check the values, and copies only when every tensor passed.
+template <class Net>
+struct CheckedLoad {
+  static constexpr std::uint64_t fingerprint = Net::fingerprint;
+  Net& net;
+  int walks = 0;
+  LoadReport report{};
+
+  template <class V>
+  struct Checker {
+    V inner;  // a copy of the copying visitor, at the start of its walk
+    LoadReport* report;
+    std::uint32_t index = 0;
+    template <class Setter>
+    void operator()(const TensorSpec& spec, Setter&&) noexcept {
+      const std::uint32_t i = index++;
+      inner(spec, [this, i, &spec](const TensorSource& s) {
+        if (!report->ok()) return;
+        const long bad = Net::check_tensor(i, s);
+        if (bad < 0) return;
+        *report = blob::detail::fail(Status::invalid_weight, static_cast<std::uint64_t>(bad),
+                                     static_cast<std::uint64_t>(bad));
+        report->tensor_index = static_cast<std::int32_t>(i);
+        blob::detail::set_name(*report, spec.name.text, TensorName::capacity);
+      });
+    }
+  };
+
+  template <class V>
+  void visit_tensors(V& v) noexcept {
+    if (walks++ == 0) {
+      net.visit_tensors(v);
+      return;
+    }
+    Checker<V> check{v, &report};
+    net.visit_tensors(check);
+    if (report.ok()) net.visit_tensors(v);
+  }
+};
+
+template <class Net>
+[[nodiscard]] LoadReport load_network(Net& net, const void* data, std::size_t size) noexcept {
+  if constexpr (has_check_tensor<Net>::value) {
+    CheckedLoad<Net> c{net};
+    const LoadReport r = load_blob(c, data, size);
+    return r.ok() ? c.report : r;
+  } else {
+    return load_blob(net, data, size);
+  }
+}
+
+template <class Net>
+[[nodiscard]] LoadReport load_network_file(Net& net, const char* path) noexcept {
+  if constexpr (has_check_tensor<Net>::value) {
+    CheckedLoad<Net> c{net};
+    const LoadReport r = ppghr::load_file(c, path);
+    return r.ok() ? c.report : r;
+  } else {
+    return ppghr::load_file(net, path);
+  }
+}
+
+}  // namespace detail
+
+template <class Self, class T, std::size_t InputSize, class Result>
+class Network {
  public:
   using value_type = T;
+  using result_type = Result;
   static constexpr std::size_t input_size = InputSize;
-  static constexpr int output_size = kNumClasses;
+  /// Values forward() writes: 180 logits (Prediction) or 1 BPM value (Estimate).
+  static constexpr int output_size = detail::ResultTraits<Result>::outputs;
 
   /// Loads weights from a blob in memory; all-or-nothing (docs/blob-format.md). No allocation.
   [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept {
-    const LoadReport r = load_blob(self(), data, size);
+    const LoadReport r = detail::load_network(self(), data, size);
     if (r.ok()) loaded_ = true;
     return r;
   }
   /// Loads weights from a blob file (one temporary allocation; hosts only).
   [[nodiscard]] LoadReport load_file(const char* path) noexcept {
-    const LoadReport r = ppghr::load_file(self(), path);
+    const LoadReport r = detail::load_network_file(self(), path);
     if (r.ok()) loaded_ = true;
     return r;
   }
@@ -40,20 +127,20 @@ class Classifier {
   /// Estimates heart rate from one window of input_size floats. Refuses (status not ok, no heart
   /// rate) when no weights were loaded or the window holds NaN/Inf. No allocation, no exception,
   /// no lock. The result lives in the network and is overwritten by the next call.
-  const Prediction<T>& predict(const T* window) noexcept {
+  const Result& predict(const T* window) noexcept {
     if (!loaded_) {
       detail::refuse(result_, InputStatus::not_loaded);
     } else if (!detail::all_finite(window, InputSize)) {
       detail::refuse(result_, InputStatus::non_finite);
     } else {
-      self().forward(window, result_.logits.data());
-      detail::finish_classification(result_);
+      self().forward(window, detail::ResultTraits<Result>::raw(result_));
+      detail::ResultTraits<Result>::finish(result_);
     }
     return result_;
   }
-  const Prediction<T>& predict(const std::array<T, InputSize>& window) noexcept { return predict(window.data()); }
-  /// The last prediction (its logits are the network's raw output).
-  [[nodiscard]] const Prediction<T>& last() const noexcept { return result_; }
+  const Result& predict(const std::array<T, InputSize>& window) noexcept { return predict(window.data()); }
+  /// The last prediction.
+  [[nodiscard]] const Result& last() const noexcept { return result_; }
 
  protected:
   // Not constexpr on purpose: a network in static storage (`static ResNet1d<2> net;`, how a
@@ -61,12 +148,20 @@ class Classifier {
   // With a constexpr constructor it is constant-initialised into .data instead, whose initial
   // image (sizeof(Net) bytes, nearly all zeros) is stored in flash and copied at reset
   // (examples/mcu, docs/mcu-footprint.md).
-  Classifier() noexcept {}
+  Network() noexcept {}
 
  private:
   Self& self() noexcept { return static_cast<Self&>(*this); }
-  Prediction<T> result_{};
+  Result result_{};
   bool loaded_ = false;
 };
+
+/// Base of the 180-class networks: predict() returns a Prediction (argmax heart rate, probabilities).
+template <class Self, class T, std::size_t InputSize>
+using Classifier = Network<Self, T, InputSize, Prediction<T>>;
+
+/// Base of the one-value regression networks: predict() returns an Estimate (BPM).
+template <class Self, class T, std::size_t InputSize>
+using Regressor = Network<Self, T, InputSize, Estimate<T>>;
 
 }  // namespace ppghr

@@ -1,4 +1,5 @@
-// ppghr/models/prediction.hpp - the result every classification network returns.
+// ppghr/models/prediction.hpp - what a network returns: Prediction (the 180-class heads: argmax
+// heart rate and probabilities) or Estimate (a regression head: one BPM value).
 #pragma once
 
 #include <array>
@@ -23,6 +24,16 @@ struct Prediction {
   [[nodiscard]] bool ok() const noexcept { return status == InputStatus::ok; }
 };
 
+/// One window's estimate from a regression head (the published PULSE models). When `status` is
+/// not ok there is no heart rate and bpm is 0.
+template <class T = float>
+struct Estimate {
+  InputStatus status = InputStatus::not_loaded;
+  T bpm = T(0);  ///< the network's one output, in BPM, as it comes (not rounded, not clamped)
+
+  [[nodiscard]] bool ok() const noexcept { return status == InputStatus::ok; }
+};
+
 namespace detail {
 
 template <class T>
@@ -42,6 +53,12 @@ inline void refuse(Prediction<T>& p, InputStatus s) noexcept {
   p.logits.fill(T(0));
 }
 
+template <class T>
+inline void refuse(Estimate<T>& e, InputStatus s) noexcept {
+  e.status = s;
+  e.bpm = T(0);
+}
+
 // Fills probabilities, class and bpm from the logits already in p.
 template <class T>
 inline void finish_classification(Prediction<T>& p) noexcept {
@@ -50,6 +67,25 @@ inline void finish_classification(Prediction<T>& p) noexcept {
   p.bpm = static_cast<T>(p.class_index + kMinBpm);
   p.status = InputStatus::ok;
 }
+
+// Where a network's forward() writes its raw outputs inside each result type, how many there
+// are, and how the result is completed from them.
+template <class R>
+struct ResultTraits;
+
+template <class T>
+struct ResultTraits<Prediction<T>> {
+  static constexpr int outputs = kNumClasses;
+  static T* raw(Prediction<T>& p) noexcept { return p.logits.data(); }
+  static void finish(Prediction<T>& p) noexcept { finish_classification(p); }
+};
+
+template <class T>
+struct ResultTraits<Estimate<T>> {
+  static constexpr int outputs = 1;
+  static T* raw(Estimate<T>& e) noexcept { return &e.bpm; }
+  static void finish(Estimate<T>& e) noexcept { e.status = InputStatus::ok; }
+};
 
 }  // namespace detail
 }  // namespace ppghr
