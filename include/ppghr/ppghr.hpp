@@ -28,6 +28,8 @@
 #include "ppghr/models/mlp.hpp"
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
+#include "ppghr/models/pulse.hpp"
 #include "ppghr/models/resnet1d.hpp"
 #include "ppghr/monitor/monitor.hpp"
 #include "ppghr/monitor/tracker.hpp"
+#include "ppghr/post/clamp.hpp"
