@@ -1,0 +1,58 @@
+// predict() of the PULSE teacher and student, both heads: one 8 s window (4 rows x 256 samples,
+// raw units) per iteration, fixed-seed weights and input_norm pairs. Reports windows per second
+// (items/s), GFLOP/s and the network's MACs and memory as counters. Registered beside the ResNet
+// benchmarks in ppghr_bench (bench_resnet.cpp holds BENCHMARK_MAIN).
+#include <benchmark/benchmark.h>
+
+#include <ppghr/ppghr.hpp>
+
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace {
+
+struct PulseFill {
+  std::mt19937 rng{4321};
+  std::uniform_real_distribution<float> u{-0.1f, 0.1f};
+  float operator()(const ppghr::TensorSpec&, std::size_t k, std::uint32_t index) {
+    if (index == 0) return k % 2 == 0 ? 0.f : 1.f;  // input_norm: (mean 0, std 1) per row
+    return u(rng);
+  }
+};
+
+template <class Net>
+void BM_Pulse_predict(benchmark::State& state) {
+  auto net = std::make_unique<Net>();
+  std::vector<unsigned char> blob(ppghr::blob::blob_size(*net));
+  std::size_t written = 0;
+  PulseFill fill;
+  if (ppghr::blob::write_blob(*net, fill, blob.data(), blob.size(), &written) != ppghr::Status::ok ||
+      !net->load(blob.data(), blob.size()).ok()) {
+    state.SkipWithError("could not load weights");
+    return;
+  }
+  std::mt19937 rng(99);
+  std::normal_distribution<float> g;
+  std::vector<float> window(Net::input_size);
+  for (auto& v : window) v = g(rng);
+  for (auto _ : state) {
+    const auto& p = net->predict(window.data());
+    benchmark::DoNotOptimize(p.bpm);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());  // windows
+  state.counters["MACs"] = static_cast<double>(Net::macs);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * Net::macs * state.iterations(), benchmark::Counter::kIsRate,
+                                                 benchmark::Counter::kIs1000);
+  state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
+  state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
+}
+
+using ppghr::pulse::Head;
+BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseTeacher<Head::regression>)->Name("BM_PulseTeacher_predict/regression");
+BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseTeacher<Head::classes>)->Name("BM_PulseTeacher_predict/classes");
+BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseStudent<Head::regression>)->Name("BM_PulseStudent_predict/regression");
+BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseStudent<Head::classes>)->Name("BM_PulseStudent_predict/classes");
+
+}  // namespace
