@@ -186,6 +186,11 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
              f"(tools/ppghr_tools/sweep.py); missing runs are listed at the end. Rebuild with "
              f"`PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.results`.")
     L.append("")
+    L.append("Reproduce: `PYTHONPATH=tools nice -n 15 /usr/bin/python3 -m ppghr_tools.sweep` runs (or resumes) every "
+             "run and skips finished ones (one process per core is fine: runs are locked); each result file's "
+             "`command` reruns that run alone (ppghr_tools.distill); `python3 -m ppghr_tools.sweep --quick` is "
+             "the tiny end-to-end check; then `python3 -m ppghr_tools.results` rebuilds this page.")
+    L.append("")
     L.append("MAE = mean absolute error of the argmax heart rate in BPM over every labelled test window. "
              "Cells: two-fold mean (1->2 / 2->1), where 1->2 = trained on BAMI-1 (validation: whole "
              "recordings of it), tested on BAMI-2. Parameters: inference count (networks.md).")
