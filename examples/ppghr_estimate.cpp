@@ -1,6 +1,6 @@
 // ppghr-estimate: heart rate from a recording with a model blob.
 //
-//   ppghr-estimate --model M.ppgw --csv rec.csv [--rate HZ] [--ref ref.csv] [--track] [--format csv|json] [--out F]
+//   ppghr-estimate --model M.ppgw --csv rec.csv [--rate HZ] [--ref ref.csv] [--track | --track-clamp] [--format csv|json] [--out F]
 //   ppghr-estimate --model M.ppgw --dataset DIR --recording ID [--track] ...
 //   ppghr-estimate --model M.ppgw --eval DIR [--subset bami2] [--track]
 //
@@ -273,7 +273,7 @@ struct Row {
 };
 
 struct Options {
-  bool track = false;
+  ppghr::Tracking tracking = ppghr::Tracking::none;
   float adc_min = 0, adc_max = 0;
   bool adc_given = false;
 };
@@ -317,7 +317,7 @@ class RunnerFor final : public Runner {
     auto mon = std::make_unique<M>();
     typename M::Config cfg;
     cfg.preprocessing = ppghr::ResNetPreprocessor::zscore_config(r.rate_hz);
-    cfg.track = o.track;
+    cfg.tracking = o.tracking;
     if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
     else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
     const ppghr::DspStatus st = mon->init(*net_, cfg);
@@ -455,7 +455,8 @@ void usage() {
                "  --dataset DIR     ../shared/data layout (index.json + rec/); with --recording ID\n"
                "  --eval DIR        every recording of a dataset: MAE per recording and overall\n"
                "  --ref REF.csv     reference heart rate per window (columns time,hr)\n"
-               "  --track           also report the tracked heart rate (HMM forward filter)\n"
+               "  --track           hr_tracked = HMM forward filter over the probability vectors\n"
+               "  --track-clamp     hr_tracked = the PULSE authors' 10-window clamp of the estimates\n"
                "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n");
 }
 
@@ -481,7 +482,8 @@ int main(int argc, char** argv) {
     else if (a == "--format") format = value();
     else if (a == "--out") out_path = value();
     else if (a == "--subset") subset = value();
-    else if (a == "--track") opt.track = true;
+    else if (a == "--track") opt.tracking = ppghr::Tracking::hmm;
+    else if (a == "--track-clamp") opt.tracking = ppghr::Tracking::recent_mean_clamp;
     else if (a == "--rate") {
       const std::string v = value();
       char* end = nullptr;
@@ -519,7 +521,7 @@ int main(int argc, char** argv) {
     Mae all;
     double sum_rec = 0, sum_rec_tracked = 0;
     int n_rec = 0;
-    std::printf("recording,windows,ok,mae%s\n", opt.track ? ",mae_tracked" : "");
+    std::printf("recording,windows,ok,mae%s\n", opt.tracking != ppghr::Tracking::none ? ",mae_tracked" : "");
     for (const auto& e : index) {
       if (!subset.empty() && e.subset != subset) continue;
       const Recording r = read_dataset(eval_dir, e);
@@ -533,14 +535,14 @@ int main(int argc, char** argv) {
         ++n_rec;
       }
       std::printf("%s,%zu,%zu,%.3f", e.id.c_str(), m.windows, m.n, m.mae());
-      if (opt.track) std::printf(",%.3f", m.mae_tracked());
+      if (opt.tracking != ppghr::Tracking::none) std::printf(",%.3f", m.mae_tracked());
       std::printf("\n");
     }
     if (n_rec == 0) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " in '" + eval_dir + "'");
     std::printf("# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)",
                 arch_name.c_str(), n_rec, subset.empty() ? "" : (" of " + subset).c_str(), all.mae(), all.n, all.windows,
                 sum_rec / n_rec);
-    if (opt.track) std::printf("; tracked %.3f (per-recording mean %.3f)", all.mae_tracked(), sum_rec_tracked / n_rec);
+    if (opt.tracking != ppghr::Tracking::none) std::printf("; tracked %.3f (per-recording mean %.3f)", all.mae_tracked(), sum_rec_tracked / n_rec);
     std::printf("\n");
     return 0;
   }
@@ -571,7 +573,7 @@ int main(int argc, char** argv) {
     m.add(rows);
     std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), arch_name.c_str(), m.mae(), m.n,
                  m.windows);
-    if (opt.track) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_tracked());
+    if (opt.tracking != ppghr::Tracking::none) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_tracked());
     std::fprintf(stderr, "\n");
   }
   return 0;

@@ -45,12 +45,12 @@ std::vector<float> pulse_signal(int fs, double seconds, double dc = 2000.0, doub
   return x;
 }
 
-Collected run(Net& net, const std::vector<float>& x, int fs, std::size_t chunk, bool track = false,
+Collected run(Net& net, const std::vector<float>& x, int fs, std::size_t chunk, Tracking track = Tracking::none,
               float adc_min = 0, float adc_max = 0, std::size_t gap_at = 0, std::size_t gap_len = 0) {
   auto mon = std::make_unique<Mon>();
   Mon::Config cfg;
   cfg.preprocessing = ResNetPreprocessor::zscore_config(fs);
-  cfg.track = track;
+  cfg.tracking = track;
   cfg.adc_min = adc_min;
   cfg.adc_max = adc_max;
   REQUIRE(mon->init(net, cfg) == DspStatus::ok);
@@ -120,9 +120,9 @@ TEST_CASE("monitor: one estimate per 2 s once 8 s are in, windows at [2k, 2k + 8
 TEST_CASE("monitor: chunk size does not change any estimate") {
   auto net = make_net();
   const auto x = pulse_signal(50, 40.0);
-  const auto a = run(*net, x, 50, 1, true);
-  const auto b = run(*net, x, 50, 1000, true);
-  const auto c = run(*net, x, 50, 37, true);
+  const auto a = run(*net, x, 50, 1, Tracking::hmm);
+  const auto b = run(*net, x, 50, 1000, Tracking::hmm);
+  const auto c = run(*net, x, 50, 37, Tracking::hmm);
   REQUIRE(a.results.size() == b.results.size());
   REQUIRE(a.results.size() == c.results.size());
   for (std::size_t k = 0; k < a.results.size(); ++k) {
@@ -136,7 +136,7 @@ TEST_CASE("monitor: chunk size does not change any estimate") {
 TEST_CASE("monitor: a flat signal is reported flat, never a heart rate") {
   auto net = make_net();
   const std::vector<float> x(50 * 20, 1234.f);
-  const auto c = run(*net, x, 50, 64, true);
+  const auto c = run(*net, x, 50, 64, Tracking::hmm);
   REQUIRE(c.results.size() == 7);
   for (const auto& r : c.results) CHECK(r.status == SignalStatus::flat);
   check_no_heart_rate_if_bad(c);
@@ -161,7 +161,7 @@ TEST_CASE("monitor: NaN / Inf samples mark the windows that contain them") {
 TEST_CASE("monitor: a gap marks the windows it touches and keeps the clock") {
   auto net = make_net();
   const auto x = pulse_signal(50, 30.0);
-  const auto c = run(*net, x, 50, 50, false, 0, 0, 50 * 12, 50 * 3);  // seconds [12, 15) missing
+  const auto c = run(*net, x, 50, 50, Tracking::none, 0, 0, 50 * 12, 50 * 3);  // seconds [12, 15) missing
   REQUIRE(c.results.size() == 12);
   for (std::size_t k = 0; k < c.results.size(); ++k) {
     const bool touches = 2.0 * k < 15 && 12 < 2.0 * k + 8;
@@ -179,7 +179,7 @@ TEST_CASE("monitor: heavy clipping is reported, with given rails and with platea
   auto net = make_net();
   auto x = pulse_signal(50, 20.0, 2000.0, 1500.0);
   for (auto& v : x) v = std::min(std::max(v, 1000.f), 3000.f);  // rails cut the pulse hard
-  const auto given = run(*net, x, 50, 100, false, 1000.f, 3000.f);
+  const auto given = run(*net, x, 50, 100, Tracking::none, 1000.f, 3000.f);
   const auto detected = run(*net, x, 50, 100);
   REQUIRE(given.results.size() == 7);
   for (std::size_t k = 0; k < given.results.size(); ++k) {
@@ -189,7 +189,7 @@ TEST_CASE("monitor: heavy clipping is reported, with given rails and with platea
   for (std::size_t k = 1; k < detected.results.size(); ++k) CHECK(detected.results[k].status == SignalStatus::clipped);
   check_no_heart_rate_if_bad(given);
   // An unclipped signal inside the same rails is fine.
-  const auto clean = run(*net, pulse_signal(50, 20.0), 50, 100, false, 0.f, 4095.f);
+  const auto clean = run(*net, pulse_signal(50, 20.0), 50, 100, Tracking::none, 0.f, 4095.f);
   for (const auto& r : clean.results) CHECK(r.status == SignalStatus::ok);
 }
 
@@ -225,7 +225,7 @@ TEST_CASE("monitor: push() makes no heap allocation") {
   auto mon = std::make_unique<Mon>();
   Mon::Config cfg;
   cfg.preprocessing = ResNetPreprocessor::zscore_config(64);
-  cfg.track = true;
+  cfg.tracking = Tracking::hmm;
   REQUIRE(mon->init(*net, cfg) == DspStatus::ok);
   const auto x = pulse_signal(64, 60.0);
   int windows = 0;
@@ -265,4 +265,18 @@ TEST_CASE("tracker: follows a slowly moving peak and ignores a single outlier") 
   float s = 0;
   for (float b : t.belief()) s += b;
   CHECK(s == doctest::Approx(1.0).epsilon(1e-3));
+}
+
+TEST_CASE("monitor: the published clamp as tracking follows post/clamp.hpp on the ok windows") {
+  auto net = make_net();
+  const auto x = pulse_signal(50, 60.0);
+  const auto raw = run(*net, x, 50, 100, Tracking::none);
+  const auto clamped = run(*net, x, 50, 100, Tracking::recent_mean_clamp);
+  REQUIRE(raw.results.size() == clamped.results.size());
+  RecentMeanClamp<float> expect;
+  for (std::size_t k = 0; k < raw.results.size(); ++k) {
+    REQUIRE(raw.results[k].ok());
+    CHECK(clamped.results[k].bpm == raw.results[k].bpm);
+    CHECK(clamped.results[k].bpm_tracked == expect.update(raw.results[k].bpm));
+  }
 }

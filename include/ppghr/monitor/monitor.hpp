@@ -17,7 +17,10 @@
 //               (Config::adc_min / adc_max when given; otherwise a sample counts as clipped when
 //               it and its two predecessors are equal and at the stream's running min or max)
 // Confidence: the probability mass within +-5 BPM of the estimate (0..1).
-// Tracking (Config::track): the HMM forward filter of tracker.hpp, reported as bpm_tracked.
+// Tracking (Config::tracking), reported as bpm_tracked: Tracking::hmm, the forward filter of
+// tracker.hpp over the probability vectors; Tracking::recent_mean_clamp, the PULSE authors'
+// published post-processing (post/clamp.hpp: from the 11th ok window on, clamp into [0.9, 1.1] x the
+// mean of the previous 10 clamped estimates).
 //
 // Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters,
 // ~27 KB for the ResNet at any common sensor rate); the network is the caller's (held by pointer).
@@ -34,8 +37,12 @@
 #include "ppghr/dsp/preprocessor.hpp"
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/monitor/tracker.hpp"
+#include "ppghr/post/clamp.hpp"
 
 namespace ppghr {
+
+/// How bpm_tracked is made from the sequence of windows.
+enum class Tracking : std::uint8_t { none = 0, hmm = 1, recent_mean_clamp = 2 };
 
 /// Signal-quality status of one window. Values are stable.
 enum class SignalStatus : std::uint8_t {
@@ -72,7 +79,7 @@ struct WindowResult {
   double start_s = 0, end_s = 0;     ///< stream seconds [2k, 2k + 8)
   SignalStatus status = SignalStatus::ok;
   float bpm = 0;                     ///< argmax heart rate (0 unless status is ok)
-  float bpm_tracked = 0;             ///< tracked heart rate (Config::track), else = bpm; 0 before any
+  float bpm_tracked = 0;             ///< tracked heart rate (Config::tracking), else = bpm; 0 unless ok
   float confidence = 0;              ///< probability mass within +-5 BPM of bpm (0 unless ok)
   float clipped_fraction = 0;        ///< of the window's PPG samples
   const float* probabilities = nullptr;  ///< 180 values when status is ok, else nullptr
@@ -93,8 +100,8 @@ class Monitor {
     typename Pre::Config preprocessing{};  ///< sensor rate and normalisation (Pre::zscore_config(fs))
     float adc_min = 0, adc_max = 0;        ///< ADC rails; adc_min >= adc_max: detect plateaus instead
     float max_clipped_fraction = 0.1f;     ///< above this a window is `clipped`
-    bool track = false;                    ///< run the HMM tracker (bpm_tracked)
-    HeartRateTracker::Config tracker{};
+    Tracking tracking = Tracking::none;    ///< how bpm_tracked is made
+    HeartRateTracker::Config tracker{};    ///< Tracking::hmm's transition prior
   };
 
   /// Starts a stream. `net` must outlive the monitor. Returns the preprocessor's verdict on the
@@ -112,6 +119,7 @@ class Monitor {
   void reset_stream() noexcept {
     pre_.reset();
     tracker_.reset();
+    clamp_.reset();
     for (auto& s : segments_) s = Segment{};
     samples_ = 0;
     emitted_ = 0;
@@ -263,11 +271,14 @@ class Monitor {
           if (k >= 0 && k < kNumClasses) mass += p.probabilities[k];
         }
         e.confidence = mass;
-        if (cfg_.track) last_tracked_ = float(tracker_.update(p.probabilities.data()) + kMinBpm);
-        else last_tracked_ = e.bpm;
+        switch (cfg_.tracking) {
+          case Tracking::hmm: last_tracked_ = float(tracker_.update(p.probabilities.data()) + kMinBpm); break;
+          case Tracking::recent_mean_clamp: last_tracked_ = clamp_.update(e.bpm); break;
+          case Tracking::none: last_tracked_ = e.bpm; break;
+        }
       }
     }
-    if (e.status != SignalStatus::ok && cfg_.track && tracker_.started()) tracker_.skip();
+    if (e.status != SignalStatus::ok && cfg_.tracking == Tracking::hmm && tracker_.started()) tracker_.skip();
     e.bpm_tracked = e.status == SignalStatus::ok ? last_tracked_ : 0.f;
     ++emitted_;
     sink(static_cast<const WindowResult&>(e));
@@ -277,6 +288,7 @@ class Monitor {
   Config cfg_{};
   Pre pre_{};
   HeartRateTracker tracker_{};
+  RecentMeanClamp<float> clamp_{};
   std::array<Segment, kRing> segments_{};
   std::uint64_t samples_ = 0, emitted_ = 0;
   float prev_[2] = {0, 0};
