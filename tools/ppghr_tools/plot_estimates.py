@@ -116,6 +116,7 @@ def plot(estimates: Path, ref: Optional[Path] = None, out: Path = Path("plot.png
         summary["mae_ok"] = float(err[m_ok].mean()) if m_ok.any() else math.nan
         summary["mae_all"] = float(err[m_all].mean()) if m_all.any() else math.nan
         summary["matched"] = int(m_all.sum())
+        summary["matched_ok"] = int(m_ok.sum())
 
     stride = float(np.median(np.diff(np.sort(t)))) if n > 1 else 2.0
     if not np.isfinite(stride) or stride <= 0:
@@ -154,8 +155,8 @@ def plot(estimates: Path, ref: Optional[Path] = None, out: Path = Path("plot.png
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
     head = title or Path(estimates).name
     if ref_at is not None:
-        head += (f"   MAE {summary['mae_ok']:.2f} BPM over {int(ok.sum())} ok windows"
-                 f"  |  {summary['mae_all']:.2f} BPM over all {summary['matched']} with an estimate")
+        head += (f"   MAE {summary['mae_ok']:.2f} BPM over {summary['matched_ok']} ok windows with a reference"
+                 f"  |  {summary['mae_all']:.2f} BPM over all {summary['matched']} with an estimate and a reference")
     else:
         head += f"   {int(ok.sum())} of {n} windows ok"
     ax.set_title(head, fontsize=10)
