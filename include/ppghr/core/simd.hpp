@@ -3,6 +3,9 @@
 // PPGHR_NO_SIMD is defined, PPGHR_HAS_SIMD is 0 and the reference kernels are used.
 #pragma once
 
+#include <type_traits>
+#include <utility>
+
 #include "ppghr/core/config.hpp"
 
 #if !defined(PPGHR_NO_SIMD)
@@ -24,10 +27,45 @@ template <class T>
 using simd_batch = xsimd::batch<T>;
 template <class T>
 inline constexpr int simd_width = static_cast<int>(xsimd::batch<T>::size);
+
+// The widest batch of T whose width divides N: the default batch, else a narrower one the
+// consumer's instruction set also has (AVX2's 8 floats inside an AVX-512 build, SSE's 4 inside
+// AVX), else void (the caller falls back to scalar code).
+template <class T, int N, int Width>
+struct dividing_batch {
+  using sized = xsimd::make_sized_batch_t<T, std::size_t(Width)>;
+  using type = std::conditional_t<(N % Width == 0) && !std::is_void<sized>::value, sized,
+                                  typename dividing_batch<T, N, Width / 2>::type>;
+};
+template <class T, int N>
+struct dividing_batch<T, N, 1> {
+  using type = void;
+};
+template <class T, int N>
+using dividing_batch_t = typename dividing_batch<T, N, simd_width<T>>::type;
 #else
 template <class T>
 inline constexpr int simd_width = 1;
 #endif
+
+/// Vector registers of the instruction set the consumer compiles for (register tiles are sized
+/// from it): 32 with AVX-512 and on AArch64, 16 otherwise (SSE, AVX2, 32-bit ARM).
+#if defined(__AVX512F__) || defined(__aarch64__) || defined(_M_ARM64)
+inline constexpr int simd_registers = 32;
+#else
+inline constexpr int simd_registers = 16;
+#endif
+
+/// Calls f(std::integral_constant<int, I>{}) for I = 0 .. N-1, unrolled at compile time, so that
+/// register tiles indexed by I stay in registers whatever the optimiser's unrolling heuristics.
+template <class F, int... I>
+PPGHR_ALWAYS_INLINE void static_for_each(F&& f, std::integer_sequence<int, I...>) noexcept {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+template <int N, class F>
+PPGHR_ALWAYS_INLINE void static_for(F&& f) noexcept {
+  static_for_each(f, std::make_integer_sequence<int, N>{});
+}
 
 }  // namespace detail
 }  // namespace ppghr

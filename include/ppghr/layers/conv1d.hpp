@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
@@ -56,6 +57,14 @@ struct SamePadding {
     const int p0 = (out - 1) * stride + span - length;
     const int p = p0 > 0 ? p0 : 0;
     return SamePadding{p / 2, p - p / 2, out};
+  }
+};
+
+/// The identity epilogue of Conv1d::forward: stores act(conv(x) + bias) as it is.
+struct NoEpilogue {
+  template <class V>
+  PPGHR_ALWAYS_INLINE V operator()(const V& v, int /*t*/, int /*o*/) const noexcept {
+    return v;
   }
 };
 
@@ -122,19 +131,39 @@ class Conv1d {
     v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { set_bias(s); });
   }
 
-  /// y = act(conv(x) + bias). x: [LIn][CIn], y: [LOut][COut]; must not overlap.
-  void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
+  /// Width of the vectors forward() works in (the widest SIMD batch dividing COut; 1 when the
+  /// scalar loop runs). An epilogue's vector calls see channel blocks [o, o + vector_width).
+  static constexpr int vector_width = [] {
 #if PPGHR_HAS_SIMD
-    if constexpr (Groups == 1 && COut % detail::simd_width<T> == 0) {
-      forward_simd(x, y);
+    if constexpr (Groups == 1 && !std::is_void<detail::dividing_batch_t<T, COut>>::value)
+      return int(detail::dividing_batch_t<T, COut>::size);
+#endif
+    return 1;
+  }();
+
+  /// y = act(conv(x) + bias). x: [LIn][CIn], y: [LOut][COut]; must not overlap.
+  void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept { forward(x, y, NoEpilogue{}); }
+
+  /// y = epi(act(conv(x) + bias)), the epilogue fused into the store: epi(v, t, o) returns the
+  /// value to store for output step t, channels [o, o + width), where v is a batch of
+  /// vector_width values (SIMD path) or one T (scalar path); see NoEpilogue.
+  template <class Epilogue>
+  void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
+#if PPGHR_HAS_SIMD
+    if constexpr (vector_width > 1) {
+      forward_simd(x, y, epi);
       return;
     }
 #endif
-    forward_scalar(x, y);
+    forward_scalar(x, y, epi);
   }
 
   /// Plain loop over the packed weights (used when no SIMD path applies; also tested).
   void forward_scalar(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
+    forward_scalar(x, y, NoEpilogue{});
+  }
+  template <class Epilogue>
+  void forward_scalar(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
     for (int t = 0; t < out_length; ++t) {
       T* yt = y + std::size_t(t) * COut;
       for (int o = 0; o < COut; ++o) yt[o] = bias[o];
@@ -151,8 +180,11 @@ class Conv1d {
           }
         }
       }
-      if constexpr (Activation == Act::relu)
-        for (int o = 0; o < COut; ++o) yt[o] = yt[o] < T(0) ? T(0) : yt[o];
+      for (int o = 0; o < COut; ++o) {
+        T v = yt[o];
+        if constexpr (Activation == Act::relu) v = v < T(0) ? T(0) : v;
+        yt[o] = epi(v, t, o);
+      }
     }
   }
 
@@ -161,7 +193,12 @@ class Conv1d {
     return ((std::size_t(g) * Kernel + j) * cin_per_group + c) * cout_per_group + og;
   }
 
-  // Output steps whose whole receptive field lies inside the input need no bounds checks.
+  // Whether tap j of output step t reads inside the input (else it reads zero padding).
+  static constexpr bool tap_inside(int t, int j) noexcept {
+    const int ti = t * Stride + j * Dilation - PadL;
+    return ti >= 0 && ti < LIn;
+  }
+  // Output steps [first_interior, end_interior) read no padding.
   static constexpr int first_interior() noexcept {
     int t = 0;
     while (t < out_length && t * Stride - PadL < 0) ++t;
@@ -174,57 +211,105 @@ class Conv1d {
   }
 
 #if PPGHR_HAS_SIMD
-  using batch = detail::simd_batch<T>;
-  static constexpr int W = detail::simd_width<T>;
+  // The kernel: a register tile of kTT output steps x kVB vectors of output channels, the
+  // accumulators held in registers across the whole reduction over (tap, input channel). Per
+  // (tap, channel) it loads kVB weight vectors and broadcasts kTT inputs for kTT x kVB FMAs, so
+  // the tile is chosen to maximise FMAs per load with all accumulators, the weights and one
+  // broadcast in registers (32 on AVX-512 / AArch64: 4 x 6, 3 x 9 or 2 x 14; 16 on SSE / AVX2:
+  // 2 x 6 or 3 x 4). Tiles are made as even as possible over the output length, so a short
+  // length (4, 7, 13 steps in the ResNet's last blocks) does not end in a one-step remainder.
+  // Padding costs nothing: tiles that touch it start at a compile-time step, so taps that fall
+  // into the zero padding are removed at compile time (no bounds checks, no padded copy).
+  using batch = detail::dividing_batch_t<T, COut>;
+  static constexpr int W = vector_width;
   static constexpr int kVecs = COut / W;
-  // Register tile: kTT output steps x kVB vectors of output channels.
-  // 16 vector registers (SSE, AVX2, NEON): 4 x 2 accumulators; 32 (AVX-512): up to 4 x 4.
-  static constexpr int kVB = (kVecs % 4 == 0 && W >= 16) ? 4 : (kVecs % 2 == 0 ? 2 : 1);
-  static constexpr int kTT = 4;
-
-  template <int TT, bool Checked>
-  PPGHR_ALWAYS_INLINE void tile(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, int t0, int ob) const noexcept {
-    batch acc[TT][kVB];
-    for (int v = 0; v < kVB; ++v) {
-      const batch bv = batch::load_aligned(&bias[ob + v * W]);
-      for (int tt = 0; tt < TT; ++tt) acc[tt][v] = bv;
-    }
-    for (int j = 0; j < Kernel; ++j) {
-      const T* wj = &weight[packed_index(0, j, 0, ob)];
-      int ti[TT];
-      bool ok[TT];
-      for (int tt = 0; tt < TT; ++tt) {
-        ti[tt] = (t0 + tt) * Stride + j * Dilation - PadL;
-        ok[tt] = !Checked || (ti[tt] >= 0 && ti[tt] < LIn);
+  static constexpr int kMaxTT = 14;
+  struct TilePlan {
+    int vb, tt;
+  };
+  static constexpr TilePlan tile_plan() noexcept {
+    TilePlan best{1, 1};
+    int best_num = 0, best_den = 1;  // FMAs per load, as a fraction
+    for (int vb = 4; vb >= 1; --vb) {
+      if (kVecs % vb != 0) continue;
+      int tt = (detail::simd_registers - vb - 1) / vb;
+      tt = tt > kMaxTT ? kMaxTT : tt;
+      tt = tt > out_length ? out_length : tt;
+      tt = tt < 1 ? 1 : tt;
+      const int num = vb * tt, den = vb + tt;
+      if (num * best_den > best_num * den) {
+        best = TilePlan{vb, tt};
+        best_num = num;
+        best_den = den;
       }
+    }
+    const int tiles = (out_length + best.tt - 1) / best.tt;
+    best.tt = (out_length + tiles - 1) / tiles;
+    return best;
+  }
+  static constexpr int kVB = tile_plan().vb;
+  static constexpr int kTT = tile_plan().tt;
+
+  // TT output steps from t0 (run time, T0 < 0: every tap inside the input) or from the
+  // compile-time step T0 >= 0 (taps in the padding skipped at compile time).
+  template <int TT, int T0, class Epilogue>
+  PPGHR_ALWAYS_INLINE void tile(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, int t0, int ob,
+                                const Epilogue& epi) const noexcept {
+    const int ts = T0 >= 0 ? T0 : t0;
+    batch acc[TT][kVB];
+    detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE {
+      const batch b = batch::load_aligned(&bias[ob + v * W]);
+      detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE { acc[tt][v] = b; });
+    });
+    detail::static_for<Kernel>([&](auto jc) PPGHR_LAMBDA_INLINE {
+      constexpr int j = decltype(jc)::value;
+      const T* PPGHR_RESTRICT wj = &weight[packed_index(0, j, 0, ob)];
+      // Input row of step ts, tap j; only dereferenced for taps inside the input.
+      const std::ptrdiff_t row = (std::ptrdiff_t(ts) * Stride + j * Dilation - PadL) * CIn;
       for (int c = 0; c < CIn; ++c) {
         batch wv[kVB];
-        for (int v = 0; v < kVB; ++v) wv[v] = batch::load_aligned(wj + std::size_t(c) * COut + v * W);
-        for (int tt = 0; tt < TT; ++tt) {
-          if (Checked && !ok[tt]) continue;
-          const batch xv(x[std::size_t(ti[tt]) * CIn + c]);
-          for (int v = 0; v < kVB; ++v) acc[tt][v] = xsimd::fma(xv, wv[v], acc[tt][v]);
-        }
+        detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE { wv[v] = batch::load_aligned(wj + std::size_t(c) * COut + v * W); });
+        detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE {
+          if constexpr (T0 < 0 || tap_inside(T0 + decltype(tt)::value, j)) {
+            const batch xv(x[row + std::ptrdiff_t(tt) * Stride * CIn + c]);
+            detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE { acc[tt][v] = xsimd::fma(xv, wv[v], acc[tt][v]); });
+          }
+        });
       }
-    }
-    for (int tt = 0; tt < TT; ++tt) {
-      for (int v = 0; v < kVB; ++v) {
+    });
+    detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE {
+      detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE {
         batch r = acc[tt][v];
         if constexpr (Activation == Act::relu) r = xsimd::max(r, batch(T(0)));
-        r.store_unaligned(y + std::size_t(t0 + tt) * COut + ob + v * W);
-      }
+        const int t = ts + tt, o = ob + v * W;
+        epi(r, t, o).store_unaligned(y + std::size_t(t) * COut + o);
+      });
+    });
+  }
+
+  // Compile-time tiles covering [From, To), kTT steps each (the last one shorter).
+  template <int From, int To, class Epilogue>
+  PPGHR_ALWAYS_INLINE void static_tiles(const T* x, T* y, int ob, const Epilogue& epi) const noexcept {
+    if constexpr (From < To) {
+      constexpr int tt = To - From < kTT ? To - From : kTT;
+      tile<tt, From>(x, y, From, ob, epi);
+      static_tiles<From + tt, To>(x, y, ob, epi);
     }
   }
 
-  void forward_simd(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
+  template <class Epilogue>
+  void forward_simd(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
+    // [0, head): compile-time tiles over the left padding; [head, mid_end): run-time tiles of kTT
+    // steps, all inside; [mid_end, out_length): compile-time tiles over the right padding.
     constexpr int lo = first_interior();
     constexpr int hi = end_interior() > lo ? end_interior() : lo;
+    constexpr int head = (lo + kTT - 1) / kTT * kTT < out_length ? (lo + kTT - 1) / kTT * kTT : out_length;
+    constexpr int mid_tiles = hi > head ? (hi - head) / kTT : 0;
+    constexpr int mid_end = head + mid_tiles * kTT;
     for (int ob = 0; ob < COut; ob += kVB * W) {
-      for (int t = 0; t < lo; ++t) tile<1, true>(x, y, t, ob);
-      int t = lo;
-      for (; t + kTT <= hi; t += kTT) tile<kTT, false>(x, y, t, ob);
-      for (; t < hi; ++t) tile<1, false>(x, y, t, ob);
-      for (t = hi; t < out_length; ++t) tile<1, true>(x, y, t, ob);
+      static_tiles<0, head>(x, y, ob, epi);
+      for (int t = head; t < mid_end; t += kTT) tile<kTT, -1>(x, y, t, ob, epi);
+      static_tiles<mid_end, out_length>(x, y, ob, epi);
     }
   }
 #endif

@@ -19,6 +19,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/simd.hpp"
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/batchnorm.hpp"
@@ -102,6 +103,38 @@ class Block {
     conv2.visit_tensors(v, prefix.plus(".conv2.conv"));
   }
 
+  /// Conv2's epilogue: adds the shortcut of block input x ([li][ci]) to output step t, channels
+  /// [o, o + width): x max-pooled (kernel 2, stride 2, one zero padded on the right) when the
+  /// stride is 2, placed at channel_offset (zeros around it) when the block widens. V is a SIMD
+  /// batch or one T.
+  struct ShortcutAdd {
+    const T* x;
+    template <class V>
+    PPGHR_ALWAYS_INLINE V operator()(const V& v, int t, int o) const noexcept {
+      const int c = o - channel_offset;
+      if (c < 0 || c >= ci) return v;
+      const T* xt = x + std::size_t(t) * stride * ci + c;
+      if constexpr (std::is_same_v<V, T>) {
+        if constexpr (stride == 2) return v + ShortcutPool::at(x, t, c);
+        else return v + *xt;
+      } else {
+#if PPGHR_HAS_SIMD
+        if constexpr (stride == 2) {
+          const V a = V::load_unaligned(xt);
+          return v + (2 * t + 1 < li ? xsimd::max(a, V::load_unaligned(xt + ci)) : xsimd::max(a, V(T(0))));
+        } else {
+          return v + V::load_unaligned(xt);
+        }
+#else
+        return v;  // unreachable: without SIMD every epilogue call is scalar
+#endif
+      }
+    }
+  };
+  // A vector of conv2's output channels lies wholly inside or wholly outside the shortcut's.
+  static constexpr bool fuse_shortcut =
+      channel_offset % Conv2::vector_width == 0 && ci % Conv2::vector_width == 0;
+
   /// x: [li][ci] (kept for the shortcut); tmp: scratch; mid: scratch; y: [lo][co]. y may be tmp.
   void forward(const T* x, T* tmp, T* mid, T* y) const noexcept {
     const T* in = x;
@@ -110,6 +143,10 @@ class Block {
       in = tmp;
     }
     conv1.forward(in, mid);
+    if constexpr (fuse_shortcut) {
+      conv2.forward(mid, y, ShortcutAdd{x});  // the residual add fused into conv2's store
+      return;
+    }
     conv2.forward(mid, y);
     for (int t = 0; t < lo; ++t) {
       T* yt = y + std::size_t(t) * co + channel_offset;
