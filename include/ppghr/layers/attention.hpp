@@ -145,22 +145,44 @@ PPGHR_ALWAYS_INLINE T exp_shifted_sum(T* s, T m) noexcept {
   return sum;
 }
 
-// sum of a[j] * b[j] for j < N
-template <class T, int N>
-PPGHR_ALWAYS_INLINE T dot(const T* a, const T* b) noexcept {
+// s[j] = sum over d < D of q[d] * k[d * N + j], for j < N (one pass over the scores).
+template <class T, int N, int D>
+PPGHR_ALWAYS_INLINE void head_scores(const T* q, const T* k, T* s) noexcept {
   int j = 0;
-  T sum = T(0);
+#if PPGHR_HAS_SIMD
+  constexpr int W = simd_width<T>;
+  for (; j + W <= N; j += W) {
+    simd_batch<T> acc(T(0));
+    for (int d = 0; d < D; ++d) acc = xsimd::fma(simd_batch<T>(q[d]), simd_batch<T>::load_unaligned(k + std::size_t(d) * N + j), acc);
+    acc.store_unaligned(s + j);
+  }
+#endif
+  for (; j < N; ++j) {
+    T acc = T(0);
+    for (int d = 0; d < D; ++d) acc += q[d] * k[std::size_t(d) * N + j];
+    s[j] = acc;
+  }
+}
+
+// o[d] = sum over j < N of p[j] * v[d * N + j], for d < D (one pass over p).
+template <class T, int N, int D>
+PPGHR_ALWAYS_INLINE void weighted_sums(const T* p, const T* v, T* o) noexcept {
+  for (int d = 0; d < D; ++d) o[d] = T(0);
+  int j = 0;
 #if PPGHR_HAS_SIMD
   constexpr int W = simd_width<T>;
   if constexpr (N >= W) {
-    simd_batch<T> acc(T(0));
-    for (; j + W <= N; j += W)
-      acc = xsimd::fma(simd_batch<T>::load_unaligned(a + j), simd_batch<T>::load_unaligned(b + j), acc);
-    sum = xsimd::hadd(acc);
+    simd_batch<T> acc[D];
+    for (int d = 0; d < D; ++d) acc[d] = simd_batch<T>(T(0));
+    for (; j + W <= N; j += W) {
+      const simd_batch<T> pj = simd_batch<T>::load_unaligned(p + j);
+      for (int d = 0; d < D; ++d) acc[d] = xsimd::fma(pj, simd_batch<T>::load_unaligned(v + std::size_t(d) * N + j), acc[d]);
+    }
+    for (int d = 0; d < D; ++d) o[d] = xsimd::hadd(acc[d]);
   }
 #endif
-  for (; j < N; ++j) sum += a[j] * b[j];
-  return sum;
+  for (; j < N; ++j)
+    for (int d = 0; d < D; ++d) o[d] += p[j] * v[std::size_t(d) * N + j];
 }
 
 }  // namespace detail
@@ -251,17 +273,14 @@ class MultiheadAttention {
 
     for (int i = 0; i < NQ; ++i) {
       for (int h = 0; h < Heads; ++h) {
-        // scores of query i against every key, head h
-        for (int j = 0; j < NKV; ++j) s[j] = T(0);
-        for (int d = h * head_dim; d < (h + 1) * head_dim; ++d) {
-          const T qv = qt[std::size_t(d) * NQ + i];
-          const T* kd = kt + std::size_t(d) * NKV;
-          for (int j = 0; j < NKV; ++j) s[j] += qv * kd[j];
-        }
+        // scores of query i against every key, head h; softmax; weighted sum of the values
+        T q[head_dim];
+        for (int d = 0; d < head_dim; ++d) q[d] = qt[std::size_t(h * head_dim + d) * NQ + i];
+        detail::head_scores<T, NKV, head_dim>(q, kt + std::size_t(h) * head_dim * NKV, s);
         const T m = detail::max_of<T, NKV>(s);
         const T inv = T(1) / detail::exp_shifted_sum<T, NKV>(s, m);
-        for (int d = h * head_dim; d < (h + 1) * head_dim; ++d)
-          o[d] = detail::dot<T, NKV>(s, vt + std::size_t(d) * NKV) * inv;
+        detail::weighted_sums<T, NKV, head_dim>(s, vt + std::size_t(h) * head_dim * NKV, o + h * head_dim);
+        for (int d = 0; d < head_dim; ++d) o[h * head_dim + d] *= inv;
       }
       T* yi = y + std::size_t(i) * Embed;
       for (int f = 0; f < Embed; ++f) yi[f] = out_proj_bias[f];
