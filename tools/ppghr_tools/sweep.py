@@ -225,7 +225,7 @@ def run_sweep(specs: Sequence[DI.RunSpec], data: DI.DataSource, runs_dir: Path, 
                     progressed = True        # another worker finished it meanwhile: rescan
                     break
                 t0 = time.time()
-                log(f"[sweep] {target.name} ({pending} pending ahead or here)")
+                log(f"[sweep] {target.name} (unfinished run {pending} of the plan in order)")
                 DI.run(target, data, runs_dir, results_dir, max_batches=max_batches, log=log,
                        train_missing_teacher=False)
                 log(f"[sweep] finished {target.name} in {time.time() - t0:.0f} s")
