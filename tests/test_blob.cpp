@@ -181,7 +181,8 @@ TEST_CASE("every error code has its own name") {
   const Status all[] = {Status::ok, Status::truncated, Status::bad_magic, Status::unsupported_version,
                         Status::wrong_byte_order, Status::wrong_dtype, Status::checksum_mismatch,
                         Status::arch_mismatch, Status::size_mismatch, Status::bad_table,
-                        Status::non_finite_weight, Status::file_error, Status::buffer_too_small};
+                        Status::non_finite_weight, Status::file_error, Status::buffer_too_small,
+                        Status::invalid_weight};
   for (std::size_t i = 0; i < std::size(all); ++i)
     for (std::size_t j = i + 1; j < std::size(all); ++j)
       CHECK(std::strcmp(status_name(all[i]), status_name(all[j])) != 0);
