@@ -235,6 +235,10 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
         for i, (name, arr) in enumerate(tensors.items()):
             if not np.all(np.isfinite(arr)):
                 raise BlobError("non_finite_weight", "non-finite weight", tensor_index=i, tensor_name=name)
+        # Mirrors the C++ reader's Status::invalid_weight: a PULSE input-normalisation std <= 0.
+        for i, (name, arr) in enumerate(tensors.items()):
+            if name == "input_norm" and arr.ndim == 2 and arr.shape[1] == 2 and not np.all(arr[:, 1] > 0):
+                raise BlobError("invalid_weight", "input_norm std must be > 0", tensor_index=i, tensor_name=name)
     return Blob((vmaj, vmin), dtype, fp, header_size, total, payload, stored_crc, entries, tensors)
 
 

@@ -193,6 +193,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", required=True, help="output blob path (.ppgw)")
     ap.add_argument("--input-norm", type=_parse_norm, default=None,
                     help="PULSE only: m0,s0,m1,s1,m2,s2,m3,s3 (rows PPG, ACC x, ACC y, ACC z)")
+    # "--input-norm -0.0005,85.9,..." starts with a minus: argparse would take the value for an
+    # option, so glue it to its flag first.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i in range(len(argv) - 1):
+        if argv[i] == "--input-norm":
+            argv[i:i + 2] = [f"--input-norm={argv[i + 1]}"]
+            break
     args = ap.parse_args(argv)
     arch = A.get_arch(args.arch)
     if args.input_norm is not None and not arch.is_pulse:

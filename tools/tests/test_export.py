@@ -93,3 +93,26 @@ def test_cli_pulse_input_norm(tmp_path):
                    "--input-norm", "1,2,3,4,5,6,7,8"]) == 0
     norm = B.read_blob(out, arch="pulse_student").tensors["input_norm"]
     assert norm.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+
+
+def test_cli_input_norm_with_a_leading_minus(tmp_path):
+    """The published constants start with a negative mean: the CLI must take them as a value."""
+    model = M.build_model("pulse_student")
+    ck = tmp_path / "s.pt"
+    torch.save(model.state_dict(), ck)
+    out = tmp_path / "s.ppgw"
+    norm = "-0.0005,85.9549,-0.5196,0.3501,0.1493,0.6334,0.3673,0.4099"
+    assert E.main(["--arch", "pulse_student", "--checkpoint", str(ck), "--out", str(out), "--input-norm", norm]) == 0
+    b = B.read_blob(out.read_bytes(), "pulse_student")
+    np.testing.assert_allclose(b.tensors["input_norm"][0], [-0.0005, 85.9549], rtol=1e-6)
+
+
+def test_reader_refuses_a_non_positive_input_norm_std():
+    good = B.read_blob(E.export_module("pulse_student", M.build_model("pulse_student")), "pulse_student")
+    tensors = [(name, np.array(arr)) for name, arr in good.tensors.items()]
+    tensors[0][1][1, 1] = 0.0  # input_norm is the first tensor; row 1's std -> 0
+    assert tensors[0][0] == "input_norm"
+    data = B.write_blob(tensors, A.fingerprint(A.get_arch("pulse_student")))
+    with pytest.raises(B.BlobError) as e:
+        B.read_blob(data, "pulse_student")
+    assert "invalid_weight" in str(e.value) or getattr(e.value, "code", "") == "invalid_weight"
