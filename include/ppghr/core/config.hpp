@@ -18,6 +18,15 @@
 #endif
 #endif
 
+// Before a loop with a small constant trip count: unroll it completely (register tiles).
+#if defined(__clang__)
+#define PPGHR_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define PPGHR_UNROLL _Pragma("GCC unroll 16")
+#else
+#define PPGHR_UNROLL
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define PPGHR_ALWAYS_INLINE inline __attribute__((always_inline))
 // After a lambda's parameter list: the lambda is always inlined (register tiles built with

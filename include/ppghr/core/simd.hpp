@@ -43,6 +43,11 @@ struct dividing_batch<T, N, 1> {
 };
 template <class T, int N>
 using dividing_batch_t = typename dividing_batch<T, N, simd_width<T>>::type;
+/// The width of a batch type, 0 for void.
+template <class B>
+inline constexpr int batch_width = 0;
+template <class T, class A>
+inline constexpr int batch_width<xsimd::batch<T, A>> = int(xsimd::batch<T, A>::size);
 #else
 template <class T>
 inline constexpr int simd_width = 1;

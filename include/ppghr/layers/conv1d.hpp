@@ -131,15 +131,32 @@ class Conv1d {
     v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { set_bias(s); });
   }
 
-  /// Width of the vectors forward() works in (the widest SIMD batch dividing COut; 1 when the
-  /// scalar loop runs). An epilogue's vector calls see channel blocks [o, o + vector_width).
-  static constexpr int vector_width = [] {
+  /// The SIMD path's channel split: output channels [0, main_channels) in vectors of main_width,
+  /// [main_channels, COut) in vectors of tail_width (0: no tail). Chosen to issue the fewest FMA
+  /// instructions: one batch width dividing COut, or the full width plus a narrower tail (24
+  /// channels on AVX-512: 16 + 8, two FMAs per step, not three of 8). All 0 without a SIMD path.
+  struct ChannelSplit {
+    int main_width, main_channels, tail_width;
+  };
+  static constexpr ChannelSplit channel_split = [] {
 #if PPGHR_HAS_SIMD
-    if constexpr (Groups == 1 && !std::is_void<detail::dividing_batch_t<T, COut>>::value)
-      return int(detail::dividing_batch_t<T, COut>::size);
+    if constexpr (Groups == 1) {
+      constexpr int full = detail::simd_width<T>;
+      constexpr int div = detail::batch_width<detail::dividing_batch_t<T, COut>>;
+      constexpr int rest = COut % full;
+      constexpr int tail = rest == 0 ? 0 : detail::batch_width<detail::dividing_batch_t<T, rest>>;
+      constexpr int fmas_div = div > 0 ? COut / div : 1 << 30;
+      constexpr int fmas_split = COut >= full && tail > 0 ? COut / full + rest / tail : 1 << 30;
+      if constexpr (fmas_split < fmas_div) return ChannelSplit{full, COut - rest, tail};
+      else if constexpr (div > 1) return ChannelSplit{div, COut, 0};
+    }
 #endif
-    return 1;
+    return ChannelSplit{0, 0, 0};
   }();
+  /// The narrowest vector forward() works in (1 when the scalar loop runs). An epilogue's vector
+  /// calls see channel blocks [o, o + width) with o and width multiples of vector_width.
+  static constexpr int vector_width =
+      channel_split.main_width == 0 ? 1 : (channel_split.tail_width > 0 ? channel_split.tail_width : channel_split.main_width);
 
   /// y = act(conv(x) + bias). x: [LIn][CIn], y: [LOut][COut]; must not overlap.
   void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept { forward(x, y, NoEpilogue{}); }
@@ -150,7 +167,7 @@ class Conv1d {
   template <class Epilogue>
   void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
 #if PPGHR_HAS_SIMD
-    if constexpr (vector_width > 1) {
+    if constexpr (channel_split.main_width > 0) {
       forward_simd(x, y, epi);
       return;
     }
@@ -211,27 +228,25 @@ class Conv1d {
   }
 
 #if PPGHR_HAS_SIMD
-  // The kernel: a register tile of kTT output steps x kVB vectors of output channels, the
+  // The kernel: a register tile of TT output steps x VB vectors of output channels, the
   // accumulators held in registers across the whole reduction over (tap, input channel). Per
-  // (tap, channel) it loads kVB weight vectors and broadcasts kTT inputs for kTT x kVB FMAs, so
-  // the tile is chosen to maximise FMAs per load with all accumulators, the weights and one
+  // (tap, channel) it loads VB weight vectors and broadcasts TT inputs for TT x VB FMAs, so the
+  // tile is chosen to maximise FMAs per load with all accumulators, the weights and one
   // broadcast in registers (32 on AVX-512 / AArch64: 4 x 6, 3 x 9 or 2 x 14; 16 on SSE / AVX2:
   // 2 x 6 or 3 x 4). Tiles are made as even as possible over the output length, so a short
   // length (4, 7, 13 steps in the ResNet's last blocks) does not end in a one-step remainder.
   // Padding costs nothing: tiles that touch it start at a compile-time step, so taps that fall
   // into the zero padding are removed at compile time (no bounds checks, no padded copy).
-  using batch = detail::dividing_batch_t<T, COut>;
-  static constexpr int W = vector_width;
-  static constexpr int kVecs = COut / W;
   static constexpr int kMaxTT = 14;
   struct TilePlan {
     int vb, tt;
   };
+  template <int Vecs>
   static constexpr TilePlan tile_plan() noexcept {
     TilePlan best{1, 1};
     int best_num = 0, best_den = 1;  // FMAs per load, as a fraction
     for (int vb = 4; vb >= 1; --vb) {
-      if (kVecs % vb != 0) continue;
+      if (Vecs % vb != 0) continue;
       int tt = (detail::simd_registers - vb - 1) / vb;
       tt = tt > kMaxTT ? kMaxTT : tt;
       tt = tt > out_length ? out_length : tt;
@@ -247,70 +262,108 @@ class Conv1d {
     best.tt = (out_length + tiles - 1) / tiles;
     return best;
   }
-  static constexpr int kVB = tile_plan().vb;
-  static constexpr int kTT = tile_plan().tt;
+
+  template <class B>
+  static PPGHR_ALWAYS_INLINE B load(const T* p) noexcept {
+    // Rows of the packed weight are COut values apart: aligned for B when COut is a multiple of
+    // its width (always, except for the main part of a split like 16 + 8).
+    if constexpr (COut % int(B::size) == 0) return B::load_aligned(p);
+    else return B::load_unaligned(p);
+  }
 
   // TT output steps from t0 (run time, T0 < 0: every tap inside the input) or from the
-  // compile-time step T0 >= 0 (taps in the padding skipped at compile time).
-  template <int TT, int T0, class Epilogue>
+  // compile-time step T0 >= 0 (taps in the padding skipped at compile time); output channels
+  // [ob, ob + VB * width of B).
+  // Which taps of the TT steps from T0 read inside the input (all of them for run-time tiles).
+  template <int TT, int T0>
+  static constexpr std::array<std::array<bool, Kernel>, TT> tap_mask() noexcept {
+    std::array<std::array<bool, Kernel>, TT> m{};
+    for (int tt = 0; tt < TT; ++tt)
+      for (int j = 0; j < Kernel; ++j) m[tt][j] = T0 < 0 || tap_inside(T0 + tt, j);
+    return m;
+  }
+
+  template <class B, int VB, int TT, int T0, class Epilogue>
   PPGHR_ALWAYS_INLINE void tile(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, int t0, int ob,
                                 const Epilogue& epi) const noexcept {
+    constexpr int W = int(B::size);
+    static constexpr auto mask = tap_mask<TT, T0>();
     const int ts = T0 >= 0 ? T0 : t0;
-    batch acc[TT][kVB];
-    detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE {
-      const batch b = batch::load_aligned(&bias[ob + v * W]);
-      detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE { acc[tt][v] = b; });
-    });
-    detail::static_for<Kernel>([&](auto jc) PPGHR_LAMBDA_INLINE {
-      constexpr int j = decltype(jc)::value;
+    // Plain loops that the compiler unrolls completely (constant trip counts, PPGHR_UNROLL), so
+    // acc lives in registers and the mask folds away; cheaper to compile than template recursion.
+    B acc[TT][VB];
+    PPGHR_UNROLL
+    for (int v = 0; v < VB; ++v) {
+      const B b = B::load_unaligned(&bias[ob + v * W]);
+      PPGHR_UNROLL
+      for (int tt = 0; tt < TT; ++tt) acc[tt][v] = b;
+    }
+    PPGHR_UNROLL
+    for (int j = 0; j < Kernel; ++j) {
       const T* PPGHR_RESTRICT wj = &weight[packed_index(0, j, 0, ob)];
       // Input row of step ts, tap j; only dereferenced for taps inside the input.
       const std::ptrdiff_t row = (std::ptrdiff_t(ts) * Stride + j * Dilation - PadL) * CIn;
       for (int c = 0; c < CIn; ++c) {
-        batch wv[kVB];
-        detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE { wv[v] = batch::load_aligned(wj + std::size_t(c) * COut + v * W); });
-        detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE {
-          if constexpr (T0 < 0 || tap_inside(T0 + decltype(tt)::value, j)) {
-            const batch xv(x[row + std::ptrdiff_t(tt) * Stride * CIn + c]);
-            detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE { acc[tt][v] = xsimd::fma(xv, wv[v], acc[tt][v]); });
-          }
-        });
+        B wv[VB];
+        PPGHR_UNROLL
+        for (int v = 0; v < VB; ++v) wv[v] = load<B>(wj + std::size_t(c) * COut + v * W);
+        PPGHR_UNROLL
+        for (int tt = 0; tt < TT; ++tt) {
+          if (!mask[tt][j]) continue;
+          const B xv(x[row + std::ptrdiff_t(tt) * Stride * CIn + c]);
+          PPGHR_UNROLL
+          for (int v = 0; v < VB; ++v) acc[tt][v] = xsimd::fma(xv, wv[v], acc[tt][v]);
+        }
       }
-    });
-    detail::static_for<TT>([&](auto tt) PPGHR_LAMBDA_INLINE {
-      detail::static_for<kVB>([&](auto v) PPGHR_LAMBDA_INLINE {
-        batch r = acc[tt][v];
-        if constexpr (Activation == Act::relu) r = xsimd::max(r, batch(T(0)));
+    }
+    PPGHR_UNROLL
+    for (int tt = 0; tt < TT; ++tt) {
+      PPGHR_UNROLL
+      for (int v = 0; v < VB; ++v) {
+        B r = acc[tt][v];
+        if constexpr (Activation == Act::relu) r = xsimd::max(r, B(T(0)));
         const int t = ts + tt, o = ob + v * W;
         epi(r, t, o).store_unaligned(y + std::size_t(t) * COut + o);
-      });
-    });
+      }
+    }
   }
 
-  // Compile-time tiles covering [From, To), kTT steps each (the last one shorter).
-  template <int From, int To, class Epilogue>
+  // Compile-time tiles covering [From, To), TT steps each (the last one shorter).
+  template <class B, int VB, int TT, int From, int To, class Epilogue>
   PPGHR_ALWAYS_INLINE void static_tiles(const T* x, T* y, int ob, const Epilogue& epi) const noexcept {
     if constexpr (From < To) {
-      constexpr int tt = To - From < kTT ? To - From : kTT;
-      tile<tt, From>(x, y, From, ob, epi);
-      static_tiles<From + tt, To>(x, y, ob, epi);
+      constexpr int tt = To - From < TT ? To - From : TT;
+      tile<B, VB, tt, From>(x, y, From, ob, epi);
+      static_tiles<B, VB, TT, From + tt, To>(x, y, ob, epi);
+    }
+  }
+
+  // Output channels [C0, C1) in vectors of Width.
+  template <int Width, int C0, int C1, class Epilogue>
+  PPGHR_ALWAYS_INLINE void channels_simd(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y,
+                                         const Epilogue& epi) const noexcept {
+    using B = xsimd::make_sized_batch_t<T, std::size_t(Width)>;
+    constexpr TilePlan plan = tile_plan<(C1 - C0) / Width>();
+    constexpr int VB = plan.vb, TT = plan.tt;
+    // [0, head): compile-time tiles over the left padding; [head, mid_end): run-time tiles of TT
+    // steps, all inside; [mid_end, out_length): compile-time tiles over the right padding.
+    constexpr int lo = first_interior();
+    constexpr int hi = end_interior() > lo ? end_interior() : lo;
+    constexpr int head = (lo + TT - 1) / TT * TT < out_length ? (lo + TT - 1) / TT * TT : out_length;
+    constexpr int mid_tiles = hi > head ? (hi - head) / TT : 0;
+    constexpr int mid_end = head + mid_tiles * TT;
+    for (int ob = C0; ob < C1; ob += VB * Width) {
+      static_tiles<B, VB, TT, 0, head>(x, y, ob, epi);
+      for (int t = head; t < mid_end; t += TT) tile<B, VB, TT, -1>(x, y, t, ob, epi);
+      static_tiles<B, VB, TT, mid_end, out_length>(x, y, ob, epi);
     }
   }
 
   template <class Epilogue>
   void forward_simd(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
-    // [0, head): compile-time tiles over the left padding; [head, mid_end): run-time tiles of kTT
-    // steps, all inside; [mid_end, out_length): compile-time tiles over the right padding.
-    constexpr int lo = first_interior();
-    constexpr int hi = end_interior() > lo ? end_interior() : lo;
-    constexpr int head = (lo + kTT - 1) / kTT * kTT < out_length ? (lo + kTT - 1) / kTT * kTT : out_length;
-    constexpr int mid_tiles = hi > head ? (hi - head) / kTT : 0;
-    constexpr int mid_end = head + mid_tiles * kTT;
-    for (int ob = 0; ob < COut; ob += kVB * W) {
-      static_tiles<0, head>(x, y, ob, epi);
-      for (int t = head; t < mid_end; t += kTT) tile<kTT, -1>(x, y, t, ob, epi);
-      static_tiles<mid_end, out_length>(x, y, ob, epi);
-    }
+    constexpr ChannelSplit cs = channel_split;
+    channels_simd<cs.main_width, 0, cs.main_channels>(x, y, epi);
+    if constexpr (cs.tail_width > 0) channels_simd<cs.tail_width, cs.main_channels, COut>(x, y, epi);
   }
 #endif
 };
