@@ -29,13 +29,9 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PPGHR_ALWAYS_INLINE inline __attribute__((always_inline))
-// After a lambda's parameter list: the lambda is always inlined (register tiles built with
-// detail::static_for must never be passed through memory to an outlined call).
-#define PPGHR_LAMBDA_INLINE __attribute__((always_inline))
 #define PPGHR_RESTRICT __restrict__
 #else
 #define PPGHR_ALWAYS_INLINE inline
-#define PPGHR_LAMBDA_INLINE
 #define PPGHR_RESTRICT
 #endif
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <type_traits>
-#include <utility>
 
 #include "ppghr/core/config.hpp"
 
@@ -60,17 +59,6 @@ inline constexpr int simd_registers = 32;
 #else
 inline constexpr int simd_registers = 16;
 #endif
-
-/// Calls f(std::integral_constant<int, I>{}) for I = 0 .. N-1, unrolled at compile time, so that
-/// register tiles indexed by I stay in registers whatever the optimiser's unrolling heuristics.
-template <class F, int... I>
-PPGHR_ALWAYS_INLINE void static_for_each(F&& f, std::integer_sequence<int, I...>) noexcept {
-  (f(std::integral_constant<int, I>{}), ...);
-}
-template <int N, class F>
-PPGHR_ALWAYS_INLINE void static_for(F&& f) noexcept {
-  static_for_each(f, std::make_integer_sequence<int, N>{});
-}
 
 }  // namespace detail
 }  // namespace ppghr
