@@ -1,7 +1,8 @@
 // predict() of the PULSE teacher and student, both heads: one 8 s window (4 rows x 256 samples,
 // raw units) per iteration, fixed-seed weights and input_norm pairs. Reports windows per second
-// (items/s), GFLOP/s and the network's MACs and memory as counters. Registered beside the ResNet
-// benchmarks in ppghr_bench (bench_resnet.cpp holds BENCHMARK_MAIN).
+// (items/s), GFLOP/s, % of the measured FMA peak (bench_common.hpp) and the network's MACs and
+// memory as counters. Registered beside the ResNet benchmarks in ppghr_bench (bench_resnet.cpp
+// holds BENCHMARK_MAIN).
 #include <benchmark/benchmark.h>
 
 #include <ppghr/ppghr.hpp>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <random>
 #include <vector>
+
+#include "bench_common.hpp"
 
 namespace {
 
@@ -41,10 +44,7 @@ void BM_Pulse_predict(benchmark::State& state) {
     benchmark::DoNotOptimize(p.bpm);
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations());  // windows
-  state.counters["MACs"] = static_cast<double>(Net::macs);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * Net::macs * state.iterations(), benchmark::Counter::kIsRate,
-                                                 benchmark::Counter::kIs1000);
+  ppghr_bench::set_flop_counters(state, Net::macs);  // items/s = windows/s, GFLOP/s, %peak
   state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
   state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
 }

@@ -1,5 +1,7 @@
 // predict() of the 1D-ResNet for N = 1, 2, 6, 10, 12: one 8 s window per iteration, fixed-seed
-// weights. Reports windows per second (items/s) and the network's MACs and memory as counters.
+// weights.
+// Reports windows per second (items/s), GFLOP/s (2 x MACs / time), %peak (against the FMA probe of
+// bench_common.hpp, measured on the same machine) and the network's memory as counters.
 // Run: build/benchmarks/ppghr_bench --benchmark_out=bench.json --benchmark_out_format=json
 #include <benchmark/benchmark.h>
 
@@ -8,6 +10,8 @@
 #include <memory>
 #include <random>
 #include <vector>
+
+#include "bench_common.hpp"
 
 namespace {
 
@@ -38,10 +42,7 @@ void BM_ResNet1d_predict(benchmark::State& state) {
     benchmark::DoNotOptimize(p.class_index);
     benchmark::ClobberMemory();
   }
-  state.SetItemsProcessed(state.iterations());  // windows
-  state.counters["MACs"] = static_cast<double>(Net::macs);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * Net::macs * state.iterations(), benchmark::Counter::kIsRate,
-                                                 benchmark::Counter::kIs1000);
+  ppghr_bench::set_flop_counters(state, Net::macs);  // items/s = windows/s
   state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
   state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
 }

@@ -1,0 +1,106 @@
+// Shared by the benchmarks: the machine's measured FMA peak and the FLOP counters.
+//
+// The peak is measured, not assumed: fma_peak_gflops() runs independent FMA chains on xsimd's
+// default batch (the instruction set this binary was compiled for: SSE2 by default, AVX-512 with
+// -DPPGHR_NATIVE=ON on a machine that has it), with enough accumulators to cover the FMA latency
+// on every common core, and keeps the best of several trials. It is timed in thread CPU time, as
+// Google Benchmark's own rates are, so "% of peak" compares like with like on a shared machine.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <ppghr/ppghr.hpp>
+
+#include <array>
+#include <cstddef>
+#include <ctime>
+#include <utility>
+
+namespace ppghr_bench {
+
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+#if PPGHR_HAS_SIMD
+using ProbeBatch = ppghr::detail::simd_batch<float>;
+#else
+struct ProbeBatch {  // scalar stand-in with the same interface
+  static constexpr std::size_t size = 1;
+  float v;
+  ProbeBatch() = default;
+  explicit ProbeBatch(float x) : v(x) {}
+};
+inline ProbeBatch fma(ProbeBatch a, ProbeBatch b, ProbeBatch c) { return ProbeBatch(a.v * b.v + c.v); }
+#endif
+
+/// Runs `iters` rounds of A independent FMA chains (acc = acc * m + a); returns a sum so that
+/// nothing is optimised away (floating-point FMA chains cannot be reassociated or folded without
+/// -ffast-math). The accumulators are a fold over an index sequence, so they live in registers
+/// whatever the optimiser's unrolling heuristics; nothing inside the loop touches memory.
+template <std::size_t... I>
+float fma_chains(long iters, float seed, std::index_sequence<I...>) {
+  std::array<ProbeBatch, sizeof...(I)> acc{ProbeBatch(seed + float(I))...};
+  const ProbeBatch m(0.9999999f), a(1e-7f);
+  for (long n = 0; n < iters; ++n) {
+#if PPGHR_HAS_SIMD
+    ((acc[I] = xsimd::fma(acc[I], m, a)), ...);
+#else
+    ((acc[I] = fma(acc[I], m, a)), ...);
+#endif
+  }
+  float s = 0;
+#if PPGHR_HAS_SIMD
+  ((s += xsimd::hadd(acc[I])), ...);
+#else
+  ((s += acc[I].v), ...);
+#endif
+  return s;
+}
+
+/// Floating-point operations per iteration of fma_chains with A accumulators.
+template <std::size_t A>
+constexpr double probe_flop() {
+  return 2.0 * double(A) * double(ProbeBatch::size);
+}
+
+/// Best GFLOP/s of A chains over `trials` runs of `iters` rounds (thread CPU time).
+template <std::size_t A>
+double probe_gflops(long iters, int trials) {
+  double best = 0;
+  for (int r = 0; r < trials; ++r) {
+    const double t0 = thread_cpu_seconds();
+    benchmark::DoNotOptimize(fma_chains(iters, 1.0f, std::make_index_sequence<A>{}));
+    const double dt = thread_cpu_seconds() - t0;
+    const double g = probe_flop<A>() * double(iters) / dt * 1e-9;
+    if (g > best) best = g;
+  }
+  return best;
+}
+
+/// The single-core FP32 peak of this machine for this binary's instruction set, in GFLOP/s
+/// (measured once, ~0.3 s, on first use). 8, 12 and 16 chains: FMA latency x FMA pipes is 8 on
+/// current x86 and ARM cores; more chains than registers would spill, so the best is kept.
+inline double fma_peak_gflops() {
+  static const double peak = [] {
+    double best = 0;
+    for (double g : {probe_gflops<8>(4000000, 5), probe_gflops<12>(3000000, 5), probe_gflops<16>(2000000, 5)})
+      best = g > best ? g : best;
+    return best;
+  }();
+  return peak;
+}
+
+/// Per-window counters: items/s = windows/s; GFLOP/s = 2 x MACs / time; %peak = GFLOP/s against
+/// fma_peak_gflops(); the MAC count itself.
+inline void set_flop_counters(benchmark::State& state, std::size_t macs) {
+  const double flop = 2.0 * double(macs) * double(state.iterations());
+  state.SetItemsProcessed(state.iterations());
+  state.counters["MACs"] = double(macs);
+  state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["%peak"] = benchmark::Counter(flop * 1e-9 / fma_peak_gflops() * 100.0, benchmark::Counter::kIsRate);
+}
+
+}  // namespace ppghr_bench
