@@ -14,7 +14,10 @@
 #include <array>
 #include <cstddef>
 #include <ctime>
+#include <memory>
+#include <random>
 #include <utility>
+#include <vector>
 
 namespace ppghr_bench {
 
@@ -101,6 +104,33 @@ inline void set_flop_counters(benchmark::State& state, std::size_t macs) {
   state.counters["MACs"] = double(macs);
   state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsRate);
   state.counters["%peak"] = benchmark::Counter(flop * 1e-9 / fma_peak_gflops() * 100.0, benchmark::Counter::kIsRate);
+}
+
+/// The body of every network benchmark: weights from `fill(spec, k, tensor_index)` written to a
+/// blob and loaded, one fixed-seed window, predict() per iteration; windows/s, GFLOP/s, %peak and
+/// the network's memory as counters.
+template <class Net, class Fill>
+void predict_benchmark(benchmark::State& state, Fill fill) {
+  auto net = std::make_unique<Net>();
+  std::vector<unsigned char> blob(ppghr::blob::blob_size(*net));
+  std::size_t written = 0;
+  if (ppghr::blob::write_blob(*net, fill, blob.data(), blob.size(), &written) != ppghr::Status::ok ||
+      !net->load(blob.data(), blob.size()).ok()) {
+    state.SkipWithError("could not load weights");
+    return;
+  }
+  std::mt19937 rng(99);
+  std::normal_distribution<float> g;
+  std::vector<float> window(Net::input_size);
+  for (auto& v : window) v = g(rng);
+  for (auto _ : state) {
+    const auto& p = net->predict(window.data());
+    benchmark::DoNotOptimize(p.bpm);
+    benchmark::ClobberMemory();
+  }
+  set_flop_counters(state, Net::macs);
+  state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
+  state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
 }
 
 }  // namespace ppghr_bench

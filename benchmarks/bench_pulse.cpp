@@ -26,27 +26,7 @@ struct PulseFill {
 
 template <class Net>
 void BM_Pulse_predict(benchmark::State& state) {
-  auto net = std::make_unique<Net>();
-  std::vector<unsigned char> blob(ppghr::blob::blob_size(*net));
-  std::size_t written = 0;
-  PulseFill fill;
-  if (ppghr::blob::write_blob(*net, fill, blob.data(), blob.size(), &written) != ppghr::Status::ok ||
-      !net->load(blob.data(), blob.size()).ok()) {
-    state.SkipWithError("could not load weights");
-    return;
-  }
-  std::mt19937 rng(99);
-  std::normal_distribution<float> g;
-  std::vector<float> window(Net::input_size);
-  for (auto& v : window) v = g(rng);
-  for (auto _ : state) {
-    const auto& p = net->predict(window.data());
-    benchmark::DoNotOptimize(p.bpm);
-    benchmark::ClobberMemory();
-  }
-  ppghr_bench::set_flop_counters(state, Net::macs);  // items/s = windows/s, GFLOP/s, %peak
-  state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
-  state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
+  ppghr_bench::predict_benchmark<Net>(state, PulseFill{});
 }
 
 using ppghr::pulse::Head;

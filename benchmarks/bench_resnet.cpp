@@ -23,28 +23,7 @@ struct Fill {
 
 template <int N>
 void BM_ResNet1d_predict(benchmark::State& state) {
-  using Net = ppghr::ResNet1d<N>;
-  auto net = std::make_unique<Net>();
-  std::vector<unsigned char> blob(ppghr::blob::blob_size(*net));
-  std::size_t written = 0;
-  Fill fill;
-  if (ppghr::blob::write_blob(*net, fill, blob.data(), blob.size(), &written) != ppghr::Status::ok ||
-      !net->load(blob.data(), blob.size()).ok()) {
-    state.SkipWithError("could not load weights");
-    return;
-  }
-  std::mt19937 rng(99);
-  std::normal_distribution<float> g;
-  std::vector<float> window(Net::input_size);
-  for (auto& v : window) v = g(rng);
-  for (auto _ : state) {
-    const auto& p = net->predict(window.data());
-    benchmark::DoNotOptimize(p.class_index);
-    benchmark::ClobberMemory();
-  }
-  ppghr_bench::set_flop_counters(state, Net::macs);  // items/s = windows/s
-  state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
-  state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
+  ppghr_bench::predict_benchmark<ppghr::ResNet1d<N>>(state, Fill{});
 }
 
 BENCHMARK_TEMPLATE(BM_ResNet1d_predict, 1);
