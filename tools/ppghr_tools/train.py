@@ -170,9 +170,8 @@ def train(arch: str, train_w: D.Windows, val_w: D.Windows, epochs: int, seed: in
     return model, state
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--arch", default="resnet2", help="resnet1..resnet12 or mlp1..mlp4")
+def add_training_args(ap: argparse.ArgumentParser, threads: int) -> None:
+    """The options every training command shares (train.py, distill.py)."""
     ap.add_argument("--train-subset", default="bami1")
     ap.add_argument("--test-subset", default="bami2")
     ap.add_argument("--epochs", type=int, default=40)
@@ -181,8 +180,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--val-fraction", type=float, default=0.2)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=threads,
+                    help=f"torch threads (default {threads}{': torch' + chr(39) + 's default' if threads == 0 else ''})")
     ap.add_argument("--data", default=None, help="BAMI directory (default ../shared/data/bami)")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="resnet2", help="resnet1..resnet12 or mlp1..mlp4")
+    add_training_args(ap, threads=0)
     ap.add_argument("--run-dir", default=None, help="resumable run directory (default runs/<arch>_<train>_s<seed>)")
     ap.add_argument("--export", default=None, help="write the best model's blob here")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 epochs of 3 batches")
