@@ -7,23 +7,22 @@
 
 The plan (``plan()``), every run on both folds (train bami1 / test bami2, and the reverse), seed 0:
   teachers   ResNet with 2, 4, 8, 12 blocks, from scratch (a teacher is the scratch run of its size)
-  students   ResNet with 1, 2, 6, 10 blocks x {scratch, hard, soft, dkd, feature}, each distilled
-             from every teacher (the teacher x student heatmap; the strategy table uses the 12-block
-             teacher)
+  students   ResNet with 1, 2, 6, 10 blocks x {scratch, hard, soft, dkd, feature} from the 12-block
+             teacher (the strategy table), and x dkd from each of the other teachers (the teacher x
+             student heatmap: DKD, the study's best strategy)
   MLP        mlp1..mlp4 (the parameter budgets of the 1, 2, 6, 10-block students, models.py) x the
              same strategies, from the 12-block teacher
   PULSE      pulse_teacher from scratch, pulse_student from scratch and with the relation loss
-Training budget, chosen for a shared 2-core CPU machine: at most 40 epochs, early stopping after 8
-epochs without a better validation MAE (argmax; whole validation recordings of the training
-subset), Adam lr 5e-4, batch 128, 1 torch thread per process. With these, one resnet12 epoch on
-~7,200 windows takes ~19 s on an idle core, a whole run 2-15 minutes; the full sweep
-(188 runs, ~30 epochs each on average) is about 14 hours of one idle core (about twice that on
-the busy shared machine); the first 50 runs (the strategy table with the 12-block teacher) about 4
-hours. Seed 0 everywhere (weights, batches, dropout, the validation split).
-
-Order: cheapest / most informative first: the small scratch baselines, the 12-block teachers, the
-small students distilled from them (dkd first), the larger students, the MLPs, PULSE, then the other
-teachers and the heatmap's runs. A student's teacher always runs before it.
+  = 116 runs. ``plan(full=True)`` (--full) adds hard, soft and feature distillation from the 2-,
+  4- and 8-block teachers (72 more runs, 188 in all; about 6 more hours of one core): the complete
+  teacher x student x strategy grid. The default plan is what fits the compute we have (below).
+Training budget, chosen for a shared 2-core CPU machine (no GPU in the sessions that ran it): at
+most 40 epochs, early stopping after 8 epochs without a better validation MAE (argmax; whole
+validation recordings of the training subset), Adam lr 5e-4, batch 128, 1 torch thread per process,
+two processes (one per core). Measured epoch times on ~7,200 training windows, one core, machine
+otherwise idle: resnet1/2 ~5-7 s, resnet6 ~9 s, resnet10 ~12 s, resnet12 ~19 s (up to 2.5x that
+while the machine is shared); a run stops after 15-40 epochs. The default plan is about 10 hours of
+one core. Seed 0 everywhere (weights, batches, dropout, the validation split).
 
 Incremental: each finished run writes results/runs/<run>.json (committed) and a finished run is
 skipped on rerun (its result file exists); an interrupted run resumes from runs/sweep/<run>/ (git-
@@ -82,8 +81,9 @@ def _spec(student, strategy="scratch", teacher=None, fold=FOLDS[0], **kw) -> DI.
                       kw.get("epochs", EPOCHS), kw.get("patience", PATIENCE))
 
 
-def plan(epochs: int = EPOCHS, patience: int = PATIENCE, seed: int = SEED) -> List[DI.RunSpec]:
-    """Every run of the sweep, in execution order (see the module docstring)."""
+def plan(epochs: int = EPOCHS, patience: int = PATIENCE, seed: int = SEED, full: bool = False) -> List[DI.RunSpec]:
+    """Every run of the sweep, in execution order (see the module docstring); full=True: also hard,
+    soft and feature distillation from the teachers other than the 12-block one."""
     kw = dict(epochs=epochs, patience=patience, seed=seed)
     tiers: List[List[DI.RunSpec]] = []
 
@@ -108,7 +108,7 @@ def plan(epochs: int = EPOCHS, patience: int = PATIENCE, seed: int = SEED) -> Li
     # 7. the other teachers and their students (heatmap): dkd first, small students first
     others = [t for t in TEACHER_BLOCKS if t != MAIN_TEACHER]
     tiers.append([s for t in others if t not in STUDENT_BLOCKS for s in both(r(t))])
-    for st in KD_STRATEGIES:
+    for st in (KD_STRATEGIES if full else ("dkd",)):
         tiers.append([s for n in STUDENT_BLOCKS for t in others for s in both(r(n), st, r(t))])
     out, seen = [], set()
     for tier in tiers:
@@ -408,6 +408,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny end-to-end run (CI)")
     ap.add_argument("--out", default=None, help="--quick: output directory (default: a temporary one, removed)")
     ap.add_argument("--list", action="store_true", help="print the plan with each run's status and exit")
+    ap.add_argument("--full", action="store_true", help="the complete grid: also hard / soft / feature "
+                                                        "distillation from the 2-, 4-, 8-block teachers")
     ap.add_argument("--only", default=None, help="only runs whose name contains this text")
     ap.add_argument("--max-runs", type=int, default=None, help="stop after this many runs")
     ap.add_argument("--no-wait", action="store_true", help="exit instead of waiting for runs held by other workers")
@@ -430,7 +432,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0 if run_quick(tmp, log)["ok"] else 1
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    specs = plan(args.epochs, args.patience, args.seed)
+    specs = plan(args.epochs, args.patience, args.seed, args.full)
     if args.only:
         specs = [s for s in specs if args.only in s.name]
     runs_dir, results_dir = Path(args.runs_dir), Path(args.results_dir)

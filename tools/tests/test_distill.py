@@ -93,6 +93,16 @@ def test_sweep_plan():
         if s.teacher:
             assert pos[s.teacher_spec().name] < pos[s.name], s.name
         assert s.epochs == SW.EPOCHS and s.patience == SW.PATIENCE
+    # the heatmap: dkd from every teacher to every student size; --full: every strategy
+    full = SW.plan(full=True)
+    assert set(names) < {s.name for s in full} and len(full) == len({s.name for s in full})
+    for plan_, strategies in ((specs, ("dkd",)), (full, ("hard", "soft", "dkd", "feature"))):
+        for t in (2, 4, 8, 12):
+            for n in (1, 2, 6, 10):
+                for st in strategies:
+                    assert sum(s.student == f"resnet{n}" and s.teacher == f"resnet{t}" and s.strategy == st
+                               for s in plan_) == 2, (t, n, st)
+    assert len(specs) == 116 and len(full) == 188
 
 
 def _tiny_windows(n, seed):
