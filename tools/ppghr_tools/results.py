@@ -262,9 +262,13 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
 
     # ---- heatmap
     heat = {}
-    if teachers and students:
-        fig, axes = plt.subplots(1, len(KD), figsize=(4.2 * len(KD), 3.8), squeeze=False)
-        for j, st in enumerate(KD):
+    # a panel per strategy the plan distils from more than one teacher (the default plan: dkd only)
+    # (a plan with a single teacher, e.g. --quick: every strategy, one row each)
+    heat_strats = [st for st in KD if len({s.teacher for s in kd_specs if s.strategy == st
+                                           and s.student in students}) > 1] or list(KD)
+    if teachers and students and heat_strats:
+        fig, axes = plt.subplots(1, len(heat_strats), figsize=(4.2 * len(heat_strats) + 1.0, 3.8), squeeze=False)
+        for j, st in enumerate(heat_strats):
             M = np.full((len(teachers), len(students)), np.nan)
             for a, t in enumerate(teachers):
                 for b, s in enumerate(students):
@@ -302,13 +306,20 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
         L.append("")
         L.append("![teacher x student heatmap](heatmap.png)")
         L.append("")
-        for st in KD:
+        others = [st for st in KD if st not in heat_strats]
+        if others:
+            L.append(f"Strategies {', '.join(others)} are distilled from the {main_teacher} teacher only in this plan "
+                     "(the strategy table); `python3 -m ppghr_tools.sweep --full` adds them for every teacher.")
+            L.append("")
+        for st in heat_strats:
             L.append(f"{st}, two-fold mean MAE (rows: teacher blocks, columns: student blocks):")
             L.append("")
             L.append("| teacher | " + " | ".join(s.replace("resnet", "") for s in students) + " |")
             L.append("|---|" + "---|" * len(students))
             for t in teachers:
                 L.append(f"| {t.replace('resnet', '')} | " + " | ".join(_fmt(heat[st][t][s]) for s in students) + " |")
+            L.append("| scratch (no teacher) | " + " | ".join(_fmt(T.folds(s, "scratch", None)[2]) for s in students)
+                     + " |")
             L.append("")
     summary["heatmap"] = heat
 
