@@ -4,7 +4,7 @@
 # Installs the build dependencies it needs (apt-get, only those missing), builds the command-line
 # tool ppghr-estimate (Release, build-demo/), and runs it on the synthetic demo recording kept in
 # the repo (examples/data/demo.csv, 6 min at 50 Hz, made by tools/ppghr_tools/synth.py) with the
-# default shipped model (models/resnet2_bami1.ppgw, see models/README.md). It prints the heart
+# default shipped model (the blob named in models/DEFAULT, see models/README.md). It prints the heart
 # rate of every 8 s window (every 2 s) and the MAE against the demo's true heart rate.
 #
 # Any other recording: scripts/demo.sh --csv FILE [--rate HZ] [--ref REF.csv] ...
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 JOBS=${JOBS:-2}
-MODEL=models/resnet2_bami1.ppgw
+MODEL=models/$(tr -d '[:space:]' < models/DEFAULT)
 
 # shellcheck source=lib/packages.sh
 source "$ROOT/scripts/lib/packages.sh"
