@@ -13,9 +13,11 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -96,19 +98,41 @@ inline double fma_peak_gflops() {
   return peak;
 }
 
+/// Thread CPU time since construction: the clock of Google Benchmark's CPU time (its default) and
+/// of the FMA probe. Started just before a benchmark's `for (auto _ : state)` loop, read just after.
+class CpuStopwatch {
+ public:
+  double seconds() const { return thread_cpu_seconds() - t0_; }
+
+ private:
+  double t0_ = thread_cpu_seconds();
+};
+
 /// Per-window counters: items/s = windows/s; GFLOP/s = 2 x MACs / time; %peak = GFLOP/s against
-/// fma_peak_gflops(); the MAC count itself.
-inline void set_flop_counters(benchmark::State& state, std::size_t macs) {
+/// fma_peak_gflops(); the MAC count itself. Only GFLOP/s is a rate (kIsRate: divided by the CPU
+/// time and printed with "/s"); %peak is a plain percentage, so it is computed here from
+/// `cpu_seconds`, the thread CPU time of the timed loop (CpuStopwatch).
+inline void set_flop_counters(benchmark::State& state, std::size_t macs, double cpu_seconds) {
   const double flop = 2.0 * double(macs) * double(state.iterations());
   state.SetItemsProcessed(state.iterations());
   state.counters["MACs"] = double(macs);
   state.counters["GFLOP/s"] = benchmark::Counter(flop * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["%peak"] = benchmark::Counter(flop * 1e-9 / fma_peak_gflops() * 100.0, benchmark::Counter::kIsRate);
+  if (cpu_seconds > 0) state.counters["%peak"] = flop * 1e-9 / cpu_seconds / fma_peak_gflops() * 100.0;
 }
+
+/// Fixed-seed weights, uniform in [-0.1, 0.1]: the `fill` of predict_benchmark for networks
+/// without input normalisation (ResNet, MLP).
+struct UniformFill {
+  std::mt19937 rng{1234};
+  std::uniform_real_distribution<float> u{-0.1f, 0.1f};
+  float operator()(const ppghr::TensorSpec&, std::size_t, std::uint32_t) { return u(rng); }
+};
 
 /// The body of every network benchmark: weights from `fill(spec, k, tensor_index)` written to a
 /// blob and loaded, one fixed-seed window, predict() per iteration; windows/s, GFLOP/s, %peak and
-/// the network's memory as counters.
+/// the network's memory as counters: memory_bytes = sizeof(Net) (weights, scratch, result,
+/// alignment: the RAM one network object needs), weight_bytes and scratch_bytes as the class
+/// declares them.
 template <class Net, class Fill>
 void predict_benchmark(benchmark::State& state, Fill fill) {
   auto net = std::make_unique<Net>();
@@ -123,14 +147,26 @@ void predict_benchmark(benchmark::State& state, Fill fill) {
   std::normal_distribution<float> g;
   std::vector<float> window(Net::input_size);
   for (auto& v : window) v = g(rng);
+  const CpuStopwatch clock;
   for (auto _ : state) {
     const auto& p = net->predict(window.data());
     benchmark::DoNotOptimize(p.bpm);
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, Net::macs);
+  set_flop_counters(state, Net::macs, clock.seconds());
   state.counters["memory_bytes"] = static_cast<double>(Net::memory_bytes);
   state.counters["weight_bytes"] = static_cast<double>(Net::weight_bytes);
+  state.counters["scratch_bytes"] = static_cast<double>(Net::scratch_bytes);
+}
+
+/// Registers predict_benchmark<Net> as "BM_predict/<arch>", where <arch> is the network's name in
+/// tools/ppghr_tools/archs.py (resnet1..resnet12, mlp1..mlp4, pulse_teacher[_cls],
+/// pulse_student[_cls]): a model card's "arch" names its benchmark, which is how
+/// tools/ppghr_tools/bench_shipped.py finds the shipped networks' latency.
+template <class Net, class Fill>
+benchmark::internal::Benchmark* register_predict(const std::string& arch, Fill fill) {
+  return benchmark::RegisterBenchmark(("BM_predict/" + arch).c_str(),
+                                     [fill](benchmark::State& state) { predict_benchmark<Net>(state, fill); });
 }
 
 }  // namespace ppghr_bench

@@ -50,12 +50,13 @@ void BM_Conv(benchmark::State& state) {
   conv->set_bias(random_values(Conv::out_channels, 2));
   const auto x = random_values(Conv::in_size, 3, 1.0f);
   std::vector<float> y(Conv::out_size);
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     conv->forward(x.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, Conv::macs);
+  set_flop_counters(state, Conv::macs, clock.seconds());
 }
 
 template <int I>
@@ -99,12 +100,13 @@ void BM_ResNetBlock(benchmark::State& state) {
   blk->conv2.set_bias(random_values(B::co, 9));
   const auto x = random_values(std::size_t(B::li) * B::ci, 10, 1.0f);
   std::vector<float> tmp(B::max_activation), mid(B::max_activation), y(B::max_activation);
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     blk->forward(x.data(), tmp.data(), mid.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, B::macs);
+  set_flop_counters(state, B::macs, clock.seconds());
 }
 BENCHMARK_TEMPLATE(BM_ResNetBlock, 0);
 BENCHMARK_TEMPLATE(BM_ResNetBlock, 1);
@@ -121,12 +123,13 @@ void BM_Dense(benchmark::State& state) {
   std::copy(w.begin(), w.begin() + std::ptrdiff_t(layer->weight.size()), layer->weight.begin());
   const auto x = random_values(In, 12, 1.0f);
   std::vector<float> y(ppghr::kNumClasses);
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     layer->forward(x.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, L::macs);
+  set_flop_counters(state, L::macs, clock.seconds());
 }
 BENCHMARK_TEMPLATE(BM_Dense, 32);
 BENCHMARK_TEMPLATE(BM_Dense, 64);
@@ -146,12 +149,13 @@ void BM_RowConv(benchmark::State& state) {
   layer->conv.set_bias(random_values(Conv::out_channels, 22));
   const auto x = random_values(Conv::in_size, 23, 1.0f);
   std::vector<float> y(Conv::out_size);
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     layer->forward(x.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, Conv::macs);
+  set_flop_counters(state, Conv::macs, clock.seconds());
 }
 
 using TeacherTrunk = ppghr::pulse::TeacherTrunk<float>;
@@ -188,12 +192,13 @@ void BM_PulseCrossAttention(benchmark::State& state) {
   const auto x = random_values(A::in_size, 32, 1.0f);
   std::vector<float> y(A::out_size);
   alignas(64) static float scratch[A::scratch_size];
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     layer->forward(x.data(), y.data(), scratch);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, A::macs);
+  set_flop_counters(state, A::macs, clock.seconds());
 }
 BENCHMARK(BM_PulseCrossAttention);
 
@@ -204,12 +209,13 @@ void BM_PulseModalityConv(benchmark::State& state) {
   layer->set_weight(random_values(M::weight_count, 41));
   const auto x = random_values(M::in_size, 42, 1.0f);
   std::vector<float> y(M::out_size);
+  const ppghr_bench::CpuStopwatch clock;
   for (auto _ : state) {
     layer->forward(x.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_flop_counters(state, M::macs);
+  set_flop_counters(state, M::macs, clock.seconds());
 }
 BENCHMARK(BM_PulseModalityConv);
 

@@ -1,15 +1,14 @@
-// predict() of the PULSE teacher and student, both heads: one 8 s window (4 rows x 256 samples,
-// raw units) per iteration, fixed-seed weights and input_norm pairs. Reports windows per second
-// (items/s), GFLOP/s, % of the measured FMA peak (bench_common.hpp) and the network's MACs and
-// memory as counters. Registered beside the ResNet benchmarks in ppghr_bench (bench_resnet.cpp
-// holds BENCHMARK_MAIN).
+// predict() of the PULSE teacher and student, both heads, registered as BM_predict/pulse_teacher,
+// pulse_teacher_cls, pulse_student, pulse_student_cls (regression / 180-class head: the names of
+// tools/ppghr_tools/archs.py): one 8 s window (4 rows x 256 samples, raw units) per iteration,
+// fixed-seed weights and input_norm pairs. Reports windows per second (items/s), GFLOP/s, % of
+// the measured FMA peak (bench_common.hpp) and the network's MACs and memory as counters.
+// Registered beside the ResNet benchmarks in ppghr_bench (bench_resnet.cpp holds BENCHMARK_MAIN).
 #include <benchmark/benchmark.h>
 
 #include <ppghr/ppghr.hpp>
 
-#include <memory>
 #include <random>
-#include <vector>
 
 #include "bench_common.hpp"
 
@@ -24,15 +23,15 @@ struct PulseFill {
   }
 };
 
-template <class Net>
-void BM_Pulse_predict(benchmark::State& state) {
-  ppghr_bench::predict_benchmark<Net>(state, PulseFill{});
-}
-
 using ppghr::pulse::Head;
-BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseTeacher<Head::regression>)->Name("BM_PulseTeacher_predict/regression");
-BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseTeacher<Head::classes>)->Name("BM_PulseTeacher_predict/classes");
-BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseStudent<Head::regression>)->Name("BM_PulseStudent_predict/regression");
-BENCHMARK_TEMPLATE(BM_Pulse_predict, ppghr::PulseStudent<Head::classes>)->Name("BM_PulseStudent_predict/classes");
+using ppghr_bench::register_predict;
+[[maybe_unused]] const auto* const kTeacher =
+    register_predict<ppghr::PulseTeacher<Head::regression>>("pulse_teacher", PulseFill{});
+[[maybe_unused]] const auto* const kTeacherCls =
+    register_predict<ppghr::PulseTeacher<Head::classes>>("pulse_teacher_cls", PulseFill{});
+[[maybe_unused]] const auto* const kStudent =
+    register_predict<ppghr::PulseStudent<Head::regression>>("pulse_student", PulseFill{});
+[[maybe_unused]] const auto* const kStudentCls =
+    register_predict<ppghr::PulseStudent<Head::classes>>("pulse_student_cls", PulseFill{});
 
 }  // namespace

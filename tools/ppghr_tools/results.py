@@ -11,6 +11,16 @@ Writes
   curves.png     MAE vs parameters per strategy (ResNet students), with the fitted exponentials
   resnet_vs_mlp.png   ResNet and MLP students at matching parameter budgets
   summary.json   the same numbers, machine-readable
+The README also has a "Shipped models" section: each model card (models/*.json: arch, parameters,
+blob bytes, test MAE of both folds) beside the C++ latency (us/window), windows/s and RAM (network
+object bytes) of its architecture from results/bench/shipped.json, and the Cortex-M4F flash, RAM and
+instructions from docs/mcu-footprint.md where that page has the architecture. Refresh the benchmark
+numbers (after a model ships, or when the kernels change) with
+
+    nice -n 5 cmake --build build -j1 --target ppghr_bench
+    PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.bench_shipped     # writes results/bench/shipped.json
+
+(tools/ppghr_tools/bench_shipped.py; an architecture without numbers shows "-" and the command).
 Works with partial results: a cell whose runs have not finished shows "-", a mean needs both folds
 (a single fold is shown with its fold marked), and the missing runs are listed.
 
@@ -30,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -37,6 +48,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import bench_shipped as BS
 from . import data as D
 
 GENERATOR = "tools/ppghr_tools/results.py"
@@ -135,7 +147,8 @@ def _plan_names(specs) -> List[str]:
 
 
 def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str] = None,
-          main_teacher: Optional[str] = None, log=print) -> dict:
+          main_teacher: Optional[str] = None, log=print, models_dir: Optional[Path] = None,
+          bench_path: Optional[Path] = None, mcu_path: Optional[Path] = None) -> dict:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -443,6 +456,13 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
                  "with the training windows' global (mean, std) per row (stored in the blob).")
         L.append("")
 
+    # ---- shipped models (shipped_section; defaults: models/, results/bench/shipped.json, docs/mcu-footprint.md)
+    shipped_lines, summary["shipped"] = shipped_section(
+        Path(models_dir) if models_dir else D.REPO / "models",
+        Path(bench_path) if bench_path else D.REPO / "results" / "bench" / "shipped.json",
+        Path(mcu_path) if mcu_path else D.REPO / "docs" / "mcu-footprint.md")
+    L += shipped_lines
+
     # ---- every finished run
     L.append("## Every finished run")
     L.append("")
@@ -472,12 +492,165 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
     return summary
 
 
+# ---- shipped models: each model card (models/*.json) beside its C++ latency and memory
+# (results/bench/shipped.json, written by bench_shipped.py) and its microcontroller footprint
+# (docs/mcu-footprint.md, where that page has the architecture).
+
+SHIPPED_BENCH_CMD = "nice -n 5 cmake --build build -j1 --target ppghr_bench && " + BS.COMMAND
+
+
+def _load_json(path: Path) -> Optional[dict]:
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return d if isinstance(d, dict) else None
+
+
+def load_mcu_footprint(path: Path) -> Dict[str, dict]:
+    """Per network, from docs/mcu-footprint.md's tables (rows with opt "Os"): flash and RAM bytes
+    and instructions per inference (the highest over its windows). Empty when the page is missing
+    or its tables have other headers."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return {}
+    wanted = {"flash": "**flash**", "ram": "**RAM**", "instructions": "instructions / inference"}
+    out: Dict[str, dict] = {}
+    header: Optional[List[str]] = None
+    for line in lines:
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        if set("".join(cells)) <= set("-: ") or header[:2] != ["network", "opt"] or cells[1] != "Os":
+            continue
+        for key, title in wanted.items():
+            col = next((i for i, h in enumerate(header) if title in h), None)
+            if col is None or col >= len(cells):
+                continue
+            numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", cells[col].split("(")[0])]
+            if numbers:
+                out.setdefault(cells[0], {})[key] = max(numbers)
+    return out
+
+
+def _card_fold_mae(card: dict) -> Dict[str, Optional[float]]:
+    """Test MAE (argmax; a regression head's "mae") per fold label, from the card and its other_fold."""
+    maes: Dict[str, Optional[float]] = {}
+    for d, mae in ((card, card.get("test") or {}), (card.get("other_fold") or {}, card.get("other_fold") or {})):
+        v = mae.get("mae_argmax", mae.get("mae"))
+        if d.get("train_subset") and v is not None:
+            maes[FOLD_LABEL.get(d["train_subset"], f"{d['train_subset']}->{d.get('test_subset')}")] = float(v)
+    return maes
+
+
+def _card_parameters(card: dict) -> Optional[int]:
+    p = card.get("parameters")
+    if isinstance(p, dict):
+        p = p.get("blob_floats", next(iter(p.values()), None))
+    return int(p) if isinstance(p, (int, float)) else None
+
+
+def _int(v: Optional[float]) -> str:
+    return "-" if v is None else f"{int(round(v)):,}"
+
+
+def shipped_section(models_dir: Path, bench_path: Path, mcu_path: Optional[Path] = None) -> Tuple[List[str], dict]:
+    """The "Shipped models" section of the results page (markdown lines) and its summary.json entry."""
+    cards = BS.load_model_cards(models_dir)
+    bench = _load_json(bench_path) or {}
+    per_arch = bench.get("archs") or {}
+    mcu = load_mcu_footprint(mcu_path) if mcu_path else {}
+    try:
+        default_blob = (Path(models_dir) / "DEFAULT").read_text().strip()
+    except OSError:
+        default_blob = None
+    folds = [FOLD_LABEL[f] for f in FOLD_KEYS]
+    L = ["## Shipped models", ""]
+    models = []
+    if not cards:
+        L += [f"No model cards in {Path(models_dir).name}/ (models/*.json) yet.", ""]
+        return L, {"models": models, "bench": None, "missing_bench": []}
+    L.append("Accuracy from each model card (models/<name>.json); latency and memory of the same architecture "
+             "from the C++ benchmark `BM_predict/<arch>` (results/bench/shipped.json, written by "
+             "tools/ppghr_tools/bench_shipped.py)" + ("; microcontroller flash, RAM and instructions per window "
+                                                     "from docs/mcu-footprint.md (Cortex-M4F, -Os)" if mcu else "")
+             + ".")
+    L.append("")
+    head = ["model", "arch", "parameters", "blob bytes"] + [f"MAE {f}" for f in folds] + [
+        "mean", "C++ latency (us/window)", "windows/s", "RAM (network object, bytes)"]
+    if mcu:
+        head += ["MCU flash (bytes)", "MCU RAM (bytes)", "MCU instructions/window"]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    missing = []
+    for c in cards:
+        arch = c["arch"]
+        maes = _card_fold_mae(c)
+        mean = sum(maes[f] for f in folds) / len(folds) if all(f in maes for f in folds) else None
+        blob_bytes = c.get("blob_bytes")
+        if blob_bytes is None and c.get("blob") and (Path(models_dir) / c["blob"]).is_file():
+            blob_bytes = (Path(models_dir) / c["blob"]).stat().st_size
+        b = per_arch.get(arch)
+        if b is None and arch not in missing:
+            missing.append(arch)
+        m = mcu.get(arch, {})
+        row = {"name": c["name"], "arch": arch, "blob": c.get("blob"), "default": c.get("blob") == default_blob,
+               "parameters": _card_parameters(c), "blob_bytes": blob_bytes, "test_mae": maes, "mean_mae": mean,
+               "latency_us": b and b.get("cpu_time_us"), "real_time_us": b and b.get("real_time_us"),
+               "windows_per_s": b and b.get("windows_per_s"), "memory_bytes": b and b.get("memory_bytes"),
+               "weight_bytes": b and b.get("weight_bytes"), "scratch_bytes": b and b.get("scratch_bytes"),
+               "macs": b and b.get("macs"), "mcu": m or None}
+        models.append(row)
+        cells = [f"{c['name']}{' (default)' if row['default'] else ''}", arch, _int(row["parameters"]),
+                 _int(blob_bytes)] + [_fmt(maes.get(f)) for f in folds] + [
+            _fmt(mean), _fmt(row["latency_us"], 1), _int(row["windows_per_s"]), _int(row["memory_bytes"])]
+        if mcu:
+            cells += [_int(m.get("flash")), _int(m.get("ram")), _int(m.get("instructions"))]
+        L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("MAE: test MAE (argmax, BPM) from the card: its blob's (`test`) and the same recipe's trained on the "
+             "other subset (`other_fold`). Parameters: the floats the blob stores. RAM: sizeof of the C++ network "
+             "object (float32 weights, scratch, result: `memory_bytes` of the class), what one instance needs.")
+    L.append("")
+    if bench:
+        cfg, ctx = bench.get("build") or {}, bench.get("context") or {}
+        flags = cfg.get("ppghr_bench_cxx_flags") or cfg.get("cmake_cxx_flags", "?")
+        load = ", ".join(f"{x:.2f}" for x in ctx.get("load_avg", []))
+        L.append(f"Latency: CPU time of one `predict()` call (one thread; median of {bench.get('repetitions', '?')} "
+                 f"repetitions), {cfg.get('build_type', '?')} build `{cfg.get('build_dir', '?')}` "
+                 f"({cfg.get('compiler', '?')}, `{flags}`; instruction set: {cfg.get('isa', '?')}), "
+                 f"{ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, load average {load or '?'}, "
+                 f"{bench.get('date', '?')}. The real time (longer on a loaded machine), MACs, GFLOP/s and the "
+                 f"weight/scratch split are in results/bench/shipped.json. A -DPPGHR_NATIVE=ON build (README, "
+                 f"\"Benchmarks\") is faster on machines with AVX2/AVX-512 (`PPGHR_BUILD_DIR=build-native` "
+                 f"points bench_shipped at one).")
+        L.append("")
+    if missing:
+        L.append(f"No C++ benchmark numbers yet for: {', '.join(f'`{a}`' for a in missing)} (\"-\"). Produce them with "
+                 f"`{SHIPPED_BENCH_CMD}`, then rebuild this page.")
+    else:
+        L.append(f"Rerun the benchmarks with `{SHIPPED_BENCH_CMD}`, then rebuild this page.")
+    L.append("")
+    summary = {"models": models, "missing_bench": missing,
+               "bench": None if not bench else {k: bench.get(k) for k in ("date", "binary", "build", "repetitions",
+                                                                     "statistic")}}
+    return L, summary
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results-dir", default=str(D.REPO / "results" / "runs"))
     ap.add_argument("--out", default=str(D.REPO / "docs" / "results"))
     ap.add_argument("--main-teacher", default=None, help="teacher of the strategy table (default resnet12 or the "
                                                           "largest with results)")
+    ap.add_argument("--models-dir", default=str(D.REPO / "models"), help="model cards of the shipped models")
+    ap.add_argument("--bench", default=str(D.REPO / "results" / "bench" / "shipped.json"),
+                    help="their C++ latency and memory (ppghr_tools.bench_shipped)")
     args = ap.parse_args(argv)
     from . import sweep
     specs = sweep.plan()
@@ -487,7 +660,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         res = load_results(Path(args.results_dir))
         if any(r.get("teacher") == want for r in res.values()):
             mt = want
-    build(Path(args.results_dir), Path(args.out), specs=specs, main_teacher=mt)
+    build(Path(args.results_dir), Path(args.out), specs=specs, main_teacher=mt, models_dir=Path(args.models_dir),
+          bench_path=Path(args.bench))
     return 0
 
 
