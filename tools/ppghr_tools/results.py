@@ -11,6 +11,7 @@ Writes
   curves.png     MAE vs parameters per strategy (ResNet students), with the fitted exponentials
   resnet_vs_mlp.png   ResNet and MLP students at matching parameter budgets
   summary.json   the same numbers, machine-readable
+  per_recording.csv  test MAE (argmax, weighted) of every recording in every finished run
 The README also has a "Shipped models" section: each model card (models/*.json: arch, parameters,
 blob bytes, test MAE of both folds) beside the C++ latency (us/window), windows/s and RAM (network
 object bytes) of its architecture from results/bench/shipped.json, and the Cortex-M4F flash, RAM and
@@ -463,6 +464,9 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
         Path(mcu_path) if mcu_path else D.REPO / "docs" / "mcu-footprint.md")
     L += shipped_lines
 
+    # ---- per recording
+    L += per_recording_section(res, [n for n in planned if n in res] + extra, main_teacher, out_dir)
+
     # ---- every finished run
     L.append("## Every finished run")
     L.append("")
@@ -490,6 +494,49 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
     log(f"[results] {len(planned) - len(missing)} of {len(planned)} runs finished; wrote {out_dir}/README.md, "
         f"summary.json and the figures")
     return summary
+
+
+# ---- per recording: per_recording.csv (every finished run) and a table of the scratch and dkd
+# students and the main teacher
+
+def per_recording_section(res: Dict[str, dict], names: Sequence[str], main_teacher: Optional[str],
+                          out_dir: Path) -> List[str]:
+    rows = []
+    for n in names:
+        for rid, m in sorted(res[n]["test"].get("per_recording", {}).items()):
+            rows.append((n, rid, m["windows"], m["mae_argmax"], m["mae_weighted"]))
+    with open(out_dir / "per_recording.csv", "w") as f:
+        f.write("run,recording,windows,mae_argmax,mae_weighted\n")
+        for n, rid, w, a, b in rows:
+            f.write(f"{n},{rid},{w},{a:.4f},{b:.4f}\n")
+    cols = []          # (label, {fold: result}) for the main teacher, then scratch / dkd per ResNet student size
+    T = Table(res)
+    for student, strategy, teacher in ([(main_teacher, "scratch", None)] if main_teacher else []) + [
+            (f"resnet{k}", st, None if st == "scratch" else main_teacher) for k in (1, 2, 6, 10)
+            for st in ("scratch", "dkd")]:
+        got = {f: T.get(student, strategy, teacher, f) for f in FOLD_KEYS}
+        if any(got.values()):
+            cols.append((f"{student} {strategy}" + (" (teacher)" if student == main_teacher else ""), got))
+    L = ["## Per recording (per_recording.csv)", "",
+         "Test MAE (argmax, BPM) of each recording; each recording is in the test subset of one fold. "
+         "Every finished run's per-recording MAEs (argmax and weighted) are in per_recording.csv.", ""]
+    if not cols:
+        return L + ["No results yet.", ""]
+    recs = sorted({rid for _, got in cols for r in got.values() if r
+                   for rid in r["test"].get("per_recording", {})})
+    L.append("| recording | " + " | ".join(c for c, _ in cols) + " |")
+    L.append("|---|" + "---|" * len(cols))
+    for rid in recs:
+        cells = []
+        for _, got in cols:
+            v = None
+            for r in got.values():
+                if r and rid in r["test"].get("per_recording", {}):
+                    v = r["test"]["per_recording"][rid]["mae_argmax"]
+            cells.append(_fmt(v, 2))
+        L.append(f"| {rid} | " + " | ".join(cells) + " |")
+    L.append("")
+    return L
 
 
 # ---- shipped models: each model card (models/*.json) beside its C++ latency and memory
