@@ -4,14 +4,21 @@
 //   ppghr-estimate --model M.ppgw --dataset DIR --recording ID [--track] ...
 //   ppghr-estimate --model M.ppgw --eval DIR [--subset bami2] [--track]
 //
-// CSV input: a header naming the columns `ppg` (required), `acc_x`, `acc_y`, `acc_z` (optional),
-// `time` (seconds, optional: gives the rate when --rate is absent) and `hr` (optional per-sample
-// reference). An empty or `nan` PPG cell is a missing sample (status gap). Dataset input: the
-// ../shared/data layout (index.json gives each recording's rate; rec/<id>.ppg.f32, .hr.f32).
+// CSV input: a header naming the columns `ppg` (required), `acc_x`, `acc_y`, `acc_z` (required by
+// the PULSE networks, else ignored), `time` (seconds, optional: gives the rate when --rate is
+// absent) and `hr` (optional per-sample reference). An empty or `nan` PPG cell is a missing sample
+// (status gap). Dataset input: the ../shared/data layout (index.json gives each recording's rate;
+// rec/<id>.ppg.f32, .hr.f32, and .acc.f32 for PULSE).
 // Output: one line per window: time (window start, s), hr, hr_tracked, confidence, status[, ref_hr].
 // With a reference it prints the MAE of the ok windows (raw and tracked) to stderr.
 // The network is recognised from the blob's architecture fingerprint (any ResNet1d<1..12>,
-// Mlp<1..4>); --arch insists on one and reports a blob for another network as such.
+// Mlp<1..4>, PulseTeacher / PulseStudent with either head); --arch insists on one and reports a
+// blob for another network as such.
+// PULSE (pulse_teacher, pulse_student and their _cls 180-class heads) takes PPG + 3-axis ACC,
+// resampled to 32 Hz and not normalised here (the network normalises its input with the constants
+// in its blob). The regression heads (pulse_teacher, pulse_student) give one BPM per window, no
+// probability vector: hr is printed with 3 decimals, confidence is empty (CSV) / null (JSON), and
+// --track (HMM over probability vectors) is refused; --track-clamp works on the BPM values.
 #include <ppghr/ppghr.hpp>
 
 #include <algorithm>
@@ -42,6 +49,8 @@ struct Recording {
   std::string name;
   int rate_hz = 0;
   std::vector<float> ppg;        // one value per sample; NaN = missing
+  std::vector<float> acc;        // x, y, z per sample (sample-major); empty when the input has none
+  std::string acc_source;        // where the accelerometer data is looked for (for messages)
   std::vector<float> ref_hr;     // per window k (NaN = none); empty when no reference
   float adc_min = 0, adc_max = 0;  // rails when known
 };
@@ -109,6 +118,7 @@ std::vector<float> read_ref_csv(const std::string& path) {
 Recording read_csv(const std::string& path, int rate_opt) {
   Recording r;
   r.name = path;
+  r.acc_source = "columns acc_x, acc_y, acc_z";
   auto f = open_or_die(path);
   std::string line;
   if (!std::getline(f, line)) die("'" + path + "' is empty");
@@ -119,6 +129,10 @@ Recording read_csv(const std::string& path, int rate_opt) {
   };
   const long ippg = col("ppg"), itime = col("time"), ihr = col("hr");
   if (ippg < 0) die("'" + path + "': the header has no 'ppg' column (header: '" + line + "'; expected e.g. time,ppg,acc_x,acc_y,acc_z)");
+  const long iacc[3] = {col("acc_x"), col("acc_y"), col("acc_z")};
+  const int n_acc = (iacc[0] >= 0) + (iacc[1] >= 0) + (iacc[2] >= 0);
+  if (n_acc != 0 && n_acc != 3)
+    die("'" + path + "': accelerometer columns come as the three acc_x, acc_y, acc_z (header: '" + line + "')");
   std::vector<float> times, hr_samples;
   int lineno = 1;
   while (std::getline(f, line)) {
@@ -128,20 +142,18 @@ Recording read_csv(const std::string& path, int rate_opt) {
     if (v.size() != cols.size())
       die("'" + path + "' line " + std::to_string(lineno) + ": " + std::to_string(v.size()) + " values for " +
           std::to_string(cols.size()) + " columns");
-    float x;
-    if (!parse_float(v[ippg], x)) die("'" + path + "' line " + std::to_string(lineno) + ": ppg '" + v[ippg] + "' is not a number");
-    r.ppg.push_back(x);
-    if (itime >= 0) {
-      float t;
-      if (!parse_float(v[itime], t) || !std::isfinite(t))
-        die("'" + path + "' line " + std::to_string(lineno) + ": time '" + v[itime] + "' is not a number");
-      times.push_back(t);
-    }
-    if (ihr >= 0) {
-      float h;
-      if (!parse_float(v[ihr], h)) die("'" + path + "' line " + std::to_string(lineno) + ": hr '" + v[ihr] + "' is not a number");
-      hr_samples.push_back(h);
-    }
+    // Cell i as a number (empty or nan: NaN); `finite`: NaN is an error too.
+    auto number = [&](long i, bool finite = false) {
+      float x;
+      if (!parse_float(v[i], x) || (finite && !std::isfinite(x)))
+        die("'" + path + "' line " + std::to_string(lineno) + ": " + cols[i] + " '" + v[i] + "' is not a number");
+      return x;
+    };
+    r.ppg.push_back(number(ippg));
+    if (n_acc == 3)
+      for (const long ia : iacc) r.acc.push_back(number(ia));
+    if (itime >= 0) times.push_back(number(itime, true));
+    if (ihr >= 0) hr_samples.push_back(number(ihr));
   }
   if (r.ppg.empty()) die("'" + path + "' has a header but no samples");
   int rate_from_time = 0;
@@ -245,10 +257,12 @@ std::vector<float> read_f32(const std::string& path) {
   return v;
 }
 
-Recording read_dataset(const std::string& dir, const IndexEntry& e) {
+// with_acc: also reads rec/<id>.acc.f32 (N x 3, x y z), when it exists.
+Recording read_dataset(const std::string& dir, const IndexEntry& e, bool with_acc) {
   Recording r;
   r.name = e.id;
   r.rate_hz = e.fs;
+  r.acc_source = dir + "/rec/" + e.id + ".acc.f32";
   if (e.fs <= 0) die("index.json gives no valid fs_hz for '" + e.id + "'");
   const auto ppg = read_f32(dir + "/rec/" + e.id + ".ppg.f32");
   const int ch = e.ppg_channels > 0 ? e.ppg_channels : 1;
@@ -257,6 +271,12 @@ Recording read_dataset(const std::string& dir, const IndexEntry& e) {
   for (std::size_t i = 0; i < r.ppg.size(); ++i) r.ppg[i] = ppg[i * ch];  // channel 0
   if (e.n_samples >= 0 && static_cast<long>(r.ppg.size()) != e.n_samples)
     die("'" + e.id + "': " + std::to_string(r.ppg.size()) + " samples, index.json says " + std::to_string(e.n_samples));
+  if (with_acc && std::ifstream(r.acc_source)) {
+    r.acc = read_f32(r.acc_source);
+    if (r.acc.size() != 3 * r.ppg.size())
+      die("'" + r.acc_source + "': " + std::to_string(r.acc.size()) + " values, not 3 per PPG sample (" +
+          std::to_string(3 * r.ppg.size()) + ")");
+  }
   std::ifstream hr(dir + "/rec/" + e.id + ".hr.f32");
   if (hr) r.ref_hr = read_f32(dir + "/rec/" + e.id + ".hr.f32");
   if (e.adc == "12-bit") r.adc_max = 4095.f;
@@ -268,7 +288,7 @@ Recording read_dataset(const std::string& dir, const IndexEntry& e) {
 
 struct Row {
   double time;
-  float hr, hr_tracked, confidence, ref;
+  float hr, hr_tracked, confidence, ref;  // confidence NaN: the network has no probability vector
   ppghr::SignalStatus status;
 };
 
@@ -278,31 +298,51 @@ struct Options {
   bool adc_given = false;
 };
 
-template <class Net>
+// A network the tool runs, with its front end: ResNet / MLP take PPG alone, band-passed and
+// z-scored per window (ResNetPreprocessor); PULSE takes PPG + ACC x, y, z in sensor units
+// (PulsePreprocessor::raw_config): the network normalises its input with its blob's constants.
+template <class Net, class Pre = ppghr::ResNetPreprocessor>
 struct NetInfo {
   using type = Net;
+  using pre = Pre;
   const char* name;
 };
+template <class Net>
+using PulseInfo = NetInfo<Net, ppghr::PulsePreprocessor>;
+using PulseHead = ppghr::pulse::Head;
 
 using KnownNets = std::tuple<NetInfo<ppghr::ResNet1d<1>>, NetInfo<ppghr::ResNet1d<2>>, NetInfo<ppghr::ResNet1d<3>>,
                              NetInfo<ppghr::ResNet1d<4>>, NetInfo<ppghr::ResNet1d<5>>, NetInfo<ppghr::ResNet1d<6>>,
                              NetInfo<ppghr::ResNet1d<7>>, NetInfo<ppghr::ResNet1d<8>>, NetInfo<ppghr::ResNet1d<9>>,
                              NetInfo<ppghr::ResNet1d<10>>, NetInfo<ppghr::ResNet1d<11>>, NetInfo<ppghr::ResNet1d<12>>,
-                             NetInfo<ppghr::Mlp<1>>, NetInfo<ppghr::Mlp<2>>, NetInfo<ppghr::Mlp<3>>, NetInfo<ppghr::Mlp<4>>>;
+                             NetInfo<ppghr::Mlp<1>>, NetInfo<ppghr::Mlp<2>>, NetInfo<ppghr::Mlp<3>>, NetInfo<ppghr::Mlp<4>>,
+                             PulseInfo<ppghr::PulseTeacher<PulseHead::regression>>,
+                             PulseInfo<ppghr::PulseTeacher<PulseHead::classes>>,
+                             PulseInfo<ppghr::PulseStudent<PulseHead::regression>>,
+                             PulseInfo<ppghr::PulseStudent<PulseHead::classes>>>;
 const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resnet5"}, {"resnet6"},
                       {"resnet7"}, {"resnet8"}, {"resnet9"}, {"resnet10"}, {"resnet11"}, {"resnet12"},
-                      {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"}};
+                      {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"},
+                      {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"}};
+const char* const kNetList = "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls";
 
 class Runner {
  public:
   virtual ~Runner() = default;
   virtual std::vector<Row> run(const Recording& r, const Options& o) = 0;
+  /// 1: PPG; 4: PPG + ACC x, y, z (the recording must have acc).
+  virtual int channels() const = 0;
+  /// False for a regression head: no probability vector, so no confidence and no --track.
+  virtual bool has_probabilities() const = 0;
 };
 
-template <class Net>
+template <class Net, class Pre>
 class RunnerFor final : public Runner {
+  using M = ppghr::Monitor<Net, Pre>;
+
  public:
-  explicit RunnerFor(const std::vector<unsigned char>& blob, const std::string& path) : net_(std::make_unique<Net>()) {
+  RunnerFor(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
+      : net_(std::make_unique<Net>()), name_(name) {
     const ppghr::LoadReport rep = net_->load(blob.data(), blob.size());
     if (!rep.ok()) {
       std::ostringstream m;
@@ -312,34 +352,48 @@ class RunnerFor final : public Runner {
       die(m.str());
     }
   }
+  int channels() const override { return M::channels; }
+  bool has_probabilities() const override { return M::has_probabilities; }
+
   std::vector<Row> run(const Recording& r, const Options& o) override {
-    using M = ppghr::Monitor<Net>;
+    constexpr std::size_t C = M::channels;
+    static_assert(C == 1 || C == 4, "a frame is PPG alone or PPG + ACC x, y, z");
+    if (C == 4 && r.acc.empty())
+      die("'" + r.name + "' has no accelerometer data (" + r.acc_source + "), which " + name_ +
+          " needs: PULSE takes PPG + 3-axis accelerometer");
     auto mon = std::make_unique<M>();
     typename M::Config cfg;
-    cfg.preprocessing = ppghr::ResNetPreprocessor::zscore_config(r.rate_hz);
+    if constexpr (C == 4) cfg.preprocessing = Pre::raw_config(r.rate_hz);
+    else cfg.preprocessing = Pre::zscore_config(r.rate_hz);
     cfg.tracking = o.tracking;
     if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
     else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
     const ppghr::DspStatus st = mon->init(*net_, cfg);
     if (st != ppghr::DspStatus::ok)
       die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+    // Frames as the monitor takes them: PPG, then (PULSE) ACC x, y, z of the same sample.
+    std::vector<float> frames(C * r.ppg.size());
+    for (std::size_t i = 0; i < r.ppg.size(); ++i) {
+      frames[C * i] = r.ppg[i];
+      for (std::size_t a = 1; a < C; ++a) frames[C * i + a] = r.acc[3 * i + a - 1];
+    }
     std::vector<Row> rows;
     auto sink = [&](const ppghr::WindowResult& e) {
-      Row row{e.start_s, e.bpm, e.bpm_tracked, e.confidence, std::nanf(""), e.status};
+      Row row{e.start_s, e.bpm, e.bpm_tracked, M::has_probabilities ? e.confidence : std::nanf(""), std::nanf(""), e.status};
       if (e.index < r.ref_hr.size()) row.ref = r.ref_hr[e.index];
       if (e.status != ppghr::SignalStatus::too_short) rows.push_back(row);
     };
-    // Feed in chunks of one second, as a sensor driver would; missing samples as gaps.
+    // Feed in chunks of one second, as a sensor driver would; a missing PPG sample as a gap.
     const std::size_t chunk = static_cast<std::size_t>(r.rate_hz);
     for (std::size_t i = 0; i < r.ppg.size();) {
-      if (!std::isfinite(r.ppg[i]) && std::isnan(r.ppg[i])) {
+      if (std::isnan(r.ppg[i])) {
         (void)mon->push_gap(1, sink);
         ++i;
         continue;
       }
       std::size_t n = 0;
       while (n < chunk && i + n < r.ppg.size() && !std::isnan(r.ppg[i + n])) ++n;
-      (void)mon->push(r.ppg.data() + i, n, sink);
+      (void)mon->push(frames.data() + C * i, n, sink);
       i += n;
     }
     bool too_short = false;
@@ -355,6 +409,7 @@ class RunnerFor final : public Runner {
 
  private:
   std::unique_ptr<Net> net_;
+  std::string name_;
 };
 
 std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
@@ -368,10 +423,11 @@ std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& 
   std::apply(
       [&](const auto&... info) {
         auto try_one = [&](const auto& i) {
-          using Net = typename std::decay_t<decltype(i)>::type;
+          using Info = std::decay_t<decltype(i)>;
+          using Net = typename Info::type;
           if (Net::fingerprint == fp) found_name = i.name;
           if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
-            runner = std::make_unique<RunnerFor<Net>>(blob, path);
+            runner = std::make_unique<RunnerFor<Net, typename Info::pre>>(blob, path, i.name);
         };
         (try_one(info), ...);
       },
@@ -379,7 +435,7 @@ std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& 
   if (!arch.empty()) {
     bool known = false;
     std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kNets);
-    if (!known) die("--arch " + arch + " is not a network this tool runs (resnet1..resnet12, mlp1..mlp4)");
+    if (!known) die("--arch " + arch + " is not a network this tool runs (" + kNetList + ")");
   }
   if (!runner) {
     char hex[32];
@@ -387,7 +443,7 @@ std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& 
     if (!found_name.empty())
       die("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
     die("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
-        "; it runs resnet1..resnet12 and mlp1..mlp4)");
+        "; it runs " + kNetList + ")");
   }
   arch_out = found_name;
   return runner;
@@ -413,19 +469,27 @@ struct Mae {
   double mae_tracked() const { return n ? sum_tracked / n : std::nan(""); }
 };
 
-void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref) {
+// v printed with fmt, or `none` when it is NaN / infinite.
+std::string number_or(float v, const char* fmt, const char* none) {
+  if (!std::isfinite(v)) return none;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, double(v));
+  return buf;
+}
+
+// hr_decimals: 0 for a 180-class head (whole BPM), 3 for a regression head. A NaN confidence (a
+// regression head has none) prints empty in CSV, null in JSON.
+void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals) {
+  const char* hr_fmt = hr_decimals == 0 ? "%.0f" : "%.3f";
   if (json) {
     std::fprintf(out, "[\n");
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
-      std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %.4f, \"status\": \"%s\"",
-                   r.time, r.status == ppghr::SignalStatus::ok ? std::to_string(r.hr).c_str() : "null",
-                   r.status == ppghr::SignalStatus::ok ? std::to_string(r.hr_tracked).c_str() : "null", r.confidence,
-                   ppghr::signal_status_name(r.status));
-      if (with_ref) {
-        if (std::isfinite(r.ref)) std::fprintf(out, ", \"ref_hr\": %.3f", r.ref);
-        else std::fprintf(out, ", \"ref_hr\": null");
-      }
+      const bool ok = r.status == ppghr::SignalStatus::ok;
+      std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %s, \"status\": \"%s\"",
+                   r.time, ok ? std::to_string(r.hr).c_str() : "null", ok ? std::to_string(r.hr_tracked).c_str() : "null",
+                   number_or(r.confidence, "%.4f", "null").c_str(), ppghr::signal_status_name(r.status));
+      if (with_ref) std::fprintf(out, ", \"ref_hr\": %s", number_or(r.ref, "%.3f", "null").c_str());
       std::fprintf(out, "}%s\n", i + 1 < rows.size() ? "," : "");
     }
     std::fprintf(out, "]\n");
@@ -433,14 +497,11 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
   }
   std::fprintf(out, "time,hr,hr_tracked,confidence,status%s\n", with_ref ? ",ref_hr" : "");
   for (const Row& r : rows) {
-    if (r.status == ppghr::SignalStatus::ok)
-      std::fprintf(out, "%.1f,%.0f,%.0f,%.4f,%s", r.time, r.hr, r.hr_tracked, r.confidence, ppghr::signal_status_name(r.status));
-    else
-      std::fprintf(out, "%.1f,,,0,%s", r.time, ppghr::signal_status_name(r.status));
-    if (with_ref) {
-      if (std::isfinite(r.ref)) std::fprintf(out, ",%.3f", r.ref);
-      else std::fprintf(out, ",");
-    }
+    const bool ok = r.status == ppghr::SignalStatus::ok;
+    const std::string conf = std::isnan(r.confidence) ? "" : ok ? number_or(r.confidence, "%.4f", "") : "0";
+    std::fprintf(out, "%.1f,%s,%s,%s,%s", r.time, ok ? number_or(r.hr, hr_fmt, "").c_str() : "",
+                 ok ? number_or(r.hr_tracked, hr_fmt, "").c_str() : "", conf.c_str(), ppghr::signal_status_name(r.status));
+    if (with_ref) std::fprintf(out, ",%s", number_or(r.ref, "%.3f", "").c_str());
     std::fprintf(out, "\n");
   }
 }
@@ -448,16 +509,27 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
 void usage() {
   std::fprintf(stderr,
                "usage: ppghr-estimate --model M.ppgw (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
-               "                      [--ref REF.csv] [--arch NAME] [--track] [--format csv|json] [--out FILE]\n"
-               "                      [--adc-min X --adc-max Y] [--subset NAME]\n"
-               "  --csv FILE        header with a 'ppg' column (and optional time, acc_x, acc_y, acc_z, hr)\n"
+               "                      [--ref REF.csv] [--arch NAME] [--track | --track-clamp] [--format csv|json]\n"
+               "                      [--out FILE] [--adc-min X --adc-max Y] [--subset NAME]\n"
+               "  --model M.ppgw    a blob for resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_student\n"
+               "                    (regression heads) or pulse_teacher_cls, pulse_student_cls (180 classes);\n"
+               "                    the network is recognised from the blob, --arch NAME insists on one\n"
+               "  --csv FILE        header with a 'ppg' column (and optional time, acc_x, acc_y, acc_z, hr);\n"
+               "                    PULSE blobs need the three acc columns (accelerometer, any unit the\n"
+               "                    model was trained with, e.g. g)\n"
                "  --rate HZ         sensor rate (integer Hz), when the CSV has no time column\n"
-               "  --dataset DIR     ../shared/data layout (index.json + rec/); with --recording ID\n"
+               "  --dataset DIR     ../shared/data layout (index.json + rec/<id>.ppg.f32, .hr.f32, and\n"
+               "                    .acc.f32 for PULSE); with --recording ID\n"
                "  --eval DIR        every recording of a dataset: MAE per recording and overall\n"
                "  --ref REF.csv     reference heart rate per window (columns time,hr)\n"
-               "  --track           hr_tracked = HMM forward filter over the probability vectors\n"
+               "  --track           hr_tracked = HMM forward filter over the probability vectors (not for\n"
+               "                    pulse_teacher / pulse_student: a regression head has none)\n"
                "  --track-clamp     hr_tracked = the PULSE authors' 10-window clamp of the estimates\n"
-               "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n");
+               "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n"
+               "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence = probability\n"
+               "mass within +-5 BPM of hr (0 for a window that is not ok). A regression head (pulse_teacher,\n"
+               "pulse_student) gives one BPM per window and no probabilities: hr and hr_tracked have 3\n"
+               "decimals, confidence is empty (CSV) / null (JSON).\n");
 }
 
 }  // namespace
@@ -515,6 +587,10 @@ int main(int argc, char** argv) {
   }
   std::string arch_name;
   auto runner = make_runner(model, arch, arch_name);
+  if (opt.tracking == ppghr::Tracking::hmm && !runner->has_probabilities())
+    die("--track needs a probability vector per window, and " + arch_name +
+        " has a regression head (one BPM per window): use --track-clamp (the PULSE authors' clamp of the estimates) or no tracking");
+  const bool with_acc = runner->channels() == 4;
 
   if (!eval_dir.empty()) {
     const auto index = read_index(eval_dir);
@@ -524,7 +600,7 @@ int main(int argc, char** argv) {
     std::printf("recording,windows,ok,mae%s\n", opt.tracking != ppghr::Tracking::none ? ",mae_tracked" : "");
     for (const auto& e : index) {
       if (!subset.empty() && e.subset != subset) continue;
-      const Recording r = read_dataset(eval_dir, e);
+      const Recording r = read_dataset(eval_dir, e, with_acc);
       const auto rows = runner->run(r, opt);
       Mae m;
       m.add(rows);
@@ -557,7 +633,7 @@ int main(int argc, char** argv) {
     if (it == index.end()) die("no recording '" + recording + "' in '" + dataset + "/index.json'");
     if (rate > 0 && rate != it->fs)
       die("--rate " + std::to_string(rate) + " Hz disagrees with index.json (" + std::to_string(it->fs) + " Hz)");
-    r = read_dataset(dataset, *it);
+    r = read_dataset(dataset, *it, with_acc);
   }
   if (!ref.empty()) r.ref_hr = read_ref_csv(ref);
   const auto rows = runner->run(r, opt);
@@ -566,7 +642,7 @@ int main(int argc, char** argv) {
     out = std::fopen(out_path.c_str(), "w");
     if (!out) die("cannot write '" + out_path + "': " + errno_text());
   }
-  write_rows(out, rows, format == "json", !r.ref_hr.empty());
+  write_rows(out, rows, format == "json", !r.ref_hr.empty(), runner->has_probabilities() ? 0 : 3);
   if (out != stdout) std::fclose(out);
   if (!r.ref_hr.empty()) {
     Mae m;

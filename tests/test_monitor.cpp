@@ -1,6 +1,6 @@
 // The streaming monitor: signal-quality statuses (flat, NaN/Inf, clipping, gap, too short), no
 // heart rate and no NaN for bad windows, chunk-size invariance, window bookkeeping, zero heap
-// allocations in push(); and the HMM tracker.
+// allocations in push(); the HMM tracker; PULSE networks (4 channels, the regression head).
 #include <doctest/doctest.h>
 
 #include <ppghr/ppghr.hpp>
@@ -278,5 +278,129 @@ TEST_CASE("monitor: the published clamp as tracking follows post/clamp.hpp on th
     REQUIRE(raw.results[k].ok());
     CHECK(clamped.results[k].bpm == raw.results[k].bpm);
     CHECK(clamped.results[k].bpm_tracked == expect.update(raw.results[k].bpm));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PULSE: 4 channels (PPG, ACC x, y, z) through PulsePreprocessor::raw_config; the regression head.
+
+namespace {
+
+using PulseReg = PulseStudent<pulse::Head::regression>;
+using PulseCls = PulseStudent<pulse::Head::classes>;
+
+// Random weights; input_norm set to the scale of pulse_frames() (PPG around 2000 +- 300 counts,
+// ACC around 0 +- 0.5 g) so the network sees O(1) inputs.
+template <class PulseNet>
+std::unique_ptr<PulseNet> make_pulse_net(std::uint32_t seed) {
+  auto net = std::make_unique<PulseNet>();
+  auto ts = random_tensors(*net, seed);
+  REQUIRE(ts.at(0).name == "input_norm");
+  ts[0].data = {2000.f, 300.f, 0.f, 0.5f, 0.f, 0.5f, 0.f, 0.5f};
+  const auto b = make_blob(*net, ts);
+  REQUIRE(net->load(b.data(), b.size()).ok());
+  return net;
+}
+
+// n frames of PPG (pulse_signal) and a 2.5 Hz arm swing on the three ACC axes, interleaved.
+std::vector<float> pulse_frames(int fs, double seconds) {
+  const auto ppg = pulse_signal(fs, seconds);
+  std::vector<float> f(4 * ppg.size());
+  for (std::size_t i = 0; i < ppg.size(); ++i) {
+    const double t = double(i) / fs;
+    f[4 * i] = ppg[i];
+    for (int a = 0; a < 3; ++a) f[4 * i + 1 + a] = static_cast<float>(0.4 * std::sin(2 * M_PI * 2.5 * t + a) + 0.1 * a);
+  }
+  return f;
+}
+
+template <class PulseNet>
+std::vector<WindowResult> run_pulse(PulseNet& net, const std::vector<float>& frames, int fs, Tracking track) {
+  using M = Monitor<PulseNet, PulsePreprocessor>;
+  auto mon = std::make_unique<M>();
+  typename M::Config cfg;
+  cfg.preprocessing = PulsePreprocessor::raw_config(fs);
+  cfg.tracking = track;
+  REQUIRE(mon->init(net, cfg) == DspStatus::ok);
+  std::vector<WindowResult> out;  // probabilities: dangling after the call, only compared with null
+  out.reserve(64);
+  auto sink = [&](const WindowResult& r) { out.push_back(r); };
+  const std::size_t n = frames.size() / 4;
+  bool ok = true;
+  const AllocationScope scope;
+  for (std::size_t i = 0; i < n; i += 50)
+    ok = ok && mon->push(frames.data() + 4 * i, std::min<std::size_t>(50, n - i), sink) == DspStatus::ok;
+  ok = ok && mon->finish(sink) == DspStatus::ok;
+  const long allocations = scope.count();
+  REQUIRE(ok);
+  CHECK(allocations == 0);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("monitor: a PULSE regression head gives predict()'s BPM, no probabilities, NaN confidence") {
+  auto net = make_pulse_net<PulseReg>(91);
+  const int fs = 50;
+  const auto frames = pulse_frames(fs, 30.0);
+  const auto got = run_pulse(*net, frames, fs, Tracking::none);
+  // The same windows straight from the preprocessor, through predict().
+  auto pre = std::make_unique<PulsePreprocessor>();
+  REQUIRE(pre->init(PulsePreprocessor::raw_config(fs)) == DspStatus::ok);
+  std::vector<float> want;
+  auto psink = [&](const PulsePreprocessor::Window& w) {
+    REQUIRE(w.ok());
+    const auto& e = net->predict(w.data);
+    REQUIRE(e.ok());
+    want.push_back(e.bpm);
+  };
+  REQUIRE(pre->push(frames.data(), frames.size() / 4, psink) == DspStatus::ok);
+  REQUIRE(pre->finish(psink) == DspStatus::ok);
+  REQUIRE(got.size() == 12);
+  REQUIRE(want.size() == got.size());
+  static_assert(!Monitor<PulseReg, PulsePreprocessor>::has_probabilities, "regression head: no probabilities");
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    INFO("window " << k);
+    REQUIRE(got[k].ok());
+    CHECK(got[k].bpm == want[k]);
+    CHECK(got[k].bpm_tracked == want[k]);
+    CHECK(got[k].probabilities == nullptr);
+    CHECK(std::isnan(got[k].confidence));
+  }
+  // The published clamp works on the BPM values.
+  const auto clamped = run_pulse(*net, frames, fs, Tracking::recent_mean_clamp);
+  RecentMeanClamp<float> expect;
+  REQUIRE(clamped.size() == got.size());
+  for (std::size_t k = 0; k < got.size(); ++k) CHECK(clamped[k].bpm_tracked == expect.update(got[k].bpm));
+}
+
+TEST_CASE("monitor: Tracking::hmm needs a probability vector: refused for a regression head") {
+  auto net = make_pulse_net<PulseReg>(92);
+  auto mon = std::make_unique<Monitor<PulseReg, PulsePreprocessor>>();
+  Monitor<PulseReg, PulsePreprocessor>::Config cfg;
+  cfg.preprocessing = PulsePreprocessor::raw_config(64);
+  cfg.tracking = Tracking::hmm;
+  CHECK(mon->init(*net, cfg) == DspStatus::bad_config);
+  const auto frames = pulse_frames(64, 10.0);
+  int calls = 0;
+  auto sink = [&](const WindowResult&) { ++calls; };
+  CHECK(mon->push(frames.data(), frames.size() / 4, sink) == DspStatus::not_initialized);
+  CHECK(mon->finish(sink) == DspStatus::not_initialized);
+  CHECK(calls == 0);
+  cfg.tracking = Tracking::recent_mean_clamp;
+  CHECK(mon->init(*net, cfg) == DspStatus::ok);
+}
+
+TEST_CASE("monitor: a PULSE 180-class head keeps probabilities, confidence and HMM tracking") {
+  auto net = make_pulse_net<PulseCls>(93);
+  const auto got = run_pulse(*net, pulse_frames(50, 30.0), 50, Tracking::hmm);
+  REQUIRE(got.size() == 12);
+  for (const auto& r : got) {
+    REQUIRE(r.ok());
+    CHECK(r.probabilities != nullptr);
+    CHECK(r.confidence > 0.f);
+    CHECK(r.confidence <= 1.0001f);
+    CHECK(r.bpm >= 30.f);
+    CHECK(r.bpm_tracked >= 30.f);
   }
 }

@@ -19,7 +19,8 @@ enum class DspStatus : std::uint8_t {
   ok = 0,
   unsupported_rate = 1,   ///< a rate is not in [1, kMaxSensorRateHz]
   capacity_exceeded = 2,  ///< this rate pair's resampling filter does not fit the template capacity
-  bad_config = 3,         ///< a normalisation constant is not finite, or a std is not > 0
+  bad_config = 3,         ///< a normalisation constant is not finite, or a std is not > 0 (Monitor:
+                          ///< also Tracking::hmm with a regression head)
   not_initialized = 4,    ///< init() has not succeeded
   finished = 5,           ///< push() after finish(): reset() starts a new recording
 };

@@ -71,7 +71,20 @@ class Preprocessor {
     c.input_rate_hz = fs_in;
     return c;
   }
-  /// PULSE's preprocessing: no band-pass, (x - mean_c) / stddev_c with the training set's constants.
+  /// The PULSE networks' front end: no band-pass, no normalisation, the windows in sensor units
+  /// (resampled): PulseTeacher / PulseStudent normalise their own input inside predict(), with the
+  /// training set's constants that travel in their blob (the Python twin's net='pulse' without
+  /// input_norm).
+  [[nodiscard]] static constexpr Config raw_config(int fs_in) noexcept {
+    Config c;
+    c.input_rate_hz = fs_in;
+    c.bandpass = false;
+    c.normalization = Normalization::none;
+    return c;
+  }
+  /// PULSE's normalisation done here instead: no band-pass, (x - mean_c) / stddev_c with the
+  /// training set's constants (for a consumer of normalised windows; not before a PulseTeacher /
+  /// PulseStudent, which would normalise twice).
   [[nodiscard]] static constexpr Config global_config(int fs_in, const std::array<double, Channels>& mean,
                                                       const std::array<double, Channels>& stddev) noexcept {
     Config c;
@@ -243,8 +256,9 @@ class Preprocessor {
 /// ResNet / MLP family: 1 channel at 25 Hz, 200-sample windows, band-pass + per-window z-score
 /// (init with ResNetPreprocessor::zscore_config(fs_in)).
 using ResNetPreprocessor = Preprocessor<kResNetRateHz, 1>;
-/// PULSE: 4 channels (PPG, ACC x, y, z) at 32 Hz, 4 x 256 windows, global constants
-/// (init with PulsePreprocessor::global_config(fs_in, mean, stddev)).
+/// PULSE: 4 channels (PPG, ACC x, y, z) at 32 Hz, 4 x 256 windows (init with
+/// PulsePreprocessor::raw_config(fs_in) before a PulseTeacher / PulseStudent, which normalise their
+/// own input; global_config(fs_in, mean, stddev) for windows normalised here).
 using PulsePreprocessor = Preprocessor<kPulseRateHz, 4>;
 
 }  // namespace ppghr

@@ -69,13 +69,14 @@ inline void finish_classification(Prediction<T>& p) noexcept {
 }
 
 // Where a network's forward() writes its raw outputs inside each result type, how many there
-// are, and how the result is completed from them.
+// are, whether the result carries a probability vector, and how it is completed from them.
 template <class R>
 struct ResultTraits;
 
 template <class T>
 struct ResultTraits<Prediction<T>> {
   static constexpr int outputs = kNumClasses;
+  static constexpr bool has_probabilities = true;
   static T* raw(Prediction<T>& p) noexcept { return p.logits.data(); }
   static void finish(Prediction<T>& p) noexcept { finish_classification(p); }
 };
@@ -83,6 +84,7 @@ struct ResultTraits<Prediction<T>> {
 template <class T>
 struct ResultTraits<Estimate<T>> {
   static constexpr int outputs = 1;
+  static constexpr bool has_probabilities = false;
   static T* raw(Estimate<T>& e) noexcept { return &e.bpm; }
   static void finish(Estimate<T>& e) noexcept { e.status = InputStatus::ok; }
 };

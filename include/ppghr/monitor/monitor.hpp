@@ -21,9 +21,15 @@
 // tracker.hpp over the probability vectors; Tracking::recent_mean_clamp, the PULSE authors'
 // published post-processing (post/clamp.hpp: from the 11th ok window on, clamp into [0.9, 1.1] x the
 // mean of the previous 10 clamped estimates).
+// Regression heads (a network whose predict() returns an Estimate: the published PULSE models):
+// bpm is the network's value as it comes (not rounded, not clamped to 30..209); there is no
+// probability vector, so probabilities stays nullptr, confidence is NaN in ok windows (there is
+// none to report; 0 would read as "surely wrong"), and init() refuses Tracking::hmm with
+// bad_config (recent_mean_clamp works on the BPM values).
 //
-// Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters,
-// ~27 KB for the ResNet at any common sensor rate); the network is the caller's (held by pointer).
+// Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters:
+// ~31 KB in all for the ResNet, ~51 KB for PULSE with its 4-channel PulsePreprocessor, at any
+// common sensor rate; GCC 12, x86-64); the network is the caller's (held by pointer).
 // push() never allocates, throws or locks.
 #pragma once
 
@@ -78,26 +84,35 @@ struct WindowResult {
   std::uint64_t index = 0;           ///< window k
   double start_s = 0, end_s = 0;     ///< stream seconds [2k, 2k + 8)
   SignalStatus status = SignalStatus::ok;
-  float bpm = 0;                     ///< argmax heart rate (0 unless status is ok)
+  float bpm = 0;                     ///< argmax heart rate, or a regression head's value (0 unless ok)
   float bpm_tracked = 0;             ///< tracked heart rate (Config::tracking), else = bpm; 0 unless ok
-  float confidence = 0;              ///< probability mass within +-5 BPM of bpm (0 unless ok)
+  float confidence = 0;              ///< probability mass within +-5 BPM of bpm (0 unless ok; NaN
+                                     ///< in ok windows of a regression head: none to report)
   float clipped_fraction = 0;        ///< of the window's PPG samples
-  const float* probabilities = nullptr;  ///< 180 values when status is ok, else nullptr
+  const float* probabilities = nullptr;  ///< 180 values when status is ok (180-class head), else nullptr
   [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
 };
 
-/// Net: a classification network (predict(const float*) -> Prediction<float>) whose input is the
-/// preprocessor's window. Pre: the matching preprocessor (ResNetPreprocessor for ResNet1d / Mlp).
+/// Net: a network whose input is the preprocessor's window, with a 180-class head (predict() ->
+/// Prediction<float>) or a regression head (predict() -> Estimate<float>). Pre: the matching
+/// preprocessor: ResNetPreprocessor for ResNet1d / Mlp (Config::preprocessing =
+/// ResNetPreprocessor::zscore_config(fs)), PulsePreprocessor for PulseTeacher / PulseStudent
+/// (PulsePreprocessor::raw_config(fs): the networks normalise their own input).
 template <class Net, class Pre = ResNetPreprocessor>
 class Monitor {
   static_assert(Net::input_size == Pre::window_size, "Monitor: the preprocessor's window is not the network's input");
+  using Result = typename Net::result_type;
 
  public:
   static constexpr int channels = Pre::channels;
   static constexpr int kConfidenceHalfWidthBpm = 5;
+  /// True for a 180-class head (probabilities, confidence, Tracking::hmm); false for a regression
+  /// head (see the header comment).
+  static constexpr bool has_probabilities = detail::ResultTraits<Result>::has_probabilities;
 
   struct Config {
-    typename Pre::Config preprocessing{};  ///< sensor rate and normalisation (Pre::zscore_config(fs))
+    typename Pre::Config preprocessing{};  ///< sensor rate and normalisation (ResNet / MLP:
+                                           ///< Pre::zscore_config(fs); PULSE: Pre::raw_config(fs))
     float adc_min = 0, adc_max = 0;        ///< ADC rails; adc_min >= adc_max: detect plateaus instead
     float max_clipped_fraction = 0.1f;     ///< above this a window is `clipped`
     Tracking tracking = Tracking::none;    ///< how bpm_tracked is made
@@ -105,12 +120,15 @@ class Monitor {
   };
 
   /// Starts a stream. `net` must outlive the monitor. Returns the preprocessor's verdict on the
-  /// configuration (unsupported rate, bad constants); on failure push() does nothing.
+  /// configuration (unsupported rate, bad constants), or bad_config for Tracking::hmm with a
+  /// regression head; on failure push() and finish() do nothing and say not_initialized.
   [[nodiscard]] DspStatus init(Net& net, const Config& cfg) noexcept {
     net_ = &net;
     cfg_ = cfg;
     tracker_.configure(cfg.tracker);
-    const DspStatus st = pre_.init(cfg.preprocessing);
+    DspStatus st = pre_.init(cfg.preprocessing);
+    if (st == DspStatus::ok && !has_probabilities && cfg.tracking == Tracking::hmm) st = DspStatus::bad_config;
+    ready_ = st == DspStatus::ok;
     reset_stream();
     return st;
   }
@@ -147,6 +165,7 @@ class Monitor {
   /// was ever emitted, emits one WindowResult with status too_short.
   template <class Sink>
   [[nodiscard]] DspStatus finish(Sink&& sink) noexcept {
+    if (!ready_) return DspStatus::not_initialized;
     const DspStatus st = pre_.finish([&](const typename Pre::Window& w) { on_window(w, sink); });
     if (st == DspStatus::ok && emitted_ == 0) {
       WindowResult e;
@@ -175,6 +194,7 @@ class Monitor {
 
   template <class Sink>
   DspStatus push_impl(const float* frames, std::size_t n, bool missing, Sink& sink) noexcept {
+    if (!ready_) return DspStatus::not_initialized;
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::array<float, channels> gap_frame;
     gap_frame.fill(nan);
@@ -259,23 +279,11 @@ class Monitor {
       e.status = SignalStatus::non_finite;  // another channel (ACC) was unusable
     }
     if (e.status == SignalStatus::ok) {
-      const Prediction<float>& p = net_->predict(w.data);
+      const Result& p = net_->predict(w.data);
       if (!p.ok()) {
         e.status = p.status == InputStatus::not_loaded ? SignalStatus::not_loaded : SignalStatus::non_finite;
       } else {
-        e.bpm = p.bpm;
-        e.probabilities = p.probabilities.data();
-        float mass = 0.f;
-        for (int d = -kConfidenceHalfWidthBpm; d <= kConfidenceHalfWidthBpm; ++d) {
-          const int k = p.class_index + d;
-          if (k >= 0 && k < kNumClasses) mass += p.probabilities[k];
-        }
-        e.confidence = mass;
-        switch (cfg_.tracking) {
-          case Tracking::hmm: last_tracked_ = float(tracker_.update(p.probabilities.data()) + kMinBpm); break;
-          case Tracking::recent_mean_clamp: last_tracked_ = clamp_.update(e.bpm); break;
-          case Tracking::none: last_tracked_ = e.bpm; break;
-        }
+        last_tracked_ = estimate(p, e);
       }
     }
     if (e.status != SignalStatus::ok && cfg_.tracking == Tracking::hmm && tracker_.started()) tracker_.skip();
@@ -284,8 +292,28 @@ class Monitor {
     sink(static_cast<const WindowResult&>(e));
   }
 
+  // Fills e's heart rate (and, for a 180-class head, probabilities and confidence) from an ok
+  // result; returns the tracked heart rate. Tracking::hmm never meets a regression head (init).
+  float estimate(const Result& p, WindowResult& e) noexcept {
+    e.bpm = p.bpm;
+    if constexpr (has_probabilities) {
+      e.probabilities = p.probabilities.data();
+      float mass = 0.f;
+      for (int d = -kConfidenceHalfWidthBpm; d <= kConfidenceHalfWidthBpm; ++d) {
+        const int k = p.class_index + d;
+        if (k >= 0 && k < kNumClasses) mass += p.probabilities[k];
+      }
+      e.confidence = mass;
+      if (cfg_.tracking == Tracking::hmm) return float(tracker_.update(p.probabilities.data()) + kMinBpm);
+    } else {
+      e.confidence = std::numeric_limits<float>::quiet_NaN();
+    }
+    return cfg_.tracking == Tracking::recent_mean_clamp ? clamp_.update(e.bpm) : e.bpm;
+  }
+
   Net* net_ = nullptr;
   Config cfg_{};
+  bool ready_ = false;
   Pre pre_{};
   HeartRateTracker tracker_{};
   RecentMeanClamp<float> clamp_{};
