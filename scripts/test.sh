@@ -4,7 +4,8 @@
 #   1. installs the Debian packages it needs, only those missing (apt-get; sudo when not root)
 #   2. build/       Release build, -j2, then ctest (unit + packaging tests)
 #   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g, asserts on), then ctest
-#                   without the "consumer" label (the consumer builds are not sanitized anyway)
+#                   without the "consumer" label (the consumer builds are not sanitized anyway) and
+#                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan)
 #   4. scripts/mcu.sh: the Cortex-M4F build under qemu-system-arm, compared with the host build,
 #      no heap; regenerates docs/mcu-footprint.md (examples/mcu/README.md)
 #   5. pytest on tools/tests with the system python (/usr/bin/python3), when tools/tests exists
@@ -100,7 +101,8 @@ else
      run_step "asan: build -j$JOBS" cmake --build build-asan --parallel "$JOBS"; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-    run_step "asan: ctest (-LE consumer)" in_dir build-asan ctest --output-on-failure -j "$JOBS" -LE consumer || true
+    run_step "asan: ctest (-LE 'consumer|accuracy')" in_dir build-asan ctest --output-on-failure -j "$JOBS" \
+      -LE 'consumer|accuracy' || true
   else
     skip_step "asan: ctest" "build failed"
   fi
