@@ -53,7 +53,7 @@ def _training_text(res: dict) -> str:
 
 
 def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str],
-               role: Optional[str] = None) -> dict:
+               role: Optional[str] = None, notes: Optional[List[str]] = None) -> dict:
     """models/<blob stem>.json and .md from the shipped run's result (res) and the same recipe's run
     on the other fold (other); reproduce: the commands that rebuild the blob and this card."""
     blob = Path(blob)
@@ -81,6 +81,8 @@ def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str
     }
     if role:
         card["role"] = role
+    if notes:
+        card["notes"] = list(notes)
     if other:
         card["other_fold"] = {"train_subset": other["train_subset"], "test_subset": other["test_subset"],
                               "windows": other["test"]["windows"], "best_val_mae": other.get("best_val_mae"),
@@ -118,6 +120,7 @@ def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str
                      f"{o['windows']} windows; that model is not shipped): {o['mae_argmax']:.3f} BPM"
                      + ("" if regression else f" argmax, {o['mae_weighted']:.3f} weighted")
                      + f". Two-fold mean: {(t['mae_argmax'] + o['mae_argmax']) / 2:.3f} BPM")
+    lines += [f"- **Note:** {n}" for n in notes or []]
     lines += ["", "Reproduce (the runs directory is resumable; a finished run only re-exports):", ""]
     for c in reproduce:
         lines += [f"    {c}", ""]

@@ -7,7 +7,8 @@ Roles (issue 6), each chosen among the sweep's finished recipes (student, strate
 finished on both folds:
   small    the default model (README's main command): a student of the 1- or 2-block budget
            (resnet1, resnet2, mlp1, mlp2; <= 30,000 parameters), any strategy incl. scratch
-  large    a student of the 6- or 10-block budget (resnet6, resnet10, mlp3, mlp4)
+  large    a student of the 6-block budget (resnet6, mlp3; ~126-129K parameters, ~0.5 MB blobs): the
+           study's saturation point, and the folder stays small (a 10-block blob is 2 MB)
   pulse    the PULSE student (scratch or distilled with the relation loss)
 Criterion: the lowest two-fold mean VALIDATION MAE (best_val_mae: whole recordings of the training
 subset, never the test subset), ties to fewer parameters. The test MAEs are reported, not used.
@@ -33,15 +34,25 @@ from .model_card import write_card
 
 ROLES = {
     "small": ("resnet1", "resnet2", "mlp1", "mlp2"),
-    "large": ("resnet6", "resnet10", "mlp3", "mlp4"),
+    "large": ("resnet6", "mlp3"),
     "pulse": ("pulse_student",),
 }
 ROLE_TEXT = {
     "small": "the default model: the best small student (1-/2-block budget, <= 30K parameters) of the sweep",
-    "large": "the larger student (6-/10-block budget) of the sweep",
+    "large": "the larger student (6-block budget) of the sweep",
     "pulse": "the PULSE student (PPG + accelerometer, regression head) of the sweep",
 }
 SHIPPED_FOLD = "bami1"
+
+
+def PULSE_NOTE(res: dict, other: dict) -> List[str]:      # noqa: N802 (a constant text with numbers)
+    return [f"PULSE's published front end (raw ADC units, one global mean / std per input row from the training "
+            f"windows, no per-window normalisation) does not transfer between the BAMI subsets: BAMI1_01..24 PPG is "
+            f"16-bit with a large DC level, BAMI1_25 and BAMI-2 12-bit (../shared/data/bami/README.md). Validation "
+            f"MAE inside the training subset: {res['best_val_mae']:.3f} BPM (BAMI-1), {other['best_val_mae']:.3f} BPM "
+            f"(BAMI-2); test MAE across subsets: {res['test']['mae_argmax']:.3f} and {other['test']['mae_argmax']:.3f} "
+            f"BPM. Use this model on recordings from the training device's ADC only, or prefer the ResNet / MLP models "
+            f"(per-window z-score front end)."]
 
 
 def recipes(results: Dict[str, dict], specs: Sequence[DI.RunSpec]) -> Dict[Tuple, Dict[str, dict]]:
@@ -106,7 +117,7 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
         export_module(spec.student, model, blob)
         write_card(blob, res, other, [res["command"] + f" --export models/{blob.name}",
                                       "PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship"],
-                   role=ROLE_TEXT[role])
+                   role=ROLE_TEXT[role], notes=PULSE_NOTE(res, other) if role == "pulse" else None)
     if "small" in index["roles"]:
         index["default"] = index["roles"]["small"]["blob"]
     lines += ["", "Default (README's main command, scripts/demo.sh): "
