@@ -93,6 +93,11 @@ class BasicBlock(nn.Module):
         self.do2 = nn.Dropout(dropout)
         self.conv2 = SameConv1d(c_out, c_out, kernel_size, 1)
 
+    @staticmethod
+    def shortcut_pool(x: torch.Tensor) -> torch.Tensor:
+        """The strided shortcut: ONE zero on the right (zero, not -inf), then max-pool k=2 s=2."""
+        return F.max_pool1d(F.pad(x, (0, 1), "constant", 0.0), 2, 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x
         out = x
@@ -102,8 +107,7 @@ class BasicBlock(nn.Module):
         out = self.do2(self.relu2(self.bn2(out)))
         out = self.conv2(out)
         if self.stride == 2:
-            # ONE zero on the right (zero, not -inf), then max-pool k=2 s=2
-            identity = F.max_pool1d(F.pad(identity, (0, 1), "constant", 0.0), 2, 2)
+            identity = self.shortcut_pool(identity)
         if self.out_channels > self.in_channels:
             before = (self.out_channels - self.in_channels) // 2
             after = self.out_channels - self.in_channels - before
