@@ -1,4 +1,5 @@
-"""Datasets of labelled windows from ../shared/data/bami, through the shared preprocessing.
+"""Datasets of labelled windows from ../shared/data/bami (or any data set of that layout, by name
+such as 'wrist' or by path: datasets.py), through the shared preprocessing.
 
 Every window is made by ``preprocess.windows_from_recording`` (the Python twin of the C++ front
 end, so training and the device see identical windows). Window k covers seconds [2k, 2k + 8) of a
@@ -23,6 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import datasets
 from . import preprocess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,25 +35,17 @@ MIN_BPM = 30
 
 
 def bami_root(root: Optional[os.PathLike] = None) -> Path:
-    return Path(root) if root is not None else DEFAULT_BAMI
+    """A data set directory: `root` (a path or a name under ../shared/data), default bami."""
+    return datasets.dataset_root(root)
 
 
 def recordings(subset: str, root: Optional[os.PathLike] = None) -> List[str]:
-    """Recording ids of one subset ('bami1' / 'BAMI-1' or 'bami2' / 'BAMI-2'), in index order."""
-    index = json.loads((bami_root(root) / "index.json").read_text())
-    want = normalise_subset(subset)
-    out = []
-    for r in index["recordings"]:
-        if r.get("subset") == want:
-            out.append(r["id"])
-    if not out:
-        raise ValueError(f"no recordings of subset {subset!r} in {bami_root(root)}/index.json")
-    return out
+    """Recording ids of one subset ('bami1' / 'BAMI-1', 'bami2', 'wrist', 'all'), in index order,
+    of the data set `root` (name or path; default bami)."""
+    return datasets.dataset(root).ids(subset)
 
 
-def normalise_subset(subset: str) -> str:
-    """'BAMI-1' -> 'bami1' (the spelling of index.json)."""
-    return subset.lower().replace("-", "").replace("_", "")
+normalise_subset = datasets.normalise_subset
 
 
 def labels_from_bpm(bpm: np.ndarray) -> np.ndarray:
@@ -72,9 +66,12 @@ class Windows:
         return Windows(self.x[mask], self.bpm[mask], self.rec[mask], self.ids)
 
 
-def _cache_key(subset: str, net: str) -> str:
+def _cache_key(subset: str, net: str, root: Optional[os.PathLike] = None) -> str:
     src = Path(preprocess.__file__).read_bytes()
-    return hashlib.sha256(src + normalise_subset(subset).encode() + net.encode()).hexdigest()[:16]
+    where = b""
+    if root is not None and bami_root(root).resolve() != DEFAULT_BAMI.resolve():
+        where = str(bami_root(root).resolve()).encode()    # (bami keeps its old keys)
+    return hashlib.sha256(src + normalise_subset(subset).encode() + net.encode() + where).hexdigest()[:16]
 
 
 def load_windows(subset: str, net: str = "resnet", root: Optional[os.PathLike] = None,
@@ -82,7 +79,7 @@ def load_windows(subset: str, net: str = "resnet", root: Optional[os.PathLike] =
     """All labelled windows of a subset (PPG channel 0), preprocessed for `net`."""
     path = None
     if cache is not None:
-        path = Path(cache) / f"{normalise_subset(subset)}_{net}_{_cache_key(subset, net)}.npz"
+        path = Path(cache) / f"{normalise_subset(subset)}_{net}_{_cache_key(subset, net, root)}.npz"
         if path.exists():
             z = np.load(path, allow_pickle=False)
             return Windows(z["x"], z["bpm"], z["rec"], [str(s) for s in z["ids"]])

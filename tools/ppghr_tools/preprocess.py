@@ -240,41 +240,35 @@ def windows_from_recording(signal, fs_in: int, net: str = "resnet", *,
 # --------------------------------------------------------------------------------------------
 
 class BamiRecording(NamedTuple):
-    ppg: np.ndarray  # (N, 3) float32, raw ADC units; channel 0 for single-channel models
+    ppg: np.ndarray  # (N, C) float32, raw ADC units (C from index.json: 3 for BAMI); channel 0 for single-channel models
     acc: np.ndarray  # (N, 3) float32, g (approximate scale)
     hr: np.ndarray   # (W,) float32, BPM of seconds [2k, 2k + 8)
-    fs: int          # Hz (50 for every recording)
+    fs: int          # Hz (50 for every BAMI recording; a float when not a whole number)
 
 
 def bami_root(root=None) -> Path:
-    """The BAMI directory: `root`, else <repo>/../shared/data/bami."""
-    return Path(root) if root is not None else DEFAULT_BAMI_ROOT
+    """A data set directory: `root` (a path, or a name such as 'wrist' under ../shared/data), else
+    <repo>/../shared/data/bami. (Kept for old callers: see datasets.dataset_root.)"""
+    from . import datasets
+    return datasets.dataset_root(root)
 
 
 def bami_ids(root=None):
-    """Recording ids in index order (e.g. 'bami1_01')."""
-    index = json.loads((bami_root(root) / "index.json").read_text())
-    return [r["id"] for r in index["recordings"]]
+    """Recording ids in index order (e.g. 'bami1_01') of a data set (default bami)."""
+    from . import datasets
+    return datasets.dataset(root).ids()
 
 
 def load_bami(recording_id: str, root=None) -> BamiRecording:
-    """Loads one BAMI recording ('BAMI1_01', 'bami1_01', ...) from ../shared/data/bami.
+    """Loads one recording ('BAMI1_01', 'bami1_01', 'wrist_s9_walk', ...) of a data set in the
+    ../shared/data layout (default bami; `root` a path or a name); PPG channel count and rate from
+    its index.json (datasets.load_recording; ValueError naming the file when one is malformed).
 
     Note: hr may hold fewer labels than the recording has windows (BAMI1_25 and BAMI-2: 361 labels
     for 362 windows); label k always belongs to window k, so use windows[:len(hr)]."""
-    root = bami_root(root)
-    rid = recording_id.lower()
-    index = json.loads((root / "index.json").read_text())
-    meta = {r["id"]: r for r in index["recordings"]}
-    if rid not in meta:
-        raise KeyError(f"no BAMI recording {recording_id!r} in {root / 'index.json'}")
-    rec = root / "rec"
-    ppg = np.fromfile(rec / f"{rid}.ppg.f32", dtype="<f4").reshape(-1, 3)
-    acc = np.fromfile(rec / f"{rid}.acc.f32", dtype="<f4").reshape(-1, 3)
-    hr = np.fromfile(rec / f"{rid}.hr.f32", dtype="<f4")
-    if len(ppg) != meta[rid]["n_samples"] or len(acc) != len(ppg):
-        raise ValueError(f"{rid}: sample counts disagree with index.json")
-    return BamiRecording(ppg, acc, hr, int(meta[rid]["fs_hz"]))
+    from . import datasets
+    r = datasets.load_recording(recording_id, root)
+    return BamiRecording(r.ppg, r.acc, r.hr, r.fs)
 
 
 # --------------------------------------------------------------------------------------------
