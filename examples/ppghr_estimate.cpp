@@ -1,25 +1,39 @@
-// ppghr-estimate: heart rate from a recording with a model blob.
+// ppghr-estimate: heart rate from a recording with a model blob or the built-in spectral estimator.
 //
-//   ppghr-estimate --model M.ppgw --csv rec.csv [--rate HZ] [--ref ref.csv] [--track | --track-clamp] [--format csv|json] [--out F]
-//   ppghr-estimate --model M.ppgw --dataset DIR --recording ID [--track] ...
-//   ppghr-estimate --model M.ppgw --eval DIR [--subset bami2] [--track]
+//   ppghr-estimate --model M.ppgw|spectral --csv rec.csv [--rate HZ] [--ref ref.csv] [--decode MODE] [--format csv|json] [--out F]
+//   ppghr-estimate --model M.ppgw|spectral --dataset DIR --recording ID [--decode MODE] ...
+//   ppghr-estimate --model M.ppgw|spectral --eval DIR [--subset NAME] [--decode MODE] [--format csv|json] [--windows-out F.csv]
 //
-// CSV input: a header naming the columns `ppg` (required), `acc_x`, `acc_y`, `acc_z` (required by
-// the PULSE networks, else ignored), `time` (seconds, optional: gives the rate when --rate is
-// absent) and `hr` (optional per-sample reference). An empty or `nan` PPG cell is a missing sample
-// (status gap). Dataset input: the ../shared/data layout (index.json gives each recording's rate;
-// rec/<id>.ppg.f32, .hr.f32, and .acc.f32 for PULSE).
-// Output: one line per window: time (window start, s), hr, hr_tracked, confidence, status[, ref_hr].
-// With a reference it prints the MAE of the ok windows (raw and tracked) to stderr.
+// CSV input: a header naming the PPG column(s), `ppg` or `ppg0`, `ppg1`, ... (1 to 4 channels),
+// and optionally `acc_x`, `acc_y`, `acc_z` (the three together), `time` (seconds: gives the rate
+// when --rate is absent) and `hr` (per-sample reference); other columns are ignored. An empty or
+// `nan` PPG cell is a missing sample (status gap).
+// Data-set input: the ../shared/data layout, any data set of it: DIR/index.json lists the
+// recordings ("recordings": [{"id", "fs_hz", and optionally "subset", "n_samples",
+// "n_ppg_channels", "n_windows", "ppg_adc": "12-bit"...}]); DIR/rec/<id>.ppg.f32 (N x C float32,
+// sample-major), .acc.f32 (N x 3, in g), .hr.f32 (one label per window).
+// Output: one line per window: time (window start, s), hr, hr_tracked (the decoded estimate),
+// confidence, status[, ref_hr]. With a reference it prints the MAE of the ok windows (raw and
+// decoded) to stderr. --eval: per recording and overall, windows, ok windows, the MAE of the raw
+// and of the decoded estimate, and the decoded MAE at 50 / 80 / 100% coverage (the ok windows
+// taken in order of confidence, most confident first).
 // The network is recognised from the blob's architecture fingerprint (any ResNet1d<1..12>,
 // Mlp<1..4>, PulseTeacher / PulseStudent with either head); --arch insists on one and reports a
-// blob for another network as such.
+// blob for another network as such. `--model spectral` is the built-in accelerometer-aware
+// spectral estimator (no blob): PPG channels chosen with --channels, plus the accelerometer.
 // PULSE (pulse_teacher, pulse_student and their _cls 180-class heads) takes PPG + 3-axis ACC,
 // resampled to 32 Hz and not normalised here (the network normalises its input with the constants
 // in its blob). The regression heads (pulse_teacher, pulse_student) give one BPM per window, no
 // probability vector: hr is printed with 3 decimals, confidence is empty (CSV) / null (JSON), and
-// --track (HMM over probability vectors) is refused; --track-clamp works on the BPM values.
+// --track / --decode (over probability vectors) are refused; --track-clamp works on the BPM values.
 #include <ppghr/ppghr.hpp>
+
+#if __has_include(<ppghr/spectral/estimator.hpp>)
+#include <ppghr/spectral/estimator.hpp>
+#define PPGHR_CLI_HAVE_SPECTRAL 1
+#else
+#define PPGHR_CLI_HAVE_SPECTRAL 0
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -34,6 +48,9 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/decode.hpp"
+#include "cli/json.hpp"
+
 namespace {
 
 [[noreturn]] void die(const std::string& msg) {
@@ -43,16 +60,21 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
+constexpr int kMaxPpgChannels = 4;
+
 // ---- input -------------------------------------------------------------------------------------
 
 struct Recording {
-  std::string name;
-  int rate_hz = 0;
-  std::vector<float> ppg;        // one value per sample; NaN = missing
+  std::string name;              // for messages: the CSV path, or the data set's recording id
+  std::string subset;            // data set only
+  double rate_hz = 0;  // Hz, integer or not (e.g. 25.6)
+  int ppg_channels = 1;          // C
+  std::vector<float> ppg;        // N x C, sample-major; NaN = missing
   std::vector<float> acc;        // x, y, z per sample (sample-major); empty when the input has none
   std::string acc_source;        // where the accelerometer data is looked for (for messages)
   std::vector<float> ref_hr;     // per window k (NaN = none); empty when no reference
   float adc_min = 0, adc_max = 0;  // rails when known
+  std::size_t samples() const { return ppg.size() / std::size_t(ppg_channels); }
 };
 
 std::vector<std::string> split(const std::string& line, char sep) {
@@ -115,7 +137,7 @@ std::vector<float> read_ref_csv(const std::string& path) {
   return ref;
 }
 
-Recording read_csv(const std::string& path, int rate_opt) {
+Recording read_csv(const std::string& path, double rate_opt) {
   Recording r;
   r.name = path;
   r.acc_source = "columns acc_x, acc_y, acc_z";
@@ -123,12 +145,31 @@ Recording read_csv(const std::string& path, int rate_opt) {
   std::string line;
   if (!std::getline(f, line)) die("'" + path + "' is empty");
   const auto cols = split(line, ',');
-  auto col = [&](const char* name) -> long {
+  const std::string where = "'" + path + "': header '" + line + "'";
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (cols[i].empty()) die(where + ": column " + std::to_string(i + 1) + " has no name");
+    if (std::count(cols.begin(), cols.end(), cols[i]) > 1) die(where + ": column '" + cols[i] + "' appears twice");
+  }
+  auto col = [&](const std::string& name) -> long {
     const auto it = std::find(cols.begin(), cols.end(), name);
     return it == cols.end() ? -1 : static_cast<long>(it - cols.begin());
   };
-  const long ippg = col("ppg"), itime = col("time"), ihr = col("hr");
-  if (ippg < 0) die("'" + path + "': the header has no 'ppg' column (header: '" + line + "'; expected e.g. time,ppg,acc_x,acc_y,acc_z)");
+  // PPG: `ppg` alone, or ppg0, ppg1, ... numbered from 0 without holes.
+  std::vector<long> ippg;
+  if (col("ppg") >= 0) ippg.push_back(col("ppg"));
+  for (int c = 0; c < 16; ++c)
+    if (col("ppg" + std::to_string(c)) >= 0) {
+      if (col("ppg") >= 0) die(where + ": give the PPG as 'ppg' or as 'ppg0', 'ppg1', ..., not both");
+      if (static_cast<int>(ippg.size()) != c)
+        die(where + ": PPG channels are numbered from ppg0 without holes (ppg" + std::to_string(c) + " without ppg" +
+            std::to_string(ippg.size()) + ")");
+      ippg.push_back(col("ppg" + std::to_string(c)));
+    }
+  if (ippg.empty()) die("'" + path + "': the header has no 'ppg' column (header: '" + line + "'; expected e.g. time,ppg,acc_x,acc_y,acc_z or time,ppg0,ppg1,...)");
+  if (ippg.size() > kMaxPpgChannels)
+    die(where + ": " + std::to_string(ippg.size()) + " PPG channels, at most " + std::to_string(kMaxPpgChannels));
+  r.ppg_channels = static_cast<int>(ippg.size());
+  const long itime = col("time"), ihr = col("hr");
   const long iacc[3] = {col("acc_x"), col("acc_y"), col("acc_z")};
   const int n_acc = (iacc[0] >= 0) + (iacc[1] >= 0) + (iacc[2] >= 0);
   if (n_acc != 0 && n_acc != 3)
@@ -149,25 +190,31 @@ Recording read_csv(const std::string& path, int rate_opt) {
         die("'" + path + "' line " + std::to_string(lineno) + ": " + cols[i] + " '" + v[i] + "' is not a number");
       return x;
     };
-    r.ppg.push_back(number(ippg));
+    for (const long ip : ippg) r.ppg.push_back(number(ip));
     if (n_acc == 3)
       for (const long ia : iacc) r.acc.push_back(number(ia));
     if (itime >= 0) times.push_back(number(itime, true));
     if (ihr >= 0) hr_samples.push_back(number(ihr));
   }
   if (r.ppg.empty()) die("'" + path + "' has a header but no samples");
-  int rate_from_time = 0;
+  // The rate from the time column: its mean step, to the nearest integer when within 1% of one
+  // (timestamp jitter), else to 0.001 Hz (non-integer rates such as 25.6 or 102.4 Hz; float times).
+  double rate_from_time = 0;
+  auto hz_text = [](double hz) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", hz);
+    return std::string(b);
+  };
   if (times.size() >= 2) {
     const double dt = (times.back() - times.front()) / double(times.size() - 1);
     if (!(dt > 0)) die("'" + path + "': the time column does not increase");
-    rate_from_time = static_cast<int>(std::lround(1.0 / dt));
-    if (std::fabs(1.0 / dt - rate_from_time) > 0.01 * rate_from_time)
-      die("'" + path + "': the time column gives " + std::to_string(1.0 / dt) + " Hz, not an integer rate");
+    const double integer = double(std::lround(1.0 / dt));
+    rate_from_time = std::fabs(1.0 / dt - integer) <= 0.01 * integer ? integer : std::round(1000.0 / dt) / 1000.0;
   }
   if (rate_opt > 0) {
-    if (rate_from_time > 0 && rate_from_time != rate_opt)
-      die("--rate " + std::to_string(rate_opt) + " Hz disagrees with the time column of '" + path + "' (" +
-          std::to_string(rate_from_time) + " Hz)");
+    if (rate_from_time > 0 && std::fabs(rate_from_time - rate_opt) > 0.01 * rate_opt)
+      die("--rate " + hz_text(rate_opt) + " Hz disagrees with the time column of '" + path + "' (" +
+          hz_text(rate_from_time) + " Hz)");
     r.rate_hz = rate_opt;
   } else if (rate_from_time > 0) {
     r.rate_hz = rate_from_time;
@@ -175,11 +222,14 @@ Recording read_csv(const std::string& path, int rate_opt) {
     die("'" + path + "' has no time column: give the sensor rate with --rate HZ");
   }
   if (!hr_samples.empty()) {  // per-sample reference -> per window mean
-    const std::size_t w = r.ppg.size() / r.rate_hz < 8 ? 0 : (r.ppg.size() / r.rate_hz - 8) / 2 + 1;
+    const double fs = r.rate_hz, seconds = double(r.samples()) / fs;
+    const std::size_t w = seconds < ppghr::kWindowSeconds ? 0 : std::size_t((seconds - ppghr::kWindowSeconds) / ppghr::kStrideSeconds) + 1;
     for (std::size_t k = 0; k < w; ++k) {
       double s = 0;
       std::size_t n = 0;
-      for (std::size_t i = 2 * k * r.rate_hz; i < (2 * k + 8) * r.rate_hz && i < hr_samples.size(); ++i)
+      const auto i0 = std::size_t(std::ceil(ppghr::kStrideSeconds * k * fs - 1e-9));
+      const auto i1 = std::size_t(std::ceil((ppghr::kStrideSeconds * k + ppghr::kWindowSeconds) * fs - 1e-9));
+      for (std::size_t i = i0; i < i1 && i < hr_samples.size(); ++i)
         if (std::isfinite(hr_samples[i])) s += hr_samples[i], ++n;
       r.ref_hr.push_back(n ? float(s / n) : std::nanf(""));
     }
@@ -190,117 +240,295 @@ Recording read_csv(const std::string& path, int rate_opt) {
 // ---- the ../shared/data layout -------------------------------------------------------------------
 
 struct IndexEntry {
-  std::string id, subset, adc;
-  int fs = 0, ppg_channels = 3;
-  long n_samples = -1;
+  std::string id, subset;
+  double fs = 0;
+  int ppg_channels = -1;    // -1: index.json does not say (then from the file size / n_samples)
+  long n_samples = -1, n_windows = -1;
+  float adc_max = 0;        // from "ppg_adc": "<B>-bit" -> 2^B - 1; 0: unknown
+  double acc_to_g = 1.0;    // from the accelerometer's unit (g, or m/s^2)
 };
 
-std::string json_string_field(const std::string& obj, const std::string& key) {
-  const auto p = obj.find("\"" + key + "\"");
-  if (p == std::string::npos) return "";
-  const auto q1 = obj.find('"', obj.find(':', p) + 1);
-  const auto q2 = obj.find('"', q1 + 1);
-  return (q1 == std::string::npos || q2 == std::string::npos) ? "" : obj.substr(q1 + 1, q2 - q1 - 1);
-}
-long json_int_field(const std::string& obj, const std::string& key, long dflt) {
-  const auto p = obj.find("\"" + key + "\"");
-  if (p == std::string::npos) return dflt;
-  return std::strtol(obj.c_str() + obj.find(':', p) + 1, nullptr, 10);
+struct Dataset {
+  std::string dir, index_path, name;  // name: index.json's "name", else the directory
+  std::vector<IndexEntry> entries;
+};
+
+// The accelerometer's unit, from a description such as "N x 3 sample-major (x, y, z) in g":
+// m/s^2 -> 1 / 9.80665, g (or nothing said) -> 1.
+double acc_scale_from_text(const std::string& t) {
+  if (t.find("m/s^2") != std::string::npos || t.find("m/s2") != std::string::npos || t.find("m s^-2") != std::string::npos)
+    return 1.0 / 9.80665;
+  return 1.0;
 }
 
-// The objects of index.json's "recordings" array (a small scanner, enough for that file).
-std::vector<IndexEntry> read_index(const std::string& dir) {
-  auto f = open_or_die(dir + "/index.json");
+bool is_whole(double v) { return std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15; }
+
+Dataset read_index(const std::string& dir) {
+  Dataset ds;
+  ds.dir = dir;
+  ds.index_path = dir + "/index.json";
+  ds.name = dir;
+  const std::string& ip = ds.index_path;
+  auto f = open_or_die(ip);
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const auto arr = text.find("\"recordings\"");
-  if (arr == std::string::npos) die("'" + dir + "/index.json' has no \"recordings\" list");
-  std::vector<IndexEntry> out;
-  std::size_t i = text.find('[', arr) + 1;
-  int depth = 0;
-  std::size_t start = 0;
-  bool in_str = false;
-  for (; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
-      continue;
+  cli::json::Value root;
+  std::string err;
+  if (!cli::json::parse(text, root, err)) die("'" + ip + "' is not valid JSON: " + err);
+  if (!root.is_object()) die("'" + ip + "' is not a JSON object");
+  if (const auto* n = root.get("name"); n && n->is_string() && !n->string.empty()) ds.name = n->string;
+  const auto* recs = root.get("recordings");
+  if (!recs || !recs->is_array()) die("'" + ip + "' has no \"recordings\" array");
+  // The data set's accelerometer unit: "format": {"files": {"rec/<id>.acc.f32": "... in g"}}.
+  double acc_default = 1.0;
+  if (const auto* fmt = root.get("format"))
+    if (const auto* files = fmt->get("files"))
+      if (const auto* a = files->get("rec/<id>.acc.f32"); a && a->is_string()) acc_default = acc_scale_from_text(a->string);
+  for (std::size_t k = 0; k < recs->array.size(); ++k) {
+    const auto& o = recs->array[k];
+    const std::string at = "'" + ip + "': recording " + std::to_string(k) + " of \"recordings\"";
+    if (!o.is_object()) die(at + " is not an object");
+    IndexEntry e;
+    const auto* id = o.get("id");
+    if (!id || !id->is_string() || id->string.empty()) die(at + " has no \"id\" string");
+    e.id = id->string;
+    if (e.id.find('/') != std::string::npos) die(at + ": id '" + e.id + "' contains '/'");
+    const std::string at_id = "'" + ip + "': recording '" + e.id + "'";
+    for (const auto& prev : ds.entries)
+      if (prev.id == e.id) die(at_id + " is listed twice");
+    const auto* fs = o.get("fs_hz");
+    if (!fs || !fs->is_number() || !(fs->number > 0) || !std::isfinite(fs->number))
+      die(at_id + " has no positive number \"fs_hz\"");
+    e.fs = fs->number;
+    if (const auto* s = o.get("subset"); s && s->is_string()) e.subset = s->string;
+    if (const auto* c = o.get("n_ppg_channels")) {
+      if (!c->is_number() || !is_whole(c->number) || c->number < 1 || c->number > 64)
+        die(at_id + ": \"n_ppg_channels\" is not a channel count (1..64)");
+      e.ppg_channels = static_cast<int>(c->number);
     }
-    if (c == '"') in_str = true;
-    else if (c == '{') {
-      if (depth++ == 0) start = i;
-    } else if (c == '}') {
-      if (--depth == 0) {
-        const std::string obj = text.substr(start, i - start + 1);
-        IndexEntry e;
-        e.id = json_string_field(obj, "id");
-        e.subset = json_string_field(obj, "subset");
-        e.adc = json_string_field(obj, "ppg_adc");
-        e.fs = static_cast<int>(json_int_field(obj, "fs_hz", 0));
-        e.ppg_channels = static_cast<int>(json_int_field(obj, "n_ppg_channels", 3));
-        e.n_samples = json_int_field(obj, "n_samples", -1);
-        if (!e.id.empty()) out.push_back(e);
-      }
-    } else if (c == ']' && depth == 0) {
-      break;
+    if (const auto* n = o.get("n_samples")) {
+      if (!n->is_number() || !is_whole(n->number) || n->number < 0) die(at_id + ": \"n_samples\" is not a sample count");
+      e.n_samples = static_cast<long>(n->number);
     }
+    if (const auto* n = o.get("n_windows")) {
+      if (!n->is_number() || !is_whole(n->number) || n->number < 0) die(at_id + ": \"n_windows\" is not a window count");
+      e.n_windows = static_cast<long>(n->number);
+    }
+    if (const auto* a = o.get("ppg_adc"); a && a->is_string()) {
+      const int bits = std::atoi(a->string.c_str());
+      if (bits >= 2 && bits <= 32 && a->string.find("-bit") != std::string::npos) e.adc_max = float(std::ldexp(1.0, bits) - 1.0);
+    }
+    e.acc_to_g = acc_default;
+    if (const auto* u = o.get("acc_unit"); u && u->is_string()) e.acc_to_g = acc_scale_from_text(u->string);
+    ds.entries.push_back(e);
   }
-  return out;
+  return ds;
 }
 
-std::vector<float> read_f32(const std::string& path) {
+std::string read_bytes(const std::string& path) {
   auto f = open_or_die(path);
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() % 4 != 0) die("'" + path + "' is not a float32 file (size " + std::to_string(bytes.size()) + ")");
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// A little-endian float32 file of frames of `frame` values; its size must be a whole number of frames.
+std::vector<float> read_f32(const std::string& path, int frame = 1) {
+  const std::string bytes = read_bytes(path);
+  const std::size_t frame_bytes = 4u * std::size_t(frame);
+  if (bytes.size() % frame_bytes != 0)
+    die("'" + path + "': size " + std::to_string(bytes.size()) + " bytes is not a whole number of " +
+        (frame == 1 ? std::string("float32 values") : std::to_string(frame) + "-value float32 frames (" + std::to_string(frame_bytes) + " bytes)"));
   std::vector<float> v(bytes.size() / 4);
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = ppghr::TensorSource(reinterpret_cast<const unsigned char*>(bytes.data()), v.size())[i];
+  const ppghr::TensorSource src(reinterpret_cast<const unsigned char*>(bytes.data()), v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = src[i];
   return v;
 }
 
-// with_acc: also reads rec/<id>.acc.f32 (N x 3, x y z), when it exists.
-Recording read_dataset(const std::string& dir, const IndexEntry& e, bool with_acc) {
+bool file_exists(const std::string& path) { return static_cast<bool>(std::ifstream(path)); }
+
+// with_acc: also reads rec/<id>.acc.f32 (N x 3, x y z, scaled to g), when it exists.
+Recording read_dataset(const Dataset& ds, const IndexEntry& e, bool with_acc) {
   Recording r;
   r.name = e.id;
-  r.rate_hz = e.fs;
-  r.acc_source = dir + "/rec/" + e.id + ".acc.f32";
-  if (e.fs <= 0) die("index.json gives no valid fs_hz for '" + e.id + "'");
-  const auto ppg = read_f32(dir + "/rec/" + e.id + ".ppg.f32");
-  const int ch = e.ppg_channels > 0 ? e.ppg_channels : 1;
-  if (ppg.size() % ch != 0) die("'" + e.id + ".ppg.f32' is not a whole number of " + std::to_string(ch) + "-channel samples");
-  r.ppg.resize(ppg.size() / ch);
-  for (std::size_t i = 0; i < r.ppg.size(); ++i) r.ppg[i] = ppg[i * ch];  // channel 0
-  if (e.n_samples >= 0 && static_cast<long>(r.ppg.size()) != e.n_samples)
-    die("'" + e.id + "': " + std::to_string(r.ppg.size()) + " samples, index.json says " + std::to_string(e.n_samples));
-  if (with_acc && std::ifstream(r.acc_source)) {
-    r.acc = read_f32(r.acc_source);
-    if (r.acc.size() != 3 * r.ppg.size())
-      die("'" + r.acc_source + "': " + std::to_string(r.acc.size()) + " values, not 3 per PPG sample (" +
-          std::to_string(3 * r.ppg.size()) + ")");
+  r.subset = e.subset;
+  r.rate_hz = e.fs;  // integer or not (the preprocessor takes 16..1024 Hz)
+  const std::string base = ds.dir + "/rec/" + e.id;
+  const std::string ppg_path = base + ".ppg.f32";
+  r.acc_source = base + ".acc.f32";
+  const std::string bytes = read_bytes(ppg_path);
+  int ch = e.ppg_channels;
+  if (ch < 0) {  // not in index.json: from the file size and n_samples, else one channel
+    ch = 1;
+    if (e.n_samples > 0) {
+      const std::size_t values = bytes.size() / 4;
+      if (bytes.size() % 4 != 0 || values % std::size_t(e.n_samples) != 0 || values == 0)
+        die("'" + ppg_path + "': size " + std::to_string(bytes.size()) + " bytes is not a whole number of channels of " +
+            std::to_string(e.n_samples) + " float32 samples (n_samples in index.json)");
+      ch = static_cast<int>(values / std::size_t(e.n_samples));
+    }
   }
-  std::ifstream hr(dir + "/rec/" + e.id + ".hr.f32");
-  if (hr) r.ref_hr = read_f32(dir + "/rec/" + e.id + ".hr.f32");
-  if (e.adc == "12-bit") r.adc_max = 4095.f;
-  if (e.adc == "16-bit") r.adc_max = 65535.f;
+  r.ppg = read_f32(ppg_path, ch);
+  r.ppg_channels = ch;
+  if (r.ppg.empty()) die("'" + ppg_path + "' holds no samples");
+  if (e.n_samples >= 0 && static_cast<long>(r.samples()) != e.n_samples)
+    die("'" + ppg_path + "': " + std::to_string(r.samples()) + " samples of " + std::to_string(ch) + " channel(s), index.json says " +
+        std::to_string(e.n_samples));
+  if (with_acc && file_exists(r.acc_source)) {
+    r.acc = read_f32(r.acc_source, 3);
+    if (r.acc.size() != 3 * r.samples())
+      die("'" + r.acc_source + "': " + std::to_string(r.acc.size() / 3) + " samples, not one per PPG sample (" +
+          std::to_string(r.samples()) + ")");
+    if (e.acc_to_g != 1.0)
+      for (float& a : r.acc) a = static_cast<float>(a * e.acc_to_g);
+  }
+  const std::string hr_path = base + ".hr.f32";
+  if (file_exists(hr_path)) r.ref_hr = read_f32(hr_path);
+  // The labels (or index.json's n_windows) need (2 (W - 1) + 8) s of signal.
+  const long w = !r.ref_hr.empty() ? static_cast<long>(r.ref_hr.size()) : e.n_windows;
+  if (w > 0) {
+    const double need_s = double(ppghr::kStrideSeconds) * double(w - 1) + ppghr::kWindowSeconds;
+    const auto need = static_cast<std::size_t>(std::ceil(need_s * e.fs - 1e-6));
+    if (r.samples() < need)
+      die("'" + ppg_path + "': " + std::to_string(r.samples()) + " samples is shorter than its " + std::to_string(w) + " labels need (" +
+          std::to_string(need) + " = (2 x " + std::to_string(w - 1) + " + 8) s at " + std::to_string(e.fs) + " Hz" +
+          (!r.ref_hr.empty() ? ", labels in '" + hr_path + "')" : ", n_windows in index.json)"));
+  }
+  if (e.adc_max > 0) r.adc_max = e.adc_max;
   return r;
 }
 
-// ---- running a network ---------------------------------------------------------------------------
+// ---- PPG channel selection (--channels) ------------------------------------------------------------
 
-struct Row {
-  double time;
-  float hr, hr_tracked, confidence, ref;  // confidence NaN: the network has no probability vector
-  ppghr::SignalStatus status;
+// "all" -> empty (every channel of the recording); "0,2" -> {0, 2}.
+std::vector<int> parse_channels(const std::string& s) {
+  std::vector<int> out;
+  if (s == "all") return out;
+  for (const auto& t : split(s, ',')) {
+    char* end = nullptr;
+    const long c = std::strtol(t.c_str(), &end, 10);
+    if (t.empty() || *end != '\0' || c < 0 || c >= 64) die("--channels '" + s + "': give 'all' or PPG channel numbers from 0, e.g. 0 or 0,2");
+    if (std::find(out.begin(), out.end(), int(c)) != out.end()) die("--channels '" + s + "' names channel " + t + " twice");
+    out.push_back(int(c));
+  }
+  if (out.empty()) die("--channels '" + s + "': no channel");
+  if (out.size() > kMaxPpgChannels) die("--channels '" + s + "': at most " + std::to_string(kMaxPpgChannels) + " PPG channels");
+  return out;
+}
+
+std::vector<int> resolve_channels(const std::vector<int>& sel, const Recording& r) {
+  if (sel.empty()) {
+    std::vector<int> all;
+    for (int c = 0; c < r.ppg_channels && c < kMaxPpgChannels; ++c) all.push_back(c);
+    return all;
+  }
+  for (int c : sel)
+    if (c >= r.ppg_channels)
+      die("--channels: '" + r.name + "' has " + std::to_string(r.ppg_channels) + " PPG channel(s) (0.." + std::to_string(r.ppg_channels - 1) +
+          "), no channel " + std::to_string(c));
+  return sel;
+}
+
+// ---- running an estimator --------------------------------------------------------------------------
+
+// One window as the Monitor reported it (before decoding).
+struct Window {
+  double time = 0;
+  ppghr::SignalStatus status = ppghr::SignalStatus::ok;
+  float hr = 0, hr_clamped = 0, ref = std::nanf("");
+};
+
+struct RunOut {
+  std::vector<Window> windows;
+  std::vector<cli::Probs> probs;  // per window when the estimator has a probability vector (zeros when not ok)
+  std::vector<int> channels;      // PPG channels used
+  bool accelerometer = false;     // the accelerometer went in
 };
 
 struct Options {
-  ppghr::Tracking tracking = ppghr::Tracking::none;
+  ppghr::Tracking tracking = ppghr::Tracking::none;  // none or recent_mean_clamp (--track-clamp)
   float adc_min = 0, adc_max = 0;
   bool adc_given = false;
+  std::vector<int> channels;  // --channels (empty: all)
 };
 
-// A network the tool runs, with its front end: ResNet / MLP take PPG alone, band-passed and
-// z-scored per window (ResNetPreprocessor); PULSE takes PPG + ACC x, y, z in sensor units
-// (PulsePreprocessor::raw_config): the network normalises its input with its blob's constants.
+// Streams a recording through a Monitor M (already init()ed): frames are the chosen PPG channels,
+// then (acc_in_frame) the accelerometer x, y, z, or zeros when the recording has none.
+template <class M>
+RunOut stream(M& mon, const Recording& r, const std::vector<int>& ppg_ch, bool acc_in_frame) {
+  constexpr std::size_t C = M::channels;
+  const std::size_t P = ppg_ch.size(), n = r.samples();
+  if (P + (acc_in_frame ? 3 : 0) != C) die("internal: frame layout");
+  std::vector<float> frames(C * n, 0.f);
+  std::vector<unsigned char> missing(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t c = 0; c < P; ++c) {
+      const float x = r.ppg[i * std::size_t(r.ppg_channels) + std::size_t(ppg_ch[c])];
+      frames[C * i + c] = x;
+      if (std::isnan(x)) missing[i] = 1;
+    }
+    if (acc_in_frame && !r.acc.empty())
+      for (std::size_t a = 0; a < 3; ++a) frames[C * i + P + a] = r.acc[3 * i + a];
+  }
+  RunOut out;
+  out.channels = ppg_ch;
+  out.accelerometer = acc_in_frame && !r.acc.empty();
+  auto sink = [&](const ppghr::WindowResult& e) {
+    if (e.status == ppghr::SignalStatus::too_short) return;
+    Window w;
+    w.time = e.start_s;
+    w.status = e.status;
+    w.hr = e.bpm;
+    w.hr_clamped = e.bpm_tracked;
+    if (e.index < r.ref_hr.size()) w.ref = r.ref_hr[e.index];
+    out.windows.push_back(w);
+    if constexpr (M::has_probabilities) {
+      cli::Probs p{};
+      if (e.ok() && e.probabilities) std::copy(e.probabilities, e.probabilities + ppghr::kNumClasses, p.begin());
+      out.probs.push_back(p);
+    }
+  };
+  // Feed in chunks of one second, as a sensor driver would; a missing PPG sample as a gap.
+  const std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(r.rate_hz));
+  for (std::size_t i = 0; i < n;) {
+    if (missing[i]) {
+      (void)mon.push_gap(1, sink);
+      ++i;
+      continue;
+    }
+    std::size_t k = 0;
+    while (k < chunk && i + k < n && !missing[i + k]) ++k;
+    (void)mon.push(frames.data() + C * i, k, sink);
+    i += k;
+  }
+  bool too_short = false;
+  (void)mon.finish([&](const ppghr::WindowResult& e) {
+    if (e.status == ppghr::SignalStatus::too_short) too_short = true;
+    sink(e);
+  });
+  if (too_short)
+    std::fprintf(stderr, "ppghr-estimate: '%s': %.1f s of signal is too short for one 8 s window (status too_short)\n",
+                 r.name.c_str(), double(n) / r.rate_hz);
+  return out;
+}
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  virtual RunOut run(const Recording& r, const Options& o) = 0;
+  /// The recording's accelerometer is read (PULSE needs it; the spectral estimator uses it when there).
+  virtual bool wants_acc() const = 0;
+  /// False for a regression head: no probability vector, so no confidence and no decoding.
+  virtual bool has_probabilities() const = 0;
+  /// The calibrated confidence for decode mode `mode`, when the estimator has a calibration table
+  /// for it (the spectral estimator); otherwise the raw value.
+  virtual float calibrate(const cli::DecodeSpec& mode, float raw) const {
+    (void)mode;
+    return raw;
+  }
+  virtual bool calibrated(const cli::DecodeSpec& mode) const {
+    (void)mode;
+    return false;
+  }
+};
+
 template <class Net, class Pre = ppghr::ResNetPreprocessor>
 struct NetInfo {
   using type = Net;
@@ -326,22 +554,18 @@ const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resn
                       {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"}};
 const char* const kNetList = "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls";
 
-class Runner {
- public:
-  virtual ~Runner() = default;
-  virtual std::vector<Row> run(const Recording& r, const Options& o) = 0;
-  /// 1: PPG; 4: PPG + ACC x, y, z (the recording must have acc).
-  virtual int channels() const = 0;
-  /// False for a regression head: no probability vector, so no confidence and no --track.
-  virtual bool has_probabilities() const = 0;
-};
-
+// A network: ResNet / MLP take one PPG channel, band-passed and z-scored per window
+// (ResNetPreprocessor); PULSE takes one PPG channel + ACC x, y, z in sensor units
+// (PulsePreprocessor::raw_config): the network normalises its input with its blob's constants.
+// The PPG channel is 0, or the one --channels names.
 template <class Net, class Pre>
-class RunnerFor final : public Runner {
+class NetRunner final : public Runner {
   using M = ppghr::Monitor<Net, Pre>;
+  static constexpr int C = M::channels;
+  static_assert(C == 1 || C == 4, "a frame is PPG alone or PPG + ACC x, y, z");
 
  public:
-  RunnerFor(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
+  NetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
       : net_(std::make_unique<Net>()), name_(name) {
     const ppghr::LoadReport rep = net_->load(blob.data(), blob.size());
     if (!rep.ok()) {
@@ -352,15 +576,16 @@ class RunnerFor final : public Runner {
       die(m.str());
     }
   }
-  int channels() const override { return M::channels; }
+  bool wants_acc() const override { return C == 4; }
   bool has_probabilities() const override { return M::has_probabilities; }
 
-  std::vector<Row> run(const Recording& r, const Options& o) override {
-    constexpr std::size_t C = M::channels;
-    static_assert(C == 1 || C == 4, "a frame is PPG alone or PPG + ACC x, y, z");
+  RunOut run(const Recording& r, const Options& o) override {
     if (C == 4 && r.acc.empty())
       die("'" + r.name + "' has no accelerometer data (" + r.acc_source + "), which " + name_ +
           " needs: PULSE takes PPG + 3-axis accelerometer");
+    const std::vector<int> ch = resolve_channels(o.channels, r);
+    if (!o.channels.empty() && ch.size() != 1)
+      die("--channels: " + name_ + " takes one PPG channel (e.g. --channels 0); the spectral estimator takes several");
     auto mon = std::make_unique<M>();
     typename M::Config cfg;
     if constexpr (C == 4) cfg.preprocessing = Pre::raw_config(r.rate_hz);
@@ -371,40 +596,7 @@ class RunnerFor final : public Runner {
     const ppghr::DspStatus st = mon->init(*net_, cfg);
     if (st != ppghr::DspStatus::ok)
       die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
-    // Frames as the monitor takes them: PPG, then (PULSE) ACC x, y, z of the same sample.
-    std::vector<float> frames(C * r.ppg.size());
-    for (std::size_t i = 0; i < r.ppg.size(); ++i) {
-      frames[C * i] = r.ppg[i];
-      for (std::size_t a = 1; a < C; ++a) frames[C * i + a] = r.acc[3 * i + a - 1];
-    }
-    std::vector<Row> rows;
-    auto sink = [&](const ppghr::WindowResult& e) {
-      Row row{e.start_s, e.bpm, e.bpm_tracked, M::has_probabilities ? e.confidence : std::nanf(""), std::nanf(""), e.status};
-      if (e.index < r.ref_hr.size()) row.ref = r.ref_hr[e.index];
-      if (e.status != ppghr::SignalStatus::too_short) rows.push_back(row);
-    };
-    // Feed in chunks of one second, as a sensor driver would; a missing PPG sample as a gap.
-    const std::size_t chunk = static_cast<std::size_t>(r.rate_hz);
-    for (std::size_t i = 0; i < r.ppg.size();) {
-      if (std::isnan(r.ppg[i])) {
-        (void)mon->push_gap(1, sink);
-        ++i;
-        continue;
-      }
-      std::size_t n = 0;
-      while (n < chunk && i + n < r.ppg.size() && !std::isnan(r.ppg[i + n])) ++n;
-      (void)mon->push(frames.data() + C * i, n, sink);
-      i += n;
-    }
-    bool too_short = false;
-    (void)mon->finish([&](const ppghr::WindowResult& e) {
-      if (e.status == ppghr::SignalStatus::too_short) too_short = true;
-      sink(e);
-    });
-    if (too_short)
-      std::fprintf(stderr, "ppghr-estimate: '%s': %.1f s of signal is too short for one 8 s window (status too_short)\n",
-                   r.name.c_str(), double(r.ppg.size()) / r.rate_hz);
-    return rows;
+    return stream(*mon, r, {ch.front()}, C == 4);
   }
 
  private:
@@ -412,7 +604,7 @@ class RunnerFor final : public Runner {
   std::string name_;
 };
 
-std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
+std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) die("cannot open model '" + path + "': " + errno_text());
   const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -427,7 +619,7 @@ std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& 
           using Net = typename Info::type;
           if (Net::fingerprint == fp) found_name = i.name;
           if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
-            runner = std::make_unique<RunnerFor<Net, typename Info::pre>>(blob, path, i.name);
+            runner = std::make_unique<NetRunner<Net, typename Info::pre>>(blob, path, i.name);
         };
         (try_one(info), ...);
       },
@@ -449,38 +641,151 @@ std::unique_ptr<Runner> make_runner(const std::string& path, const std::string& 
   return runner;
 }
 
-// ---- output --------------------------------------------------------------------------------------
+#if PPGHR_CLI_HAVE_SPECTRAL
+// The built-in spectral estimator for the recording's chosen PPG channels (1..4) + the
+// accelerometer (zeros, and set_accelerometer(false), when the recording has none).
+class SpectralRunner final : public Runner {
+ public:
+  bool wants_acc() const override { return true; }
+  bool has_probabilities() const override { return true; }
 
-struct Mae {
-  double sum = 0, sum_tracked = 0;
-  std::size_t n = 0, windows = 0, with_ref = 0;
+  RunOut run(const Recording& r, const Options& o) override {
+    const std::vector<int> ch = resolve_channels(o.channels, r);
+    switch (ch.size()) {
+      case 1: return run_c<1>(r, o, ch);
+      case 2: return run_c<2>(r, o, ch);
+      case 3: return run_c<3>(r, o, ch);
+      default: return run_c<4>(r, o, ch);
+    }
+  }
+
+ private:
+  template <int P>
+  RunOut run_c(const Recording& r, const Options& o, const std::vector<int>& ch) {
+    using Est = ppghr::SpectralEstimator<P>;
+    using Pre = typename Est::preprocessor;
+    using M = ppghr::Monitor<Est, Pre>;
+    auto est = std::make_unique<Est>();
+    const bool acc = !r.acc.empty();
+    est->set_accelerometer(acc);
+    if (!acc && !warned_no_acc_) {
+      std::fprintf(stderr, "ppghr-estimate: note: '%s' has no accelerometer (%s): motion not suppressed, confidence lowered\n",
+                   r.name.c_str(), r.acc_source.c_str());
+      warned_no_acc_ = true;
+    }
+    auto mon = std::make_unique<M>();
+    typename M::Config cfg;
+    cfg.preprocessing = Est::preprocessing_config(r.rate_hz);
+    cfg.tracking = o.tracking;
+    if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
+    else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
+    const ppghr::DspStatus st = mon->init(*est, cfg);
+    if (st != ppghr::DspStatus::ok)
+      die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+    return stream(*mon, r, ch, true);
+  }
+  bool warned_no_acc_ = false;
+};
+#endif
+
+// ---- decoding: a recording's windows -> the rows printed -------------------------------------------
+
+struct Row {
+  double time;
+  float hr, hr_tracked, confidence, confidence_raw, ref;  // confidence NaN: no probability vector
+  ppghr::SignalStatus status;
+};
+
+// decode: over the probability vectors; clamp (--track-clamp): hr_tracked from the Monitor's
+// RecentMeanClamp, confidence from the window's own probabilities.
+std::vector<Row> decode_rows(const RunOut& run, const cli::DecodeSpec& spec, bool clamp, const Runner& runner) {
+  const std::size_t n = run.windows.size();
+  std::vector<Row> rows(n);
+  cli::Decoded d;
+  if (runner.has_probabilities()) {
+    std::vector<unsigned char> ok(n);
+    for (std::size_t k = 0; k < n; ++k) ok[k] = run.windows[k].status == ppghr::SignalStatus::ok;
+    d = cli::decode(clamp ? cli::DecodeSpec{} : spec, run.probs, ok);
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const Window& w = run.windows[k];
+    Row& r = rows[k];
+    r.time = w.time;
+    r.status = w.status;
+    r.ref = w.ref;
+    r.hr = w.hr;
+    const bool ok = w.status == ppghr::SignalStatus::ok;
+    if (!runner.has_probabilities()) {
+      r.hr_tracked = clamp ? w.hr_clamped : w.hr;
+      r.confidence = r.confidence_raw = ok ? std::nanf("") : 0.f;
+      continue;
+    }
+    if (!ok) {
+      r.hr_tracked = 0;
+      r.confidence = r.confidence_raw = 0;
+      continue;
+    }
+    r.hr_tracked = clamp ? w.hr_clamped : d.bpm[k];
+    r.confidence_raw = d.confidence[k];
+    r.confidence = clamp ? r.confidence_raw : runner.calibrate(spec, r.confidence_raw);
+  }
+  return rows;
+}
+
+// ---- metrics -----------------------------------------------------------------------------------
+
+// The MAE of the ok windows that have a reference, raw and decoded, and the decoded MAE at a
+// coverage: the ok windows sorted by confidence (most confident first, ties in window order),
+// the first ceil(p n / 100) of them.
+struct Stats {
+  std::size_t windows = 0, n = 0;
+  double sum_raw = 0, sum_dec = 0;
+  std::vector<std::pair<float, double>> conf_err;  // (confidence, |decoded - ref|), in window order
   void add(const std::vector<Row>& rows) {
     for (const Row& r : rows) {
       ++windows;
-      if (!std::isfinite(r.ref)) continue;
-      ++with_ref;
-      if (r.status != ppghr::SignalStatus::ok) continue;
-      sum += std::fabs(r.hr - r.ref);
-      sum_tracked += std::fabs(r.hr_tracked - r.ref);
+      if (!std::isfinite(r.ref) || r.status != ppghr::SignalStatus::ok) continue;
+      const double e_raw = std::fabs(double(r.hr) - double(r.ref)), e_dec = std::fabs(double(r.hr_tracked) - double(r.ref));
+      sum_raw += e_raw;
+      sum_dec += e_dec;
+      conf_err.emplace_back(r.confidence, e_dec);
       ++n;
     }
   }
-  double mae() const { return n ? sum / n : std::nan(""); }
-  double mae_tracked() const { return n ? sum_tracked / n : std::nan(""); }
+  double mae_raw() const { return n ? sum_raw / n : std::nan(""); }
+  double mae_decoded() const { return n ? sum_dec / n : std::nan(""); }
+  double coverage_mae(int percent) const {
+    if (n == 0) return std::nan("");
+    if (percent >= 100) return mae_decoded();
+    for (const auto& ce : conf_err)
+      if (!std::isfinite(ce.first)) return std::nan("");  // no confidence (a regression head)
+    std::vector<std::pair<float, double>> s = conf_err;
+    std::stable_sort(s.begin(), s.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    const std::size_t keep = (std::size_t(percent) * n + 99) / 100;
+    double sum = 0;
+    for (std::size_t i = 0; i < keep; ++i) sum += s[i].second;
+    return keep ? sum / keep : std::nan("");
+  }
 };
 
+constexpr int kCoverages[3] = {50, 80, 100};
+
+// ---- output --------------------------------------------------------------------------------------
+
 // v printed with fmt, or `none` when it is NaN / infinite.
-std::string number_or(float v, const char* fmt, const char* none) {
+std::string number_or(double v, const char* fmt, const char* none) {
   if (!std::isfinite(v)) return none;
   char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, double(v));
+  std::snprintf(buf, sizeof buf, fmt, v);
   return buf;
 }
 
-// hr_decimals: 0 for a 180-class head (whole BPM), 3 for a regression head. A NaN confidence (a
-// regression head has none) prints empty in CSV, null in JSON.
-void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals) {
+// hr_decimals: 0 for a 180-class head (whole BPM), 3 for a regression head; tracked_decimals the
+// same for hr_tracked (2 for offline-mean). A NaN confidence (a regression head has none) prints
+// empty in CSV, null in JSON.
+void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals, int tracked_decimals) {
   const char* hr_fmt = hr_decimals == 0 ? "%.0f" : "%.3f";
+  const char* tr_fmt = tracked_decimals == 0 ? "%.0f" : tracked_decimals == 2 ? "%.2f" : "%.3f";
   if (json) {
     std::fprintf(out, "[\n");
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -500,43 +805,88 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
     const bool ok = r.status == ppghr::SignalStatus::ok;
     const std::string conf = std::isnan(r.confidence) ? "" : ok ? number_or(r.confidence, "%.4f", "") : "0";
     std::fprintf(out, "%.1f,%s,%s,%s,%s", r.time, ok ? number_or(r.hr, hr_fmt, "").c_str() : "",
-                 ok ? number_or(r.hr_tracked, hr_fmt, "").c_str() : "", conf.c_str(), ppghr::signal_status_name(r.status));
+                 ok ? number_or(r.hr_tracked, tr_fmt, "").c_str() : "", conf.c_str(), ppghr::signal_status_name(r.status));
     if (with_ref) std::fprintf(out, ",%s", number_or(r.ref, "%.3f", "").c_str());
     std::fprintf(out, "\n");
   }
 }
 
+// --windows-out: every window of every recording, values exact (%.9g: a float read back is the same float).
+void write_windows_header(std::FILE* f) {
+  std::fprintf(f, "recording,subset,index,time,ref_hr,hr,hr_decoded,confidence,confidence_raw,status\n");
+}
+void write_windows(std::FILE* f, const std::string& id, const std::string& subset, const std::vector<Row>& rows) {
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const Row& r = rows[k];
+    const bool ok = r.status == ppghr::SignalStatus::ok;
+    std::fprintf(f, "%s,%s,%zu,%.1f,%s,%s,%s,%s,%s,%s\n", id.c_str(), subset.c_str(), k, r.time, number_or(r.ref, "%.9g", "").c_str(),
+                 ok ? number_or(r.hr, "%.9g", "").c_str() : "", ok ? number_or(r.hr_tracked, "%.9g", "").c_str() : "",
+                 ok ? number_or(r.confidence, "%.9g", "").c_str() : "", ok ? number_or(r.confidence_raw, "%.9g", "").c_str() : "",
+                 ppghr::signal_status_name(r.status));
+  }
+}
+
+std::FILE* open_out(const std::string& path) {
+  if (path.empty()) return stdout;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) die("cannot write '" + path + "': " + errno_text());
+  return f;
+}
+
 void usage() {
   std::fprintf(stderr,
-               "usage: ppghr-estimate --model M.ppgw (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
-               "                      [--ref REF.csv] [--arch NAME] [--track | --track-clamp] [--format csv|json]\n"
-               "                      [--out FILE] [--adc-min X --adc-max Y] [--subset NAME]\n"
+               "usage: ppghr-estimate --model M.ppgw|spectral (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
+               "                      [--ref REF.csv] [--arch NAME] [--channels all|0|0,2|...] [--decode MODE | --track | --track-clamp]\n"
+               "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] [--subset NAME]\n"
                "  --model M.ppgw    a blob for resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_student\n"
                "                    (regression heads) or pulse_teacher_cls, pulse_student_cls (180 classes);\n"
                "                    the network is recognised from the blob, --arch NAME insists on one\n"
-               "  --csv FILE        header with a 'ppg' column (and optional time, acc_x, acc_y, acc_z, hr);\n"
-               "                    PULSE blobs need the three acc columns (accelerometer, any unit the\n"
-               "                    model was trained with, e.g. g)\n"
-               "  --rate HZ         sensor rate (integer Hz), when the CSV has no time column\n"
-               "  --dataset DIR     ../shared/data layout (index.json + rec/<id>.ppg.f32, .hr.f32, and\n"
-               "                    .acc.f32 for PULSE); with --recording ID\n"
-               "  --eval DIR        every recording of a dataset: MAE per recording and overall\n"
+               "  --model spectral  the built-in accelerometer-aware spectral estimator (no blob)%s\n"
+               "  --channels SEL    PPG channels in: all (default) or a list from 0 (spectral: 1..4 of them;\n"
+               "                    networks: one, default 0)\n"
+               "  --csv FILE        header with 'ppg' or 'ppg0','ppg1',... (1..4 PPG channels), and optional\n"
+               "                    time, acc_x, acc_y, acc_z, hr; PULSE blobs need the three acc columns\n"
+               "                    (accelerometer, any unit the model was trained with, e.g. g)\n"
+               "  --rate HZ         sensor rate, when the CSV has no time column\n"
+               "  --dataset DIR     a data set of the ../shared/data layout (index.json + rec/<id>.ppg.f32,\n"
+               "                    .acc.f32, .hr.f32; rate, channels, units from index.json); with --recording ID\n"
+               "  --eval DIR        every recording of a data set: per recording and overall, windows, ok\n"
+               "                    windows, MAE raw and decoded, decoded MAE at 50/80/100%% coverage\n"
+               "  --subset NAME     --eval: only the recordings of that subset\n"
+               "  --windows-out F   also write every window (recording,subset,index,time,ref_hr,hr,hr_decoded,\n"
+               "                    confidence,confidence_raw,status)\n"
                "  --ref REF.csv     reference heart rate per window (columns time,hr)\n"
-               "  --track           hr_tracked = HMM forward filter over the probability vectors (not for\n"
-               "                    pulse_teacher / pulse_student: a regression head has none)\n"
+               "  --decode MODE     hr_tracked and confidence from: none (default: the window's argmax and its\n"
+               "                    mass within +-5 BPM), online (forward filter), lag:N (fixed-lag smoother,\n"
+               "                    N = 1..8 windows = 2N s of delay), viterbi (best path; confidence from the\n"
+               "                    forward-backward posterior), offline (forward-backward posterior argmax),\n"
+               "                    offline-mean (posterior mean); not for pulse_teacher / pulse_student\n"
+               "  --track           = --decode online\n"
                "  --track-clamp     hr_tracked = the PULSE authors' 10-window clamp of the estimates\n"
                "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n"
-               "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence = probability\n"
-               "mass within +-5 BPM of hr (0 for a window that is not ok). A regression head (pulse_teacher,\n"
-               "pulse_student) gives one BPM per window and no probabilities: hr and hr_tracked have 3\n"
-               "decimals, confidence is empty (CSV) / null (JSON).\n");
+               "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence: the probability\n"
+               "mass within +-5 BPM of the estimate in the decoder's belief (0 for a window that is not ok),\n"
+               "calibrated (P(within 5 BPM)) for the spectral estimator; for networks the raw mass, not\n"
+               "calibrated yet. A regression head (pulse_teacher, pulse_student) gives one BPM per window and\n"
+               "no probabilities: hr and hr_tracked have 3 decimals, confidence is empty (CSV) / null (JSON).\n",
+               PPGHR_CLI_HAVE_SPECTRAL ? "" : " [not in this build]");
+}
+
+std::string json_number(double v, const char* fmt = "%.4f") { return number_or(v, fmt, "null"); }
+
+std::string json_int_list(const std::vector<int>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, csv, dataset, recording, eval_dir, ref, arch, format = "csv", out_path, subset;
-  int rate = 0;
+  std::string model, csv, dataset, recording, eval_dir, ref, arch, format = "csv", out_path, subset, windows_out;
+  std::string decode_arg, channels_arg;
+  bool track = false, track_clamp = false;
+  double rate = 0;  // --rate, Hz (integer or not)
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -553,15 +903,19 @@ int main(int argc, char** argv) {
     else if (a == "--arch") arch = value();
     else if (a == "--format") format = value();
     else if (a == "--out") out_path = value();
+    else if (a == "--windows-out") windows_out = value();
     else if (a == "--subset") subset = value();
-    else if (a == "--track") opt.tracking = ppghr::Tracking::hmm;
-    else if (a == "--track-clamp") opt.tracking = ppghr::Tracking::recent_mean_clamp;
+    else if (a == "--decode") decode_arg = value();
+    else if (a == "--channels") channels_arg = value();
+    else if (a == "--track") track = true;
+    else if (a == "--track-clamp") track_clamp = true;
     else if (a == "--rate") {
       const std::string v = value();
       char* end = nullptr;
-      const long r = std::strtol(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || r <= 0 || r > 100000) die("--rate '" + v + "' is not a sensor rate in Hz (a positive integer)");
-      rate = static_cast<int>(r);
+      const double r = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(r > 0) || !std::isfinite(r))
+        die("--rate '" + v + "' is not a sensor rate in Hz (a positive number, e.g. 50 or 25.6)");
+      rate = r;
     } else if (a == "--adc-min" || a == "--adc-max") {
       float v;
       if (!parse_float(value(), v) || !std::isfinite(v)) die(a + " needs a number");
@@ -585,41 +939,115 @@ int main(int argc, char** argv) {
     usage();
     die("give exactly one of --csv, --dataset, --eval");
   }
+  // Decoding: --decode MODE, --track (= online), --track-clamp (the PULSE clamp); one of them.
+  cli::DecodeSpec spec;
+  if (track + track_clamp + !decode_arg.empty() > 1) {
+    if (!(track && decode_arg == "online" && !track_clamp))
+      die("give one of --decode, --track (= --decode online), --track-clamp");
+  }
+  if (track) spec.mode = cli::DecodeMode::online;
+  if (!decode_arg.empty()) {
+    std::string err;
+    if (!cli::parse_decode(decode_arg, spec, err)) die(err);
+  }
+  opt.tracking = track_clamp ? ppghr::Tracking::recent_mean_clamp : ppghr::Tracking::none;
+  if (!channels_arg.empty()) opt.channels = parse_channels(channels_arg);
+
   std::string arch_name;
-  auto runner = make_runner(model, arch, arch_name);
-  if (opt.tracking == ppghr::Tracking::hmm && !runner->has_probabilities())
-    die("--track needs a probability vector per window, and " + arch_name +
+  std::unique_ptr<Runner> runner;
+  if (model == "spectral") {
+#if PPGHR_CLI_HAVE_SPECTRAL
+    if (!arch.empty() && arch != "spectral") die("--arch " + arch + " with --model spectral");
+    runner = std::make_unique<SpectralRunner>();
+    arch_name = "spectral";
+#else
+    die("--model spectral: this build has no spectral estimator (include/ppghr/spectral/estimator.hpp)");
+#endif
+  } else {
+    runner = make_net_runner(model, arch, arch_name);
+  }
+  if (spec.mode != cli::DecodeMode::none && !runner->has_probabilities())
+    die((track ? std::string("--track") : "--decode " + spec.name()) + " needs a probability vector per window, and " + arch_name +
         " has a regression head (one BPM per window): use --track-clamp (the PULSE authors' clamp of the estimates) or no tracking");
-  const bool with_acc = runner->channels() == 4;
+  const std::string decode_name = track_clamp ? "track-clamp" : spec.name();
+  const bool decoding = track_clamp || spec.mode != cli::DecodeMode::none;
+  const bool with_acc = runner->wants_acc();
+  std::FILE* wout = nullptr;
+  if (!windows_out.empty()) {
+    wout = open_out(windows_out);
+    write_windows_header(wout);
+  }
 
   if (!eval_dir.empty()) {
-    const auto index = read_index(eval_dir);
-    Mae all;
-    double sum_rec = 0, sum_rec_tracked = 0;
-    int n_rec = 0;
-    std::printf("recording,windows,ok,mae%s\n", opt.tracking != ppghr::Tracking::none ? ",mae_tracked" : "");
-    for (const auto& e : index) {
+    const Dataset ds = read_index(eval_dir);
+    struct PerRec {
+      std::string id, subset;
+      Stats s;
+    };
+    std::vector<PerRec> per;
+    Stats all;
+    std::vector<int> channels_used;
+    bool acc_all = true;
+    for (const auto& e : ds.entries) {
       if (!subset.empty() && e.subset != subset) continue;
-      const Recording r = read_dataset(eval_dir, e, with_acc);
-      const auto rows = runner->run(r, opt);
-      Mae m;
-      m.add(rows);
+      const Recording r = read_dataset(ds, e, with_acc);
+      const RunOut run = runner->run(r, opt);
+      if (per.empty()) channels_used = run.channels;
+      acc_all = acc_all && run.accelerometer;
+      const auto rows = decode_rows(run, spec, track_clamp, *runner);
+      if (wout) write_windows(wout, e.id, e.subset, rows);
+      PerRec p{e.id, e.subset, {}};
+      p.s.add(rows);
       all.add(rows);
-      if (m.n) {
-        sum_rec += m.mae();
-        sum_rec_tracked += m.mae_tracked();
-        ++n_rec;
-      }
-      std::printf("%s,%zu,%zu,%.3f", e.id.c_str(), m.windows, m.n, m.mae());
-      if (opt.tracking != ppghr::Tracking::none) std::printf(",%.3f", m.mae_tracked());
-      std::printf("\n");
+      per.push_back(std::move(p));
     }
-    if (n_rec == 0) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " in '" + eval_dir + "'");
-    std::printf("# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)",
-                arch_name.c_str(), n_rec, subset.empty() ? "" : (" of " + subset).c_str(), all.mae(), all.n, all.windows,
-                sum_rec / n_rec);
-    if (opt.tracking != ppghr::Tracking::none) std::printf("; tracked %.3f (per-recording mean %.3f)", all.mae_tracked(), sum_rec_tracked / n_rec);
-    std::printf("\n");
+    if (wout) std::fclose(wout);
+    int n_rec = 0;
+    double sum_rec = 0, sum_rec_dec = 0;
+    for (const auto& p : per)
+      if (p.s.n) sum_rec += p.s.mae_raw(), sum_rec_dec += p.s.mae_decoded(), ++n_rec;
+    if (n_rec == 0) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " with labelled ok windows in '" + eval_dir + "'");
+    std::FILE* out = open_out(out_path);
+    if (format == "json") {
+      std::fprintf(out, "{\"dataset\": %s, \"dir\": %s, \"model\": %s, \"decode\": %s, \"channels\": %s, \"accelerometer\": %s,\n",
+                   cli::json::quote(ds.name).c_str(), cli::json::quote(eval_dir).c_str(), cli::json::quote(arch_name).c_str(),
+                   cli::json::quote(decode_name).c_str(), json_int_list(channels_used).c_str(), acc_all ? "true" : "false");
+      if (!subset.empty()) std::fprintf(out, " \"subset\": %s,\n", cli::json::quote(subset).c_str());
+      auto coverage = [](const Stats& s) {
+        std::string c = "{";
+        for (int i = 0; i < 3; ++i)
+          c += (i ? ", \"" : "\"") + std::to_string(kCoverages[i]) + "\": " + json_number(s.coverage_mae(kCoverages[i]));
+        return c + "}";
+      };
+      std::fprintf(out, " \"recordings\": [\n");
+      for (std::size_t i = 0; i < per.size(); ++i) {
+        const auto& p = per[i];
+        std::fprintf(out,
+                     "  {\"id\": %s, \"subset\": %s, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, \"mae_decoded\": %s, \"coverage\": %s}%s\n",
+                     cli::json::quote(p.id).c_str(), cli::json::quote(p.subset).c_str(), p.s.windows, p.s.n,
+                     json_number(p.s.mae_raw()).c_str(), json_number(p.s.mae_decoded()).c_str(), coverage(p.s).c_str(),
+                     i + 1 < per.size() ? "," : "");
+      }
+      std::fprintf(out, " ],\n \"overall\": {\"recordings\": %d, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, \"mae_decoded\": %s, \"coverage\": %s}}\n",
+                   n_rec, all.windows, all.n, json_number(all.mae_raw()).c_str(), json_number(all.mae_decoded()).c_str(),
+                   coverage(all).c_str());
+    } else {
+      std::fprintf(out, "recording,subset,windows,ok,mae_raw,mae_decoded,mae_decoded_50,mae_decoded_80,mae_decoded_100\n");
+      for (const auto& p : per) {
+        std::fprintf(out, "%s,%s,%zu,%zu,%s,%s", p.id.c_str(), p.subset.c_str(), p.s.windows, p.s.n, number_or(p.s.mae_raw(), "%.3f", "").c_str(),
+                     number_or(p.s.mae_decoded(), "%.3f", "").c_str());
+        for (int c : kCoverages) std::fprintf(out, ",%s", number_or(p.s.coverage_mae(c), "%.3f", "").c_str());
+        std::fprintf(out, "\n");
+      }
+      // The last line: test_shipped_models.sh reads its ": MAE x BPM".
+      std::fprintf(out, "# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)",
+                   arch_name.c_str(), n_rec, subset.empty() ? "" : (" of " + subset).c_str(), all.mae_raw(), all.n, all.windows,
+                   sum_rec / n_rec);
+      if (decoding) std::fprintf(out, "; decoded (%s) %.3f BPM (per-recording mean %.3f)", decode_name.c_str(), all.mae_decoded(), sum_rec_dec / n_rec);
+      std::fprintf(out, "; coverage 50%% %s, 80%% %s, 100%% %s BPM\n", number_or(all.coverage_mae(50), "%.3f", "n/a").c_str(),
+                   number_or(all.coverage_mae(80), "%.3f", "n/a").c_str(), number_or(all.coverage_mae(100), "%.3f", "n/a").c_str());
+    }
+    if (out != stdout) std::fclose(out);
     return 0;
   }
 
@@ -628,28 +1056,31 @@ int main(int argc, char** argv) {
     r = read_csv(csv, rate);
   } else {
     if (recording.empty()) die("--dataset needs --recording ID");
-    const auto index = read_index(dataset);
-    const auto it = std::find_if(index.begin(), index.end(), [&](const IndexEntry& e) { return e.id == recording; });
-    if (it == index.end()) die("no recording '" + recording + "' in '" + dataset + "/index.json'");
+    const Dataset ds = read_index(dataset);
+    const auto it = std::find_if(ds.entries.begin(), ds.entries.end(), [&](const IndexEntry& e) { return e.id == recording; });
+    if (it == ds.entries.end()) die("no recording '" + recording + "' in '" + ds.index_path + "'");
     if (rate > 0 && rate != it->fs)
-      die("--rate " + std::to_string(rate) + " Hz disagrees with index.json (" + std::to_string(it->fs) + " Hz)");
-    r = read_dataset(dataset, *it, with_acc);
+      die("--rate " + number_or(rate, "%g", "?") + " Hz disagrees with index.json (" + number_or(it->fs, "%g", "?") + " Hz)");
+    r = read_dataset(ds, *it, with_acc);
   }
   if (!ref.empty()) r.ref_hr = read_ref_csv(ref);
-  const auto rows = runner->run(r, opt);
-  std::FILE* out = stdout;
-  if (!out_path.empty()) {
-    out = std::fopen(out_path.c_str(), "w");
-    if (!out) die("cannot write '" + out_path + "': " + errno_text());
+  const RunOut run = runner->run(r, opt);
+  const auto rows = decode_rows(run, spec, track_clamp, *runner);
+  if (wout) {
+    write_windows(wout, r.name, r.subset, rows);
+    std::fclose(wout);
   }
-  write_rows(out, rows, format == "json", !r.ref_hr.empty(), runner->has_probabilities() ? 0 : 3);
+  std::FILE* out = open_out(out_path);
+  const int hr_decimals = runner->has_probabilities() ? 0 : 3;
+  const int tracked_decimals = !runner->has_probabilities() ? 3 : (spec.mode == cli::DecodeMode::offline_mean && !track_clamp) ? 2 : 0;
+  write_rows(out, rows, format == "json", !r.ref_hr.empty(), hr_decimals, tracked_decimals);
   if (out != stdout) std::fclose(out);
   if (!r.ref_hr.empty()) {
-    Mae m;
+    Stats m;
     m.add(rows);
-    std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), arch_name.c_str(), m.mae(), m.n,
+    std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), arch_name.c_str(), m.mae_raw(), m.n,
                  m.windows);
-    if (opt.tracking != ppghr::Tracking::none) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_tracked());
+    if (decoding) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_decoded());
     std::fprintf(stderr, "\n");
   }
   return 0;
