@@ -91,6 +91,67 @@ printf '\x00\x00\x00\x00' | dd of="$TMP/corrupt.ppgw" bs=1 seek=5000 conv=notrun
 expect_error "corrupt blob" "checksum mismatch" --model "$TMP/corrupt.ppgw" --csv "$DEMO"
 expect_error "no input" "give exactly one of --csv, --dataset, --eval" --model "$MODEL"
 
+# 3b. Several PPG columns: ppg0, ppg1, ... (1 to 4), and --channels.
+awk -F, 'NR == 1 { print "time,ppg0,acc_x,acc_y,acc_z"; next } { print }' "$DEMO" >"$TMP/ppg0.csv"
+"$EXE" --model "$MODEL" --csv "$TMP/ppg0.csv" >"$TMP/ppg0_out.csv" 2>/dev/null && cmp -s "$TMP/ppg0_out.csv" "$TMP/plain.csv" &&
+  ok "a 'ppg0' column gives the same output as 'ppg'" || bad "'ppg0' column differs from 'ppg'"
+# Two channels: the demo's PPG in channel 0 or 1, a flat-ish other channel beside it.
+awk -F, 'NR == 1 { print "time,ppg0,ppg1,acc_x,acc_y,acc_z"; next } { print $1 "," $2 "," (NR % 7) "," $3 "," $4 "," $5 }' "$DEMO" >"$TMP/two.csv"
+awk -F, 'NR == 1 { print "time,ppg0,ppg1,acc_x,acc_y,acc_z"; next } { print $1 "," (NR % 7) "," $2 "," $3 "," $4 "," $5 }' "$DEMO" >"$TMP/two_swapped.csv"
+"$EXE" --model "$MODEL" --csv "$TMP/two.csv" >"$TMP/two_out.csv" 2>/dev/null && cmp -s "$TMP/two_out.csv" "$TMP/plain.csv" &&
+  ok "ppg0,ppg1: a network takes channel 0, output identical to the one-column file" || bad "ppg0,ppg1: network output differs"
+"$EXE" --model "$MODEL" --csv "$TMP/two_swapped.csv" --channels 1 >"$TMP/two_sw_out.csv" 2>/dev/null && cmp -s "$TMP/two_sw_out.csv" "$TMP/plain.csv" &&
+  ok "--channels 1 picks ppg1 for a network" || bad "--channels 1 on ppg0,ppg1 differs"
+"$EXE" --model "$MODEL" --csv "$TMP/two_swapped.csv" >"$TMP/two_sw0.csv" 2>/dev/null && ! cmp -s "$TMP/two_sw0.csv" "$TMP/plain.csv" &&
+  ok "(control) channel 0 of the swapped file gives other estimates" || bad "(control) swapped file's channel 0 gives the same output"
+printf 'time,ppg,ppg0\n0,1,2\n' >"$TMP/both.csv"
+expect_error "CSV with both ppg and ppg0" "give the PPG as 'ppg' or as 'ppg0', 'ppg1', ..., not both" --model "$MODEL" --csv "$TMP/both.csv"
+printf 'time,ppg0,ppg2\n0,1,2\n' >"$TMP/hole.csv"
+expect_error "CSV with ppg2 but no ppg1" "numbered from ppg0 without holes \(ppg2 without ppg1\)" --model "$MODEL" --csv "$TMP/hole.csv"
+printf 'time,ppg1\n0,1\n' >"$TMP/no0.csv"
+expect_error "CSV with ppg1 but no ppg0" "without holes \(ppg1 without ppg0\)" --model "$MODEL" --csv "$TMP/no0.csv"
+printf 'time,ppg0,ppg1,ppg2,ppg3,ppg4\n0,1,2,3,4,5\n' >"$TMP/five.csv"
+expect_error "CSV with 5 PPG channels" "5 PPG channels, at most 4" --model "$MODEL" --csv "$TMP/five.csv"
+printf 'time,ppg,,acc_x\n0,1,2,3\n' >"$TMP/noname.csv"
+expect_error "CSV header with an empty column name" "header 'time,ppg,,acc_x': column 3 has no name" --model "$MODEL" --csv "$TMP/noname.csv"
+printf 'time,ppg,time\n0,1,0\n' >"$TMP/dup.csv"
+expect_error "CSV header with a column twice" "column 'time' appears twice" --model "$MODEL" --csv "$TMP/dup.csv"
+{ head -n 5 "$DEMO"; echo "0.0800,2093,0.1"; tail -n +6 "$DEMO"; } >"$TMP/short_row.csv"
+expect_error "CSV row with too few fields" "short_row.csv' line 6: 3 values for 5 columns" --model "$MODEL" --csv "$TMP/short_row.csv"
+{ head -n 5 "$DEMO"; echo "0.0800,20x3,0.1,0.1,0.9"; } >"$TMP/nan_cell.csv"
+expect_error "CSV cell that is not a number" "nan_cell.csv' line 6: ppg '20x3' is not a number" --model "$MODEL" --csv "$TMP/nan_cell.csv"
+expect_error "--channels beyond the recording's" "has 1 PPG channel\(s\) \(0..0\), no channel 2" --model "$MODEL" --csv "$DEMO" --channels 2
+expect_error "--channels that is not a list" "--channels 'x': give 'all' or PPG channel numbers" --model "$MODEL" --csv "$DEMO" --channels x
+expect_error "--channels with two channels for a network" "resnet2 takes one PPG channel" --model "$MODEL" --csv "$TMP/two.csv" --channels 0,1
+
+# 3c. Decoding.
+"$EXE" --model "$MODEL" --csv "$DEMO" --ref "$REF" --decode online >"$TMP/online.csv" 2>"$TMP/online.err" && cmp -s "$TMP/online.csv" "$TMP/demo.csv" &&
+  cmp -s "$TMP/online.err" "$TMP/demo.err" && ok "--decode online = --track" || bad "--decode online differs from --track"
+"$EXE" --model "$MODEL" --csv "$DEMO" --decode none >"$TMP/none.csv" 2>/dev/null && cmp -s "$TMP/none.csv" "$TMP/plain.csv" &&
+  ok "--decode none = no decoding" || bad "--decode none differs from the plain run"
+# online: the confidence is the filtered belief's mass, not the window's: it must differ somewhere.
+awk -F, 'NR == FNR { c[FNR] = $4; next } FNR > 1 && $4 != c[FNR] { d = 1 } END { exit !d }' "$TMP/plain.csv" "$TMP/online.csv" &&
+  ok "--decode online: confidence from the filtered belief" || bad "--decode online: confidence = the raw window's everywhere"
+for mode in lag:2 viterbi offline offline-mean; do
+  if "$EXE" --model "$MODEL" --csv "$DEMO" --ref "$REF" --decode "$mode" >"$TMP/dec.csv" 2>"$TMP/dec.err"; then
+    n_ok=$(grep -c ',ok,' "$TMP/dec.csv")
+    if [[ $n_ok -eq 177 ]] && grep -Eq 'MAE [0-9.]+ BPM over 177 ok windows of 177 \(tracked: [0-9.]+ BPM\)' "$TMP/dec.err" &&
+      awk -F, 'NR > 1 && ($3 < 30 || $3 > 209 || $4 < 0 || $4 > 1) { b = 1 } END { exit b }' "$TMP/dec.csv"; then
+      ok "--decode $mode on the demo: $(cat "$TMP/dec.err")"
+    else
+      bad "--decode $mode: $n_ok ok windows, $(cat "$TMP/dec.err")"
+    fi
+  elif grep -q 'is not available yet' "$TMP/dec.err"; then
+    echo "SKIPPED --decode $mode: $(cat "$TMP/dec.err")"
+  else
+    bad "--decode $mode failed: $(cat "$TMP/dec.err")"
+  fi
+done
+expect_error "--decode unknown" "--decode 'fast' is not one of none, online, lag:N, viterbi, offline, offline-mean" --model "$MODEL" --csv "$DEMO" --decode fast
+expect_error "--decode lag:0" "--decode lag:0: the lag is a number of windows, 1..8" --model "$MODEL" --csv "$DEMO" --decode lag:0
+expect_error "--decode lag:9" "--decode lag:9: the lag is a number of windows, 1..8" --model "$MODEL" --csv "$DEMO" --decode lag:9
+expect_error "--track with --decode viterbi" "give one of --decode, --track \(= --decode online\), --track-clamp" --model "$MODEL" --csv "$DEMO" --track --decode viterbi
+
 # 4. PULSE: PPG + accelerometer columns, the regression head (one BPM, no probabilities).
 have_torch=0
 "$PY" -c 'import torch, numpy, scipy' 2>/dev/null && have_torch=1
@@ -131,10 +192,137 @@ if [[ -f $STUDENT ]]; then
   cut -d, -f1-3 "$DEMO" >"$TMP/acc_x_only.csv"
   expect_error "only some accelerometer columns" "come as the three acc_x, acc_y, acc_z" --model "$STUDENT" --csv "$TMP/acc_x_only.csv"
   expect_error "--track with a regression head" "--track needs a probability vector per window, and pulse_student has a regression head" --model "$STUDENT" --csv "$DEMO" --track
+  expect_error "--decode offline with a regression head" "--decode offline needs a probability vector per window, and pulse_student has a regression head" --model "$STUDENT" --csv "$DEMO" --decode offline
   "$EXE" --model "$BLOBS/pulse_student_cls.ppgw" --csv "$DEMO" --track >"$TMP/pc.csv" 2>/dev/null &&
     [[ $(grep -c ',ok$' "$TMP/pc.csv") -eq 177 ]] && ok "pulse_student_cls with --track" || bad "pulse_student_cls with --track"
 else
   echo "SKIPPED PULSE cases: no $STUDENT (the golden_blobs test makes it)"
+fi
+
+# 4b. A data set of the ../shared/data layout made here from the demo (tests/cli/eval_check.py):
+# the same numbers through --dataset / --eval as through --csv; index.json and file errors.
+EC=$ROOT/tests/cli/eval_check.py
+if "$PY" -c 'import numpy' 2>/dev/null; then
+  DS=$TMP/ds2
+  "$PY" "$EC" make-dataset "$DEMO" "$REF" "$DS" --channels 2 --no-channel-count --name "demo set"
+  if "$EXE" --model "$MODEL" --dataset "$DS" --recording demo >"$TMP/ds.csv" 2>"$TMP/ds.err" &&
+    "$EXE" --model "$MODEL" --csv "$DEMO" --ref "$REF" >"$TMP/ds_ref.csv" 2>"$TMP/ds_ref.err" &&
+    cmp -s "$TMP/ds.csv" "$TMP/ds_ref.csv" && [[ $(cut -d: -f2- "$TMP/ds.err") == "$(cut -d: -f2- "$TMP/ds_ref.err")" ]]; then
+    ok "dropped-in data set (2 channels from the file size): same rows and MAE as the CSV: $(cut -d: -f2- "$TMP/ds.err")"
+  else
+    bad "dropped-in data set differs from the CSV: $(cat "$TMP/ds.err") vs $(cat "$TMP/ds_ref.err")"
+  fi
+  for dec in none online; do
+    if "$EXE" --model "$MODEL" --eval "$DS" --decode $dec --format json --out "$TMP/ev.json" --windows-out "$TMP/ev_w.csv" 2>"$TMP/ev.err"; then
+      if msg=$("$PY" "$EC" check-eval "$TMP/ev.json" "$TMP/ev_w.csv"); then ok "--eval json (decode $dec) vs Python from --windows-out: ${msg#ok   }"; else bad "--eval json (decode $dec): $msg"; fi
+    else
+      bad "--eval json (decode $dec): $(cat "$TMP/ev.err")"
+    fi
+  done
+  "$PY" - "$TMP/ev.json" "$DS" <<'PYEOF' && ok "--eval json: dataset, dir, model, decode, channels, accelerometer" || bad "--eval json header fields: $(head -c 300 "$TMP/ev.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["dataset"] == "demo set" and j["dir"] == sys.argv[2] and j["model"] == "resnet2", j
+assert j["decode"] == "online" and j["channels"] == [0] and j["accelerometer"] is False, j
+assert [r["id"] for r in j["recordings"]] == ["demo"] and j["recordings"][0]["subset"] == "synthetic", j
+assert j["overall"]["windows"] == 177 and j["overall"]["ok"] == 177, j
+PYEOF
+  # The CSV --eval lines say the same as the JSON.
+  "$EXE" --model "$MODEL" --eval "$DS" --decode online >"$TMP/ev.txt" 2>/dev/null
+  "$PY" - "$TMP/ev.json" "$TMP/ev.txt" <<'PYEOF' && ok "--eval csv lines = json" || bad "--eval csv lines differ from json: $(cat "$TMP/ev.txt")"
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().splitlines()
+assert lines[0] == "recording,subset,windows,ok,mae_raw,mae_decoded,mae_decoded_50,mae_decoded_80,mae_decoded_100", lines[0]
+f = lines[1].split(",")
+r, o = j["recordings"][0], j["overall"]
+assert f[:4] == ["demo", "synthetic", "177", "177"], f
+for a, b in zip(map(float, f[4:]), [r["mae_raw"], r["mae_decoded"], r["coverage"]["50"], r["coverage"]["80"], r["coverage"]["100"]]):
+    assert abs(a - b) < 1e-3, (a, b)
+m = re.match(r"# resnet2 on 1 recordings: MAE ([0-9.]+) BPM over 177 ok windows of 177 .*decoded \(online\) ([0-9.]+) BPM.*coverage 50% ([0-9.]+), 80% ([0-9.]+), 100% ([0-9.]+) BPM$", lines[-1])
+assert m, lines[-1]
+for a, b in zip(map(float, m.groups()), [o["mae_raw"], o["mae_decoded"], o["coverage"]["50"], o["coverage"]["80"], o["coverage"]["100"]]):
+    assert abs(a - b) < 1e-3, (a, b)
+PYEOF
+  # Accelerometer units from index.json: m/s^2 is read as g / 9.80665 (PULSE sees the same input).
+  if [[ -f $STUDENT ]]; then
+    "$PY" "$EC" make-dataset "$DEMO" "$REF" "$TMP/ds_ms2" --acc-unit ms2
+    "$PY" "$EC" make-dataset "$DEMO" "$REF" "$TMP/ds_g"
+    # control: the same m/s^2 data with index.json saying g
+    cp -r "$TMP/ds_ms2" "$TMP/ds_ms2_as_g"
+    sed -i 's#in m/s^2#in g#' "$TMP/ds_ms2_as_g/index.json"
+    for d in ds_g ds_ms2 ds_ms2_as_g; do
+      "$EXE" --model "$STUDENT" --dataset "$TMP/$d" --recording demo --format json >"$TMP/$d.json" 2>/dev/null
+    done
+    if "$PY" - "$TMP/ds_g.json" "$TMP/ds_ms2.json" "$TMP/ds_ms2_as_g.json" <<'PYEOF'; then
+import json, sys
+g, ms2, wrong = (json.load(open(p)) for p in sys.argv[1:4])
+d = lambda a, b: max(abs(x["hr"] - y["hr"]) for x, y in zip(a, b) if x["hr"] is not None and y["hr"] is not None)
+assert len(g) == len(ms2) == len(wrong) == 177
+assert d(g, ms2) < 1e-3, d(g, ms2)
+assert d(g, wrong) > 1e-3, d(g, wrong)
+PYEOF
+      ok "accelerometer unit m/s^2 from index.json scaled to g (PULSE estimates equal; control: the same data called g differs)"
+    else
+      bad "accelerometer units from index.json"
+    fi
+  fi
+  # Errors, one line naming the file.
+  mk() { rm -rf "$TMP/bad"; cp -r "$DS" "$TMP/bad"; }
+  mk; printf '{"recordings": [' >"$TMP/bad/index.json"
+  expect_error "index.json not JSON" "bad/index.json' is not valid JSON: line 1 column 17: unexpected end of file" --model "$MODEL" --eval "$TMP/bad"
+  mk; printf '{"name": "x", "records": []}' >"$TMP/bad/index.json"
+  expect_error "index.json without a recordings array" "bad/index.json' has no \"recordings\" array" --model "$MODEL" --eval "$TMP/bad"
+  mk; printf '{"recordings": [{"subset": "a", "fs_hz": 50, "nested": {"id": "demo"}}]}' >"$TMP/bad/index.json"
+  expect_error "index.json entry without id (one nested deeper does not count)" "bad/index.json': recording 0 of \"recordings\" has no \"id\" string" --model "$MODEL" --eval "$TMP/bad"
+  mk; printf '{"recordings": [{"id": "demo", "note": "\\"fs_hz\\": 50", "nested": {"fs_hz": 50}}]}' >"$TMP/bad/index.json"
+  expect_error "index.json entry without fs_hz (in a string or nested does not count)" "bad/index.json': recording 'demo' has no positive number \"fs_hz\"" --model "$MODEL" --eval "$TMP/bad"
+  mk; printf '{"recordings": [{"id": "demo", "fs_hz": "50"}]}' >"$TMP/bad/index.json"
+  expect_error "index.json fs_hz a string" "recording 'demo' has no positive number \"fs_hz\"" --model "$MODEL" --dataset "$TMP/bad" --recording demo
+  mk; rm "$TMP/bad/rec/demo.ppg.f32"
+  expect_error "missing recording file" "cannot open '.*bad/rec/demo.ppg.f32'" --model "$MODEL" --eval "$TMP/bad"
+  mk; "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); i["recordings"][0]["n_ppg_channels"] = 2; json.dump(i, open(p, "w"))' "$TMP/bad/index.json"
+  truncate -s -4 "$TMP/bad/rec/demo.ppg.f32"
+  expect_error "PPG file not a whole number of frames" "bad/rec/demo.ppg.f32': size [0-9]+ bytes is not a whole number of 2-value float32 frames \(8 bytes\)" --model "$MODEL" --eval "$TMP/bad"
+  mk; truncate -s -8 "$TMP/bad/rec/demo.ppg.f32"
+  expect_error "PPG file size vs n_samples (channels unknown)" "bad/rec/demo.ppg.f32': size [0-9]+ bytes is not a whole number of channels of 18000 float32 samples" --model "$MODEL" --eval "$TMP/bad"
+  mk; truncate -s -6 "$TMP/bad/rec/demo.acc.f32"
+  expect_error "accelerometer file not whole frames" "bad/rec/demo.acc.f32': size [0-9]+ bytes is not a whole number of 3-value float32 frames" --model "$STUDENT" --eval "$TMP/bad"
+  mk; "$PY" -c 'import numpy as np, sys; np.arange(200, dtype="<f4").tofile(sys.argv[1])' "$TMP/bad/rec/demo.hr.f32"
+  expect_error "recording shorter than its labels" "bad/rec/demo.ppg.f32': 18000 samples is shorter than its 200 labels need \(20300 = \(2 x 199 \+ 8\) s at 50" --model "$MODEL" --eval "$TMP/bad"
+  mk; "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); i["recordings"][0]["n_samples"] = 17999; json.dump(i, open(p, "w"))' "$TMP/bad/index.json"
+  expect_error "n_samples disagreeing with the file" "is not a whole number of channels of 17999|17999" --model "$MODEL" --eval "$TMP/bad"
+  expect_error "--eval of a subset that is not there" "no recording of subset 'bami9'" --model "$MODEL" --eval "$DS" --subset bami9
+else
+  echo "SKIPPED data-set layout cases: $PY lacks numpy"
+fi
+
+# 4c. The built-in spectral estimator (--model spectral), when this build has it.
+if "$EXE" --model spectral --csv "$DEMO" --ref "$REF" --decode online >"$TMP/sp.csv" 2>"$TMP/sp.err"; then
+  if grep -Eq 'spectral: MAE [0-9.]+ BPM over 177 ok windows of 177 \(tracked: [0-9.]+ BPM\)' "$TMP/sp.err"; then
+    mae=$(sed -n 's/.*tracked: \([0-9.]*\) BPM.*/\1/p' "$TMP/sp.err")
+    # The issue's target for the demo is <= 3 BPM; the test holds a looser bound.
+    awk -v m="$mae" 'BEGIN { exit !(m < 6) }' && ok "spectral on the demo (online): $(cat "$TMP/sp.err")" || bad "spectral on the demo: $(cat "$TMP/sp.err")"
+  else
+    bad "spectral on the demo: $(cat "$TMP/sp.err")"
+  fi
+  "$EXE" --model spectral --csv "$TMP/ppg_only.csv" --rate 50 >"$TMP/sp_noacc.csv" 2>"$TMP/sp_noacc.err" &&
+    [[ $(grep -c 'no accelerometer: motion not suppressed, confidence lowered' "$TMP/sp_noacc.err") -eq 1 ]] &&
+    ok "spectral without accelerometer: one note" || bad "spectral without accelerometer: $(cat "$TMP/sp_noacc.err")"
+  "$EXE" --model spectral --csv "$TMP/two.csv" --channels 0 >"$TMP/sp_c0.csv" 2>/dev/null &&
+    "$EXE" --model spectral --csv "$DEMO" >"$TMP/sp_plain.csv" 2>/dev/null && cmp -s "$TMP/sp_c0.csv" "$TMP/sp_plain.csv" &&
+    ok "spectral --channels 0 of ppg0,ppg1 = the one-channel file" || bad "spectral --channels 0 differs"
+  "$EXE" --model spectral --csv "$TMP/two.csv" >"$TMP/sp_all.csv" 2>/dev/null && [[ $(grep -c ',ok$' "$TMP/sp_all.csv") -gt 0 ]] &&
+    ok "spectral with 2 PPG channels runs" || bad "spectral with 2 PPG channels"
+  if [[ -n ${DS:-} && -d ${DS:-/nonexistent} ]]; then
+    "$EXE" --model spectral --eval "$DS" --format json --decode online --out "$TMP/sp.json" --windows-out "$TMP/sp_w.csv" 2>/dev/null &&
+      msg=$("$PY" "$EC" check-eval "$TMP/sp.json" "$TMP/sp_w.csv") && grep -q '"model": "spectral".*"channels": \[0, 1\], "accelerometer": true' "$TMP/sp.json" &&
+      ok "spectral --eval json: ${msg#ok   }" || bad "spectral --eval json: ${msg:-} $(head -c 300 "$TMP/sp.json")"
+  fi
+elif grep -q 'this build has no spectral estimator' "$TMP/sp.err"; then
+  echo "SKIPPED spectral cases: $(cat "$TMP/sp.err")"
+else
+  bad "spectral on the demo failed: $(cat "$TMP/sp.err")"
 fi
 
 # 5. The ../shared/data layout, when present.
