@@ -92,6 +92,7 @@ class Estimator:
     model: str                     # 'spectral' or a blob path
     channels: Optional[str]        # 'all' / '0' for the spectral estimator; None: not passed (blobs)
     label: str
+    train_subset: Optional[str] = None   # a blob's card (models/<stem>.json): the subset it was trained on
 
     @property
     def decodes(self) -> Tuple[str, ...]:
@@ -103,7 +104,14 @@ def estimators(models_dir: Optional[Path] = DEFAULT_MODELS) -> List[Estimator]:
            Estimator("spectral-ch0", "spectral", "0", "spectral, PPG channel 0")]
     if models_dir is not None and Path(models_dir).is_dir():
         for p in sorted(Path(models_dir).glob("*.ppgw")):
-            out.append(Estimator(p.stem, str(p), None, p.stem))
+            card = p.with_suffix(".json")
+            train = None
+            if card.is_file():
+                try:
+                    train = json.loads(card.read_text()).get("train_subset")
+                except (ValueError, OSError):
+                    train = None
+            out.append(Estimator(p.stem, str(p), None, p.stem, train))
     return out
 
 
@@ -554,7 +562,8 @@ def _plots(name: str, res: dict, ests: Sequence[Estimator], out: Path) -> Dict[s
         ax.set_xlim(0, 100)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=6.5, loc="upper left")
+    if axes[0][0].get_legend_handles_labels()[0]:
+        axes[0][0].legend(fontsize=6.5, loc="upper left")
     fig.tight_layout()
     fn = f"coverage_{name}.png"
     fig.savefig(out / fn, dpi=110)
@@ -579,13 +588,22 @@ def _plots(name: str, res: dict, ests: Sequence[Estimator], out: Path) -> Dict[s
                 ax.set_xlabel("reported confidence (bin mean)")
                 ax.set_ylabel(f"fraction within {TOL_BPM:g} BPM")
                 ax.grid(alpha=0.3)
-                ax.legend(fontsize=7, loc="upper left")
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(fontsize=7, loc="upper left")
         fig.tight_layout()
         fn = f"calibration_{name}.png"
         fig.savefig(out / fn, dpi=110)
         plt.close(fig)
         files["calibration"] = fn
     return files
+
+
+def _dagger(est: Estimator, res: dict, group: str) -> str:
+    """' &dagger;' when the group's windows include the model's training subset."""
+    t = est.train_subset
+    if not t or t not in res["groups"]:
+        return ""
+    return " &dagger;" if group in (t, "all") else ""
 
 
 def _in_fit(name: str, group: str) -> bool:
@@ -652,7 +670,10 @@ def render(summary: dict, ests: Sequence[Estimator], out: Path) -> None:
                 counts = f"{any_d['scored']} / {any_d['windows']}" if any_d else "-"
                 cells = [_f(e.get("mae_raw"))] + [_f((dec.get(m) or {}).get("mae")) for m in DECODES]
                 cells += [_f(cov.get(k)) for k in ("50", "80", "100")]
-                L.append(f"| {est.label} | " + " | ".join(cells) + f" | {counts} |")
+                L.append(f"| {est.label}{_dagger(est, res, g)} | " + " | ".join(cells) + f" | {counts} |")
+            if any(_dagger(est, res, g) for est in ests):
+                L += ["", "&dagger; trained on this data set's subset " + ", ".join(sorted({e.train_subset for e in ests if _dagger(e, res, g)}))
+                      + " (its card, models/*.json): these windows include its training data."]
             L += ["", "Coverage for every decoding (MAE at 50 / 80 / 100% of the scored windows kept):", "",
                   "| estimator | " + " | ".join(SPECTRAL_DECODES) + " |", "|---|" + "---|" * len(SPECTRAL_DECODES)]
             for est in ests:
@@ -706,12 +727,17 @@ def render(summary: dict, ests: Sequence[Estimator], out: Path) -> None:
             c = r.get("check")
             if not c:
                 continue
-            for ours, theirs in (("ours_mae_raw", "cli_mae_raw"), ("ours_mae_decoded", "cli_mae_decoded")):
-                if c.get(theirs) is not None and c.get(ours) is not None and abs(c[theirs] - c[ours]) > 5e-3:
-                    checks.append(f"{name} {r['estimator']} {r['decode']}: {theirs} {c[theirs]:.3f} vs ours {c[ours]:.3f}")
-    L += ["Consistency: the CLI's own overall MAE (its JSON summary) agrees with the one computed here "
-          "from its per-window output within 0.005 BPM for every run" if not checks else
-          "Consistency: the CLI's own overall MAE differs from the one computed here from its windows: " + "; ".join(checks), ""]
+            pairs = [(c.get("ours_mae_raw"), c.get("cli_mae_raw"), "MAE raw"),
+                     (c.get("ours_mae_decoded"), c.get("cli_mae_decoded"), "MAE decoded")]
+            for k in ("50", "80", "100"):
+                pairs.append(((c.get("ours_coverage") or {}).get(k), (c.get("cli_coverage") or {}).get(k), f"coverage {k}%"))
+            for ours, theirs, what in pairs:
+                if theirs is not None and ours is not None and abs(theirs - ours) > 5e-3:
+                    checks.append(f"{name} {r['estimator']} {r['decode']}: {what} CLI {theirs:.3f} vs here {ours:.3f}")
+    L += ["Consistency: the CLI's own overall numbers (its JSON summary: MAE raw and decoded, coverage "
+          "50/80/100%) agree with the ones computed here from its per-window output within 0.005 BPM for every run."
+          if not checks else
+          "Consistency: the CLI's own overall numbers differ from the ones computed here from its windows: " + "; ".join(checks), ""]
     (out / "README.md").write_text("\n".join(L))
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     with open(out / "per_recording.csv", "w", newline="") as f:
@@ -744,7 +770,7 @@ def build(datasets: Sequence[str], ests: Sequence[Estimator], runner: Runner, ou
           verbose: bool = True) -> dict:
     summary = {"generated_by": "tools/ppghr_tools/evaluate.py", "command": command, "cli": _rel(runner.cli),
                "estimators": [{"key": e.key, "model": e.model if e.model == "spectral" else _rel(e.model),
-                               "channels": e.channels, "label": e.label} for e in ests],
+                               "channels": e.channels, "label": e.label, "train_subset": e.train_subset} for e in ests],
                "coverage_grid": list(COVERAGE_GRID), "datasets": {}}
     for name in datasets:
         ds = DS.dataset(name, shared=shared)

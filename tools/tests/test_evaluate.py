@@ -191,6 +191,7 @@ def fake_world(tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / "tiny_net.ppgw").write_bytes(b"fake blob 1")
+    (models / "tiny_net.json").write_text(json.dumps({"train_subset": "bami1"}))
     (models / "pulse_regression.ppgw").write_bytes(b"fake blob 2")
     return {"shared": shared, "models": models, "cli": make_fake_cli(tmp_path), "tmp": tmp_path,
             "log": tmp_path / "cli.log"}
@@ -214,9 +215,11 @@ def test_page_renders_and_reruns_from_cache(fake_world):
     for s in ("## bami:", "### bami / bami1", "### bami / bami2", "### bami / all", "### wrist / wrist",
               "floor: plain spectral peak", "floor: constant", "spectral, all PPG channels", "spectral, PPG channel 0",
               "tiny_net", "bami: calibration", "wrist: calibration", "MAE per recording", "## Commands",
-              "--decode lag:3", "pulse_regression `--decode online`: --decode online needs", "agrees with the one computed here"):
+              "--decode lag:3", "pulse_regression `--decode online`: --decode online needs", "agree with the ones computed here"):
         assert s in readme, s
     assert "bami / bami1 (not used" not in readme
+    assert "| tiny_net &dagger; |" in readme and "these windows include its training data" in readme
+    assert readme.count("| tiny_net &dagger; |") == 2          # bami1 and all, not bami2 or wrist
     for f in ("coverage_bami.png", "coverage_wrist.png", "calibration_bami.png", "calibration_wrist.png",
               "summary.json", "per_recording.csv"):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
@@ -314,17 +317,30 @@ def _real_cli():
 
 
 def test_real_cli_on_a_fake_dataset(tmp_path):
+    """The real CLI's windows CSV and JSON summary on a small fake data set: parsed, and our MAE /
+    coverage equal to its own. The spectral estimator and decodings the build lacks are skipped."""
     cli = _real_cli()
     write_dataset(tmp_path / "tiny", [("t_1", "t", 50, 1.5, 3), ("t_2", "t", 100, 1.5, 1)])
     runner = E.Runner(cli, tmp_path / "cache", verbose=False)
     ds = DS.dataset(tmp_path / "tiny")
-    for est in E.estimators(None):
+    ests = [e for e in E.estimators(E.DEFAULT_MODELS) if e.model == "spectral" or e.key.startswith("mlp2")]
+    done = 0
+    for est in ests:
         for decode in ("online", "offline"):
             r = runner.run(est, ds, decode)
+            if not r.ok and ("this build has no" in r.error or "pending" in r.error or "not in this build" in r.error
+                                   or "not available yet" in r.error):
+                continue
             assert r.ok, r.error
+            done += 1
             w = r.windows
             m = E.decode_metrics(w)
             assert set(w.recording) == {"t_1", "t_2"}
             assert m["mae"] == pytest.approx(r.summary["overall"]["mae_decoded"], abs=5e-3)
             assert m["mae_raw"] == pytest.approx(r.summary["overall"]["mae_raw"], abs=5e-3)
-            assert m["mae"] < 10        # a clean sine at the label's rate
+            for k in ("50", "80", "100"):
+                assert m["coverage"][k] == pytest.approx(r.summary["overall"]["coverage"][k], abs=5e-3)
+            if est.model == "spectral":
+                assert m["mae"] < 10        # a clean sine at the label's rate
+    if done == 0:
+        pytest.skip(f"{cli}: neither the spectral estimator nor the model runs in this build")
