@@ -598,6 +598,31 @@ def _plots(name: str, res: dict, ests: Sequence[Estimator], out: Path) -> Dict[s
     return files
 
 
+def _overview(summary: dict, ests: Sequence[Estimator]) -> List[str]:
+    """The headline table: the spectral estimator and the floors on every data set and group."""
+    L = ["## Overview: the spectral estimator and the floors", "",
+         "MAE in BPM (definitions below); coverage = MAE of the online estimate over the 50 / 80 / 100% "
+         "most confident scored windows.", "",
+         "| data set / group | estimator | raw | online | lag:3 | offline | cov. 50% | cov. 80% | cov. 100% |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for name, res in summary["datasets"].items():
+        for g, G in res["groups"].items():
+            fl = G["floors"]
+            L.append(f"| {name} / {g} | floors: plain peak / constant | {_f(fl['peak'])} / {_f(fl['constant'])} | | | | | | |")
+            for est in ests:
+                if est.model != "spectral":
+                    continue
+                e = G["estimators"].get(est.key)
+                if e is None:
+                    continue
+                dec = e["decodes"]
+                cov = (dec.get("online") or {}).get("coverage") or {}
+                cells = [_f(e.get("mae_raw"))] + [_f((dec.get(m) or {}).get("mae")) for m in DECODES]
+                cells += [_f(cov.get(k)) for k in ("50", "80", "100")]
+                L.append(f"| {name} / {g} | {est.label} | " + " | ".join(cells) + " |")
+    return L + [""]
+
+
 def _dagger(est: Estimator, res: dict, group: str) -> str:
     """' &dagger;' when the group's windows include the model's training subset."""
     t = est.train_subset
@@ -622,7 +647,8 @@ def render(summary: dict, ests: Sequence[Estimator], out: Path) -> None:
          "per_recording.csv.", ""]
     if summary.get("note"):
         L += [summary["note"], ""]
-    L += ["Definitions:",
+    L += _overview(summary, ests)
+    L += ["## Definitions", "",
           "- MAE (BPM) over the scored windows: labelled, status ok, with an estimate. **raw** = the "
           "estimator's own per-window estimate; **online** = forward filter (causal); **lag:3** = "
           "fixed-lag smoother, 3 windows (6 s) late; **offline** = the whole recording decoded "
@@ -811,6 +837,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     runner = Runner(cli, Path(a.cache), keep_stale=a.keep_stale, render_only=a.render_only, verbose=not a.quiet)
     cmd = COMMAND + ("" if a.cli is None else f" --cli {_rel(cli)}")
+    if a.cli is None and os.environ.get("PPGHR_BUILD_DIR"):
+        cmd = f"PPGHR_BUILD_DIR={_rel(os.environ['PPGHR_BUILD_DIR'])} " + cmd
     try:
         build(names, ests, runner, Path(a.out), shared, Path(a.cache), command=cmd, verbose=not a.quiet)
     except ValueError as e:
