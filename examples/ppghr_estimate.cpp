@@ -527,6 +527,8 @@ class Runner {
     (void)mode;
     return false;
   }
+  /// The HMM the decoders run over this estimator's probabilities (default: the BAMI-1 prior).
+  virtual cli::DecoderModel decoder_model() const { return {}; }
 };
 
 template <class Net, class Pre = ppghr::ResNetPreprocessor>
@@ -669,7 +671,7 @@ class SpectralRunner final : public Runner {
     const bool acc = !r.acc.empty();
     est->set_accelerometer(acc);
     if (!acc && !warned_no_acc_) {
-      std::fprintf(stderr, "ppghr-estimate: note: '%s' has no accelerometer (%s): motion not suppressed, confidence lowered\n",
+      std::fprintf(stderr, "ppghr-estimate: note: no accelerometer: motion not suppressed, confidence lowered ('%s': no %s)\n",
                    r.name.c_str(), r.acc_source.c_str());
       warned_no_acc_ = true;
     }
@@ -705,7 +707,7 @@ std::vector<Row> decode_rows(const RunOut& run, const cli::DecodeSpec& spec, boo
   if (runner.has_probabilities()) {
     std::vector<unsigned char> ok(n);
     for (std::size_t k = 0; k < n; ++k) ok[k] = run.windows[k].status == ppghr::SignalStatus::ok;
-    d = cli::decode(clamp ? cli::DecodeSpec{} : spec, run.probs, ok);
+    d = cli::decode(clamp ? cli::DecodeSpec{} : spec, runner.decoder_model(), run.probs, ok);
   }
   for (std::size_t k = 0; k < n; ++k) {
     const Window& w = run.windows[k];
@@ -1006,7 +1008,8 @@ int main(int argc, char** argv) {
     double sum_rec = 0, sum_rec_dec = 0;
     for (const auto& p : per)
       if (p.s.n) sum_rec += p.s.mae_raw(), sum_rec_dec += p.s.mae_decoded(), ++n_rec;
-    if (n_rec == 0) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " with labelled ok windows in '" + eval_dir + "'");
+    if (per.empty()) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " in '" + ds.index_path + "'");
+    if (n_rec == 0) die("no labelled ok window in the recordings" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " of '" + ds.index_path + "'");
     std::FILE* out = open_out(out_path);
     if (format == "json") {
       std::fprintf(out, "{\"dataset\": %s, \"dir\": %s, \"model\": %s, \"decode\": %s, \"channels\": %s, \"accelerometer\": %s,\n",

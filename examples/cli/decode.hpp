@@ -17,12 +17,21 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <ppghr/ppghr.hpp>
+
+#if __has_include(<ppghr/post/decode.hpp>)
+#include <ppghr/post/decode.hpp>
+#define PPGHR_CLI_HAVE_DECODERS 1
+#else
+#define PPGHR_CLI_HAVE_DECODERS 0
+#endif
 
 namespace cli {
 
@@ -92,41 +101,118 @@ struct Decoded {
   std::vector<float> confidence;  ///< raw (uncalibrated), per window; NaN where not ok
 };
 
+#if PPGHR_CLI_HAVE_DECODERS
+/// The HMM the decoders run: the transition prior and how probabilities become a likelihood.
+/// Default: the prior learnt from the BAMI-1 labels, l = p + 1e-3.
+struct DecoderModel {
+  ppghr::TransitionPrior prior = ppghr::TransitionPrior::bami1();
+  ppghr::LikelihoodModel likelihood{};
+};
+#else
+struct DecoderModel {};
+#endif
+
+[[noreturn]] inline void decode_fail(const std::string& msg) {
+  std::fprintf(stderr, "ppghr-estimate: error: %s\n", msg.c_str());
+  std::exit(2);
+}
+
 /// probs[k]: window k's probability vector (anything where ok[k] == 0); ok[k]: 1 when window k
 /// has evidence. Returns the decoded heart rate and the raw confidence of every window.
-inline Decoded decode(const DecodeSpec& spec, const std::vector<Probs>& probs, const std::vector<unsigned char>& ok) {
+inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const std::vector<Probs>& probs,
+                      const std::vector<unsigned char>& ok) {
+  constexpr int N = ppghr::kNumClasses;
   const std::size_t n = probs.size();
   Decoded d;
   d.bpm.assign(n, std::nanf(""));
   d.confidence.assign(n, std::nanf(""));
+  // Window k's estimate and its confidence from a distribution over the classes.
+  auto take_argmax = [&](std::size_t k, const float* post) {
+    const int c = argmax_class(post);
+    d.bpm[k] = float(c + ppghr::kMinBpm);
+    d.confidence[k] = mass_within(post, c + ppghr::kMinBpm);
+  };
+  if (spec.mode == DecodeMode::none) {
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok[k]) take_argmax(k, probs[k].data());
+    return d;
+  }
+  if (n == 0) return d;
+#if PPGHR_CLI_HAVE_DECODERS
+  (void)N;
+  std::vector<std::uint8_t> evidence(ok.begin(), ok.end());
+  const float* p = probs.front().data();  // T x N, row-major: std::array<float, N> rows are contiguous
+  static_assert(sizeof(Probs) == sizeof(float) * N, "Probs rows must be contiguous");
   switch (spec.mode) {
-    case DecodeMode::none:
+    case DecodeMode::online: {
+      ppghr::ForwardFilter f;
+      if (f.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
       for (std::size_t k = 0; k < n; ++k) {
-        if (!ok[k]) continue;
-        const int c = argmax_class(probs[k].data());
-        d.bpm[k] = float(c + ppghr::kMinBpm);
-        d.confidence[k] = mass_within(probs[k].data(), c + ppghr::kMinBpm);
+        (void)f.update(ok[k] ? probs[k].data() : nullptr);
+        if (ok[k]) take_argmax(k, f.belief().data());
       }
       return d;
-    case DecodeMode::online: {
-      // Until include/ppghr/post/decode.hpp lands: the tracker the Monitor's Tracking::hmm runs.
-      ppghr::HeartRateTracker t;
-      for (std::size_t k = 0; k < n; ++k) {
-        if (!ok[k]) {
-          if (t.started()) t.skip();
-          continue;
-        }
-        const int c = t.update(probs[k].data());
-        d.bpm[k] = float(c + ppghr::kMinBpm);
-        d.confidence[k] = mass_within(t.belief().data(), c + ppghr::kMinBpm);
-      }
+    }
+    case DecodeMode::lag: {
+      auto s = std::make_unique<ppghr::LagSmoother<DecodeSpec::kMaxLag>>();
+      if (s->configure(model.prior, model.likelihood, spec.lag) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
+      auto emit = [&](long t, const float* post) {
+        if (t >= 0 && std::size_t(t) < n && ok[std::size_t(t)]) take_argmax(std::size_t(t), post);
+      };
+      for (std::size_t k = 0; k < n; ++k)
+        if (s->push(ok[k] ? probs[k].data() : nullptr)) emit(s->output_index(), s->posterior().data());
+      (void)s->flush(emit);
       return d;
     }
     default: break;
   }
-  std::fprintf(stderr, "ppghr-estimate: error: --decode %s is not available yet (include/ppghr/post/decode.hpp)\n",
-               spec.name().c_str());
-  std::exit(2);
+  // Offline: the forward-backward posterior of every window (Viterbi takes its confidence from it).
+  ppghr::HmmModel<> hmm;
+  if (hmm.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
+  std::vector<float> post(n * std::size_t(N)), work(ppghr::forward_backward_workspace_floats<>(n));
+  if (ppghr::forward_backward(hmm, p, evidence.data(), n, post.data(), work.data(), work.size()) != ppghr::DecodeStatus::ok)
+    decode_fail("forward-backward failed");
+  auto row = [&](std::size_t k) { return post.data() + k * std::size_t(N); };
+  if (spec.mode == DecodeMode::offline) {
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok[k]) take_argmax(k, row(k));
+  } else if (spec.mode == DecodeMode::offline_mean) {
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok[k]) {
+        d.bpm[k] = ppghr::posterior_mean_bpm<>(row(k));
+        d.confidence[k] = mass_within(row(k), d.bpm[k]);
+      }
+  } else {  // viterbi
+    std::vector<int> path(n);
+    std::vector<float> vwork(ppghr::viterbi_workspace_floats<>(n));
+    std::vector<std::int16_t> back(ppghr::viterbi_backpointer_count<>(n));
+    if (ppghr::viterbi(hmm, p, evidence.data(), n, path.data(), vwork.data(), vwork.size(), back.data(), back.size()) !=
+        ppghr::DecodeStatus::ok)
+      decode_fail("Viterbi failed");
+    for (std::size_t k = 0; k < n; ++k)
+      if (ok[k]) {
+        d.bpm[k] = float(path[k] + ppghr::kMinBpm);
+        d.confidence[k] = mass_within(row(k), d.bpm[k]);
+      }
+  }
+  return d;
+#else
+  (void)model;
+  if (spec.mode == DecodeMode::online) {
+    // Without include/ppghr/post/decode.hpp: the tracker the Monitor's Tracking::hmm runs.
+    ppghr::HeartRateTracker t;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (!ok[k]) {
+        if (t.started()) t.skip();
+        continue;
+      }
+      (void)t.update(probs[k].data());
+      take_argmax(k, t.belief().data());
+    }
+    return d;
+  }
+  decode_fail("--decode " + spec.name() + " is not available in this build (no include/ppghr/post/decode.hpp)");
+#endif
 }
 
 }  // namespace cli
