@@ -131,6 +131,8 @@ def fit_tables(runner: E.Runner, shared: Optional[Path] = None, cache: Path = E.
             m = w.scored("hr_decoded") & np.isfinite(w.confidence_raw)
             correct = np.abs(w.hr_decoded[m] - w.ref[m]) <= E.TOL_BPM
             x, y = fit(w.confidence_raw[m], correct)
+            if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+                raise RuntimeError(f"{fit_name} gave non-finite knots for {mode} ({name})")
             if len(x) > MAX_KNOTS:
                 raise RuntimeError(f"{fit_name} gave {len(x)} knots (at most {MAX_KNOTS})")
             out[(mode, with_acc)] = {"x": np.asarray(x, np.float32), "y": np.asarray(y, np.float32),
@@ -141,8 +143,15 @@ def fit_tables(runner: E.Runner, shared: Optional[Path] = None, cache: Path = E.
     return out
 
 
-def _floats(a) -> str:
-    return ", ".join(f"{float(v):.9g}f" for v in a)
+def _floats(a, per_line: int = 6) -> str:
+    vals = []
+    for v in a:
+        t = f"{float(v):.9g}"
+        vals.append(t + ("f" if any(c in t for c in ".e") else ".0f"))   # 1 -> 1.0f (1f is no literal)
+    if len(vals) <= per_line:
+        return ", ".join(vals)
+    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    return "\n    " + ",\n    ".join(lines) + "\n"
 
 
 def header_text(tables: Dict) -> str:

@@ -11,6 +11,7 @@ when it is absent."""
 import json
 import math
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -278,6 +279,14 @@ def test_calibration_header_and_check(fake_world):
     assert "bami-noacc" in log
     assert not any((w["tmp"] / "cache" / "datasets" / "bami-noacc" / "rec").glob("*.acc.f32"))
     assert C.main(args + ["--check"]) == 0
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx:                                        # the header compiles as C++17 (e.g. no '1f' literals)
+        src = w["tmp"] / "use.cpp"
+        src.write_text(f'#include "{out}"\nstatic_assert(ppghr::kSpectralCalibOnlineAccCount >= 1, "");\n'
+                       "float f() { return ppghr::kSpectralCalibOfflineNoAccY[ppghr::kSpectralCalibOfflineNoAccCount - 1]; }\n")
+        r = subprocess.run([cxx, "-std=c++17", "-Wall", "-Wextra", "-pedantic", "-Werror", "-fsyntax-only", str(src)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
     out.write_text(text.replace("Count = ", "Count =  ", 1))
     assert C.main(args + ["--check"]) == 1
     # the tables are monotone and the knots usable by ppghr::Calibration
