@@ -318,6 +318,19 @@ if "$EXE" --model spectral --csv "$DEMO" --ref "$REF" --decode online >"$TMP/sp.
     "$EXE" --model spectral --eval "$DS" --format json --decode online --out "$TMP/sp.json" --windows-out "$TMP/sp_w.csv" 2>/dev/null &&
       msg=$("$PY" "$EC" check-eval "$TMP/sp.json" "$TMP/sp_w.csv") && grep -q '"model": "spectral".*"channels": \[0, 1\], "accelerometer": true' "$TMP/sp.json" &&
       ok "spectral --eval json: ${msg#ok   }" || bad "spectral --eval json: ${msg:-} $(head -c 300 "$TMP/sp.json")"
+    # Two recordings without accelerometer files: one note for the whole run, "accelerometer": false.
+    NOACC=$TMP/ds_noacc
+    cp -r "$DS" "$NOACC"
+    rm "$NOACC/rec/demo.acc.f32"
+    for k in ppg hr; do cp "$NOACC/rec/demo.$k.f32" "$NOACC/rec/demo_b.$k.f32"; done
+    "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); r = dict(i["recordings"][0]); r["id"] = "demo_b"; i["recordings"].append(r); json.dump(i, open(p, "w"))' "$NOACC/index.json"
+    if "$EXE" --model spectral --eval "$NOACC" --format json --out "$TMP/sp_noacc.json" 2>"$TMP/sp_noacc_eval.err" &&
+      [[ $(grep -c 'note: no accelerometer: motion not suppressed, confidence lowered' "$TMP/sp_noacc_eval.err") -eq 1 ]] &&
+      grep -q '"accelerometer": false' "$TMP/sp_noacc.json" && [[ $(grep -c '"id": "demo' "$TMP/sp_noacc.json") -eq 2 ]]; then
+      ok "spectral --eval, two recordings without accelerometer: one note, \"accelerometer\": false"
+    else
+      bad "spectral --eval without accelerometer: $(cat "$TMP/sp_noacc_eval.err") $(head -c 300 "$TMP/sp_noacc.json")"
+    fi
   fi
 elif grep -q 'this build has no spectral estimator' "$TMP/sp.err"; then
   echo "SKIPPED spectral cases: $(cat "$TMP/sp.err")"
