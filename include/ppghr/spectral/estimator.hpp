@@ -1,0 +1,329 @@
+// ppghr/spectral/estimator.hpp - the accelerometer-aware spectral heart-rate estimator.
+//
+// A classical estimator with no weights: per 8 s window it turns the spectra of every PPG channel
+// and of the three accelerometer axes into a likelihood over the 180 heart-rate classes
+// (30..209 BPM), returned as a Prediction<float> like a network's, so it streams through the same
+// Monitor and feeds the same decoders (post/decode.hpp).
+//
+// Input: one window of ppghr::Preprocessor<25, PpgChannels + 3> with preprocessing_config(fs):
+// channel-major [PPG 0 .. PPG C-1, acc x, acc y, acc z][200], resampled to 25 Hz, band-passed
+// 0.5-4 Hz per window, not normalised (PPG in any unit, the accelerometer in g).
+//
+// Per window (tools/ppghr_tools/spectral.py is the Python twin and documents the same steps):
+//  1. each channel: mean removed, Hann window (w[n] = 0.5 - 0.5 cos(2 pi (n+1) / 201)), zero-padded
+//     to 1024, FFT (two real channels per complex transform), power read at f = bpm / 60 Hz for
+//     bpm = 30..209 by linear interpolation between neighbouring bins; PPG power x
+//     min(1, bpm / 100)^2 (the spectrum of the derivative below 100 BPM: wrist PPG's slow drift and
+//     low-frequency junk would otherwise win below ~50 BPM);
+//  2. motion m = sqrt(sum over axes of the window's mean square acceleration) (g); accelerometer
+//     spectrum A = sum of the axes' powers;
+//  3. artefact frequencies: the largest local maxima of A (params.acc_peaks of them, each at least
+//     params.acc_peak_rel x max A), each with its half (arm swing at half the step rate) and double;
+//     (and optionally 3/2 of it) weight min(1, m / params.motion_ref_g): the artefacts are removed in
+//     proportion to how much the wrist moves;
+//  4. per PPG channel, s = P / max P; for each artefact frequency, the strongest class j within
+//     +-params.search classes and s <- max(s - weight s[j] K(|b - j|), 0), K being the Hann window's
+//     power response (the artefact's whole spectral lobe, +-15 BPM, is subtracted);
+//  5. likelihood = (mean over channels of s)^params.power + params.floor, normalised to sum 1.
+// Without an accelerometer (set_accelerometer(false)) step 3 finds nothing: the PPG spectrum alone.
+//
+// Cost: ceil((C + 3) / 2) complex FFTs of 1024 points plus O(180 x artefacts x C); see
+// benchmarks/bench_spectral.cpp. Memory: sizeof(SpectralEstimator<C>) (~22 KB for C = 3, x86-64), no
+// heap; predict() never allocates, throws or locks. Construct it once (static storage); the
+// constructor computes the twiddles, the Hann window and the lobe table (about 20k sin/cos).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/status.hpp"
+#include "ppghr/dsp/common.hpp"
+#include "ppghr/dsp/preprocessor.hpp"
+#include "ppghr/models/prediction.hpp"
+#include "ppghr/spectral/fft.hpp"
+
+namespace ppghr {
+
+/// The spectral estimator's few parameters (set on BAMI; tools/ppghr_tools/spectral.py has the same
+/// defaults). Values outside their domain make configure() return bad_config.
+struct SpectralParams {
+  float motion_ref_g = 0.3f;         ///< motion (g) from which artefacts are removed fully (> 0)
+  int acc_peaks = 2;                 ///< accelerometer peaks used (0..kMaxAccPeaks)
+  float acc_peak_rel = 0.3f;         ///< a peak counts when >= this x the largest (0..1)
+  float half_weight = 1.0f;          ///< weight of a peak's half frequency (arm swing) (0..1)
+  float double_weight = 1.0f;        ///< weight of its double (0..1)
+  float three_half_weight = 0.0f;    ///< weight of 3/2 of it (the arm swing's third harmonic) (0..1)
+  int search = 3;                    ///< classes searched around each artefact frequency (0..15)
+  float ppg_weight_exponent = 2.0f;  ///< PPG power x min(1, bpm / ppg_weight_ref_bpm)^this (0..4)
+  float ppg_weight_ref_bpm = 100.0f; ///< (> 0)
+  float power = 1.0f;                ///< likelihood exponent (> 0, <= 8)
+  float floor = 0.2f;                ///< added to the cleaned spectrum (> 0)
+};
+
+namespace spectral {
+inline constexpr int kRateHz = kResNetRateHz;                     ///< 25 Hz
+inline constexpr int kWindowLength = kWindowSeconds * kRateHz;    ///< 200
+inline constexpr int kFftSize = 1024;
+inline constexpr int kMaxPpgChannels = 4;
+inline constexpr int kMaxAccPeaks = 4;
+inline constexpr int kLobeHalf = 90;  ///< K(d) for |d| <= 90 BPM, 0 beyond
+inline constexpr float kArtefactMinBpm = 25.f, kArtefactMaxBpm = 215.f;
+}  // namespace spectral
+
+template <int PpgChannels>
+class SpectralEstimator {
+  static_assert(PpgChannels >= 1 && PpgChannels <= spectral::kMaxPpgChannels,
+                "SpectralEstimator: 1 to 4 PPG channels");
+
+ public:
+  static constexpr int ppg_channels = PpgChannels;
+  static constexpr int channels = PpgChannels + 3;  ///< PPG channels, then acc x, y, z
+  static constexpr int rate_hz = spectral::kRateHz;
+  static constexpr int window_length = spectral::kWindowLength;
+  static constexpr std::size_t input_size = std::size_t(channels) * window_length;
+  static constexpr int fft_size = spectral::kFftSize;
+  static constexpr int max_artefacts = 4 * spectral::kMaxAccPeaks;
+  using result_type = Prediction<float>;
+  using preprocessor = Preprocessor<rate_hz, channels>;
+
+  /// The front end this estimator expects: band-pass, no normalisation.
+  [[nodiscard]] static constexpr typename preprocessor::Config preprocessing_config(double fs_in) noexcept {
+    typename preprocessor::Config c = preprocessor::zscore_config(fs_in);
+    c.normalization = Normalization::none;
+    return c;
+  }
+
+  SpectralEstimator() noexcept {
+    init_tables();
+    (void)configure(SpectralParams{});
+  }
+
+  /// Validates and takes the parameters (bad_config leaves the previous ones).
+  [[nodiscard]] DspStatus configure(const SpectralParams& p) noexcept {
+    const bool ok = p.motion_ref_g > 0.f && std::isfinite(p.motion_ref_g) && p.acc_peaks >= 0 &&
+                    p.acc_peaks <= spectral::kMaxAccPeaks && p.acc_peak_rel >= 0.f && p.acc_peak_rel <= 1.f &&
+                    p.half_weight >= 0.f && p.half_weight <= 1.f && p.double_weight >= 0.f &&
+                    p.double_weight <= 1.f && p.three_half_weight >= 0.f && p.three_half_weight <= 1.f &&
+                    p.ppg_weight_ref_bpm > 0.f && std::isfinite(p.ppg_weight_ref_bpm) && p.search >= 0 && p.search <= 15 && p.ppg_weight_exponent >= 0.f &&
+                    p.ppg_weight_exponent <= 4.f && p.power > 0.f && p.power <= 8.f && p.floor > 0.f &&
+                    std::isfinite(p.floor);
+    if (!ok) return DspStatus::bad_config;
+    params_ = p;
+    for (int b = 0; b < kNumClasses; ++b) {
+      const double r = double(kMinBpm + b) / double(p.ppg_weight_ref_bpm);
+      ppg_weight_[b] = static_cast<float>(std::pow(r < 1.0 ? r : 1.0, double(p.ppg_weight_exponent)));
+    }
+    return DspStatus::ok;
+  }
+  [[nodiscard]] const SpectralParams& params() const noexcept { return params_; }
+
+  /// Whether the accelerometer channels carry a signal (false: they are ignored, no motion removal).
+  void set_accelerometer(bool present) noexcept { accelerometer_ = present; }
+  [[nodiscard]] bool accelerometer() const noexcept { return accelerometer_; }
+
+  /// One window -> the likelihood over the 180 classes (probabilities), its argmax (bpm) and
+  /// logits = log(probabilities). A window holding NaN / infinity is refused (non_finite).
+  const Prediction<float>& predict(const float* window) noexcept {
+    if (!detail::all_finite(window, input_size)) {
+      detail::refuse(result_, InputStatus::non_finite);
+      return result_;
+    }
+    spectra(window);
+    find_artefacts();
+    std::array<float, kNumClasses>& mean = result_.logits;  // scratch until the end
+    mean.fill(0.f);
+    for (int c = 0; c < PpgChannels; ++c) {
+      float* s = power_[c].data();
+      float top = 0.f;
+      for (int b = 0; b < kNumClasses; ++b) {
+        s[b] *= ppg_weight_[b];
+        top = s[b] > top ? s[b] : top;
+      }
+      const float inv = top > 0.f ? 1.f / top : 0.f;
+      for (int b = 0; b < kNumClasses; ++b) s[b] *= inv;
+      for (int a = 0; a < n_artefacts_; ++a) subtract(s, artefact_bpm_[a], artefact_weight_[a]);
+      for (int b = 0; b < kNumClasses; ++b) mean[b] += s[b];
+    }
+    float sum = 0.f;
+    const float inv_c = 1.f / float(PpgChannels);
+    for (int b = 0; b < kNumClasses; ++b) {
+      float v = mean[b] * inv_c;
+      v = (params_.power == 1.f ? v : std::pow(v, params_.power)) + params_.floor;
+      result_.probabilities[b] = v;
+      sum += v;
+    }
+    const float inv_sum = 1.f / sum;
+    int best = 0;
+    for (int b = 0; b < kNumClasses; ++b) {
+      result_.probabilities[b] *= inv_sum;
+      result_.logits[b] = std::log(result_.probabilities[b]);
+      if (result_.probabilities[b] > result_.probabilities[best]) best = b;
+    }
+    result_.class_index = best;
+    result_.bpm = float(best + kMinBpm);
+    result_.status = InputStatus::ok;
+    return result_;
+  }
+
+  /// Of the last window: motion (g), the artefact frequencies removed (BPM) and their weights.
+  [[nodiscard]] float motion() const noexcept { return motion_; }
+  [[nodiscard]] int artefact_count() const noexcept { return n_artefacts_; }
+  [[nodiscard]] float artefact_bpm(int i) const noexcept { return artefact_bpm_[i]; }
+  [[nodiscard]] float artefact_weight(int i) const noexcept { return artefact_weight_[i]; }
+  /// Channel c's power on the class grid after the last predict() (PPG: weighted, normalised and
+  /// cleaned; accelerometer: the axes summed, in channel PpgChannels).
+  [[nodiscard]] const float* grid(int c) const noexcept { return power_[c].data(); }
+  [[nodiscard]] const Prediction<float>& result() const noexcept { return result_; }
+
+ private:
+  void init_tables() noexcept {
+    constexpr double kTwoPi = 6.283185307179586476925286766559;
+    for (int n = 0; n < window_length; ++n)
+      hann_[n] = static_cast<float>(0.5 - 0.5 * std::cos(kTwoPi * double(n + 1) / double(window_length + 1)));
+    for (int b = 0; b < kNumClasses; ++b) {
+      const double pos = double(kMinBpm + b) / 60.0 * double(fft_size) / double(rate_hz);
+      const double lo = std::floor(pos);
+      bin_[b] = static_cast<std::int16_t>(lo);
+      frac_[b] = static_cast<float>(pos - lo);
+    }
+    // K(d): |sum_n w[n] exp(-2 pi i (d / 60) n / 25)|^2, normalised to K(0) = 1 (in double).
+    double k0 = 0.0;
+    for (int d = 0; d <= spectral::kLobeHalf; ++d) {
+      double re = 0.0, im = 0.0;
+      for (int n = 0; n < window_length; ++n) {
+        const double w = 0.5 - 0.5 * std::cos(kTwoPi * double(n + 1) / double(window_length + 1));
+        const double a = kTwoPi * (double(d) / 60.0) * double(n) / double(rate_hz);
+        re += w * std::cos(a);
+        im -= w * std::sin(a);
+      }
+      const double p = re * re + im * im;
+      if (d == 0) k0 = p;
+      lobe_[d] = static_cast<float>(p / k0);
+    }
+  }
+
+  // Step 1 (and the motion of step 2): power_[c] = grid power of every channel.
+  void spectra(const float* window) noexcept {
+    for (int c0 = 0; c0 < channels; c0 += 2) {
+      const bool pair = c0 + 1 < channels;
+      load(window + std::size_t(c0) * window_length, re_.data());
+      if (pair) {
+        load(window + std::size_t(c0 + 1) * window_length, im_.data());
+      } else {
+        for (int i = 0; i < fft_size; ++i) im_[i] = 0.f;
+      }
+      fft_.forward(re_.data(), im_.data());
+      // X_k = (Z_k + conj Z_{N-k}) / 2, Y_k = (Z_k - conj Z_{N-k}) / 2i: |X_k|^2, |Y_k|^2.
+      for (int b = 0; b < kNumClasses; ++b) {
+        float px[2], py[2];
+        for (int t = 0; t < 2; ++t) {
+          const int k = bin_[b] + t;
+          const int m = (fft_size - k) & (fft_size - 1);
+          const float xr = 0.5f * (re_[k] + re_[m]), xi = 0.5f * (im_[k] - im_[m]);
+          const float yr = 0.5f * (im_[k] + im_[m]), yi = 0.5f * (re_[m] - re_[k]);
+          px[t] = xr * xr + xi * xi;
+          py[t] = yr * yr + yi * yi;
+        }
+        power_[c0][b] = px[0] * (1.f - frac_[b]) + px[1] * frac_[b];
+        if (pair) power_[c0 + 1][b] = py[0] * (1.f - frac_[b]) + py[1] * frac_[b];
+      }
+    }
+    // The accelerometer: axes summed into power_[PpgChannels]; motion from the raw window.
+    double ms = 0.0;
+    for (int c = PpgChannels; c < channels; ++c) {
+      const float* x = window + std::size_t(c) * window_length;
+      double s = 0.0;
+      for (int n = 0; n < window_length; ++n) s += double(x[n]) * double(x[n]);
+      ms += s / double(window_length);
+      if (c > PpgChannels)
+        for (int b = 0; b < kNumClasses; ++b) power_[PpgChannels][b] += power_[c][b];
+    }
+    motion_ = static_cast<float>(std::sqrt(ms));
+  }
+
+  // Mean-removed, Hann-windowed, zero-padded copy of one channel.
+  void load(const float* x, float* out) const noexcept {
+    double s = 0.0;
+    for (int n = 0; n < window_length; ++n) s += double(x[n]);
+    const float mean = static_cast<float>(s / double(window_length));
+    for (int n = 0; n < window_length; ++n) out[n] = (x[n] - mean) * hann_[n];
+    for (int n = window_length; n < fft_size; ++n) out[n] = 0.f;
+  }
+
+  // Step 3.
+  void find_artefacts() noexcept {
+    n_artefacts_ = 0;
+    if (!accelerometer_ || params_.acc_peaks == 0) return;
+    const float wm = motion_ / params_.motion_ref_g < 1.f ? motion_ / params_.motion_ref_g : 1.f;
+    if (!(wm > 0.f)) return;
+    const float* a = power_[PpgChannels].data();
+    float top = 0.f;
+    for (int b = 0; b < kNumClasses; ++b) top = a[b] > top ? a[b] : top;
+    // The acc_peaks largest local maxima, largest first, ties by lower class.
+    int peaks[spectral::kMaxAccPeaks];
+    int n = 0;
+    for (int b = 1; b + 1 < kNumClasses; ++b) {
+      if (!(a[b] >= a[b - 1] && a[b] > a[b + 1])) continue;
+      int pos = n < params_.acc_peaks ? n : params_.acc_peaks;
+      while (pos > 0 && a[peaks[pos - 1]] < a[b]) --pos;
+      if (pos >= params_.acc_peaks) continue;
+      const int last = n < params_.acc_peaks ? n : params_.acc_peaks - 1;
+      for (int i = last; i > pos; --i) peaks[i] = peaks[i - 1];
+      peaks[pos] = b;
+      if (n < params_.acc_peaks) ++n;
+    }
+    const float mult[4] = {1.f, 0.5f, 2.f, 1.5f};
+    const float weight[4] = {1.f, params_.half_weight, params_.double_weight, params_.three_half_weight};
+    for (int i = 0; i < n; ++i) {
+      if (!(a[peaks[i]] >= params_.acc_peak_rel * top && a[peaks[i]] > 0.f)) continue;
+      const float f = float(kMinBpm + peaks[i]);
+      for (int t = 0; t < 4; ++t) {
+        const float fc = f * mult[t];
+        if (fc > spectral::kArtefactMinBpm && fc < spectral::kArtefactMaxBpm && weight[t] > 0.f) {
+          artefact_bpm_[n_artefacts_] = fc;
+          artefact_weight_[n_artefacts_] = wm * weight[t];
+          ++n_artefacts_;
+        }
+      }
+    }
+  }
+
+  // Step 4 for one artefact on one channel's normalised spectrum.
+  void subtract(float* s, float fc, float w) const noexcept {
+    const int c = static_cast<int>(std::floor(fc + 0.5f)) - kMinBpm;
+    const int lo = c - params_.search > 0 ? c - params_.search : 0;
+    const int hi = c + params_.search + 1 < kNumClasses ? c + params_.search + 1 : kNumClasses;
+    if (hi <= lo) return;
+    int j = lo;
+    for (int b = lo + 1; b < hi; ++b)
+      if (s[b] > s[j]) j = b;
+    const float amp = w * s[j];
+    const int from = j - spectral::kLobeHalf > 0 ? j - spectral::kLobeHalf : 0;
+    const int to = j + spectral::kLobeHalf < kNumClasses - 1 ? j + spectral::kLobeHalf : kNumClasses - 1;
+    for (int b = from; b <= to; ++b) {
+      const float v = s[b] - amp * lobe_[b > j ? b - j : j - b];
+      s[b] = v > 0.f ? v : 0.f;
+    }
+  }
+
+  SpectralParams params_{};
+  bool accelerometer_ = true;
+  RadixTwoFft<spectral::kFftSize> fft_{};
+  std::array<float, spectral::kFftSize> re_{}, im_{};
+  std::array<float, spectral::kWindowLength> hann_{};
+  std::array<std::int16_t, kNumClasses> bin_{};
+  std::array<float, kNumClasses> frac_{};
+  std::array<float, kNumClasses> ppg_weight_{};
+  std::array<float, spectral::kLobeHalf + 1> lobe_{};
+  std::array<std::array<float, kNumClasses>, channels> power_{};
+  float motion_ = 0.f;
+  int n_artefacts_ = 0;
+  std::array<float, max_artefacts> artefact_bpm_{};
+  std::array<float, max_artefacts> artefact_weight_{};
+  Prediction<float> result_{};
+};
+
+}  // namespace ppghr

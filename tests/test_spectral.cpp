@@ -1,0 +1,164 @@
+// Tests of the spectral estimator (include/ppghr/spectral/): the FFT against a direct DFT, the
+// estimator on synthetic windows whose answer is known (a pulse alone; a pulse under a stronger
+// motion artefact that the accelerometer sees; the same without the accelerometer), bad input,
+// parameter validation, and streaming through the Monitor without heap allocation. The parity with
+// the Python twin on real recordings is tools/tests/test_spectral.py (ctest spectral_parity_python).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "ppghr/monitor/monitor.hpp"
+#include "ppghr/spectral/estimator.hpp"
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// A window of C PPG channels + 3 accelerometer axes at 25 Hz: PPG = pulse at hr_bpm (amplitude
+// 100) + artefact at motion_bpm (amplitude art), acc x = acc_g sin(motion), others small noise.
+template <int C>
+std::vector<float> window(double hr_bpm, double motion_bpm, double art, double acc_g, unsigned seed = 1) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::vector<float> w(std::size_t(C + 3) * 200);
+  for (int n = 0; n < 200; ++n) {
+    const double t = n / 25.0;
+    for (int c = 0; c < C; ++c)
+      w[std::size_t(c) * 200 + n] = float(100.0 * std::sin(2 * kPi * hr_bpm / 60.0 * t + 0.3 * c) +
+                                          art * std::sin(2 * kPi * motion_bpm / 60.0 * t + 1.0) + 2.0 * noise(rng));
+    w[std::size_t(C) * 200 + n] = float(acc_g * std::sin(2 * kPi * motion_bpm / 60.0 * t + 1.0));
+    w[std::size_t(C + 1) * 200 + n] = float(0.001 * noise(rng));
+    w[std::size_t(C + 2) * 200 + n] = float(0.001 * noise(rng));
+  }
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("spectral: the radix-2 FFT equals a direct DFT") {
+  ppghr::RadixTwoFft<64> fft;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> re(64), im(64);
+  for (int i = 0; i < 64; ++i) {
+    re[i] = u(rng);
+    im[i] = u(rng);
+  }
+  std::vector<std::complex<double>> ref(64);
+  for (int k = 0; k < 64; ++k)
+    for (int n = 0; n < 64; ++n)
+      ref[k] += std::complex<double>(re[n], im[n]) * std::polar(1.0, -2 * kPi * k * n / 64.0);
+  fft.forward(re.data(), im.data());
+  double worst = 0;
+  for (int k = 0; k < 64; ++k) worst = std::max(worst, std::abs(std::complex<double>(re[k], im[k]) - ref[k]));
+  CHECK(worst < 1e-5);  // measured ~2e-6 (float)
+}
+
+TEST_CASE("spectral: a clean pulse is read at its class, on 1 to 4 channels") {
+  for (double hr : {42.0, 75.0, 133.0, 181.0, 205.0}) {
+    auto e1 = std::make_unique<ppghr::SpectralEstimator<1>>();
+    auto w1 = window<1>(hr, 100.0, 0.0, 0.0);
+    const auto& p1 = e1->predict(w1.data());
+    REQUIRE(p1.ok());
+    CHECK(std::abs(p1.bpm - float(hr)) <= 1.f);
+    auto e4 = std::make_unique<ppghr::SpectralEstimator<4>>();
+    auto w4 = window<4>(hr, 100.0, 0.0, 0.0);
+    const auto& p4 = e4->predict(w4.data());
+    REQUIRE(p4.ok());
+    CHECK(std::abs(p4.bpm - float(hr)) <= 1.f);
+    double sum = 0;
+    for (float v : p4.probabilities) sum += v;
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("spectral: a stronger motion artefact the accelerometer sees is removed") {
+  auto est = std::make_unique<ppghr::SpectralEstimator<3>>();
+  // Pulse 128 BPM, step artefact at 160 BPM three times stronger, acc 1 g at 160 BPM.
+  auto w = window<3>(128.0, 160.0, 300.0, 1.0);
+  const auto& p = est->predict(w.data());
+  REQUIRE(p.ok());
+  CHECK(est->motion() == doctest::Approx(1.0 / std::sqrt(2.0)).epsilon(0.05));
+  REQUIRE(est->artefact_count() >= 1);
+  CHECK(std::abs(est->artefact_bpm(0) - 160.f) <= 1.f);
+  CHECK(std::abs(p.bpm - 128.f) <= 1.f);
+  // Without the accelerometer the artefact wins: the estimator is only as good as its input.
+  est->set_accelerometer(false);
+  const auto& q = est->predict(w.data());
+  REQUIRE(q.ok());
+  CHECK(est->artefact_count() == 0);
+  CHECK(std::abs(q.bpm - 160.f) <= 1.f);
+}
+
+TEST_CASE("spectral: the arm swing at half the step rate is removed too") {
+  auto est = std::make_unique<ppghr::SpectralEstimator<1>>();
+  // Step 170 BPM in the accelerometer; the PPG carries its half (85 BPM) strongly, the pulse at 140.
+  auto w = window<1>(140.0, 170.0, 0.0, 1.0);
+  for (int n = 0; n < 200; ++n) w[n] += float(250.0 * std::sin(2 * kPi * 85.0 / 60.0 * n / 25.0));
+  const auto& p = est->predict(w.data());
+  REQUIRE(p.ok());
+  CHECK(std::abs(p.bpm - 140.f) <= 1.f);
+}
+
+TEST_CASE("spectral: non-finite input is refused, parameters are validated") {
+  auto est = std::make_unique<ppghr::SpectralEstimator<2>>();
+  auto w = window<2>(90.0, 100.0, 0.0, 0.0);
+  w[333] = std::numeric_limits<float>::quiet_NaN();
+  const auto& p = est->predict(w.data());
+  CHECK(p.status == ppghr::InputStatus::non_finite);
+  CHECK(p.class_index == -1);
+  CHECK(p.bpm == 0.f);
+  ppghr::SpectralParams bad;
+  bad.floor = 0.f;
+  CHECK(est->configure(bad) == ppghr::DspStatus::bad_config);
+  bad = ppghr::SpectralParams{};
+  bad.acc_peaks = 9;
+  CHECK(est->configure(bad) == ppghr::DspStatus::bad_config);
+  CHECK(est->params().floor == ppghr::SpectralParams{}.floor);  // the refused ones were not taken
+  CHECK(est->configure(ppghr::SpectralParams{}) == ppghr::DspStatus::ok);
+}
+
+TEST_CASE("spectral: the Monitor streams it without heap allocation, at 50 and 256 Hz") {
+  using Est = ppghr::SpectralEstimator<2>;
+  using Mon = ppghr::Monitor<Est, Est::preprocessor>;
+  for (double fs : {50.0, 256.0}) {
+    auto est = std::make_unique<Est>();
+    auto mon = std::make_unique<Mon>();
+    Mon::Config cfg;
+    cfg.preprocessing = Est::preprocessing_config(fs);
+    REQUIRE(mon->init(*est, cfg) == ppghr::DspStatus::ok);
+    const int n = int(fs * 30);
+    std::vector<float> frames(std::size_t(n) * Est::channels);
+    for (int i = 0; i < n; ++i) {
+      const double t = i / fs;
+      float* f = frames.data() + std::size_t(i) * Est::channels;
+      f[0] = float(30000 + 100 * std::sin(2 * kPi * 1.9 * t));  // 114 BPM on a DC level
+      f[1] = float(20000 + 80 * std::sin(2 * kPi * 1.9 * t + 0.5));
+      f[2] = float(0.8 * std::sin(2 * kPi * 2.6 * t));           // steps at 156 BPM
+      f[3] = float(0.1 * std::sin(2 * kPi * 1.3 * t));
+      f[4] = 1.0f;                                               // gravity
+    }
+    std::vector<float> bpm;
+    bpm.reserve(64);
+    ppghr_test::AllocationScope scope;
+    for (int i = 0; i < n; i += 37) {
+      const int m = std::min(37, n - i);
+      REQUIRE(mon->push(frames.data() + std::size_t(i) * Est::channels, std::size_t(m),
+                        [&](const ppghr::WindowResult& r) { bpm.push_back(r.ok() ? r.bpm : -1.f); }) ==
+              ppghr::DspStatus::ok);
+    }
+    REQUIRE(mon->finish([&](const ppghr::WindowResult& r) { bpm.push_back(r.ok() ? r.bpm : -1.f); }) ==
+            ppghr::DspStatus::ok);
+#if PPGHR_TEST_WRAP_MALLOC
+    CHECK(scope.count() == 0);
+#endif
+    REQUIRE(bpm.size() == 12);  // (30 - 8) / 2 + 1
+    for (float b : bpm) CHECK(std::abs(b - 114.f) <= 1.f);
+  }
+}
