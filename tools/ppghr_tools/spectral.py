@@ -53,7 +53,7 @@ ARTEFACT_MAX_BPM = 215.0
 
 @dataclass(frozen=True)
 class SpectralParams:
-    motion_ref_g: float = 0.3      # motion (g) at which the artefacts are fully subtracted
+    motion_ref_g: float = 0.5      # motion (g) at which the artefacts are fully subtracted
     acc_peaks: int = 2             # accelerometer peaks used
     acc_peak_rel: float = 0.3      # a peak counts when >= this x the largest
     half_weight: float = 1.0       # weight of f / 2 (arm swing) relative to f

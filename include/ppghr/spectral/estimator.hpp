@@ -50,7 +50,7 @@ namespace ppghr {
 /// The spectral estimator's few parameters (set on BAMI; tools/ppghr_tools/spectral.py has the same
 /// defaults). Values outside their domain make configure() return bad_config.
 struct SpectralParams {
-  float motion_ref_g = 0.3f;         ///< motion (g) from which artefacts are removed fully (> 0)
+  float motion_ref_g = 0.5f;         ///< motion (g) from which artefacts are removed fully (> 0)
   int acc_peaks = 2;                 ///< accelerometer peaks used (0..kMaxAccPeaks)
   float acc_peak_rel = 0.3f;         ///< a peak counts when >= this x the largest (0..1)
   float half_weight = 1.0f;          ///< weight of a peak's half frequency (arm swing) (0..1)
