@@ -33,3 +33,7 @@
 #include "ppghr/monitor/monitor.hpp"
 #include "ppghr/monitor/tracker.hpp"
 #include "ppghr/post/clamp.hpp"
+#include "ppghr/post/decode.hpp"
+#include "ppghr/post/prior_bami.hpp"
+#include "ppghr/spectral/estimator.hpp"
+#include "ppghr/spectral/fft.hpp"
