@@ -197,8 +197,9 @@ Recording read_csv(const std::string& path, double rate_opt) {
     if (ihr >= 0) hr_samples.push_back(number(ihr));
   }
   if (r.ppg.empty()) die("'" + path + "' has a header but no samples");
-  // The rate from the time column: its mean step, to the nearest integer when within 1% of one
-  // (timestamp jitter), else to 0.001 Hz (non-integer rates such as 25.6 or 102.4 Hz; float times).
+  // The rate from the time column: its mean step, to the nearest integer when within 0.1% of one
+  // (timestamp jitter; 102.4 Hz is 0.4% from 102), else to 0.001 Hz (non-integer rates such as 25.6
+  // or 102.4 Hz; the times are read as float).
   double rate_from_time = 0;
   auto hz_text = [](double hz) {
     char b[32];
@@ -209,7 +210,7 @@ Recording read_csv(const std::string& path, double rate_opt) {
     const double dt = (times.back() - times.front()) / double(times.size() - 1);
     if (!(dt > 0)) die("'" + path + "': the time column does not increase");
     const double integer = double(std::lround(1.0 / dt));
-    rate_from_time = std::fabs(1.0 / dt - integer) <= 0.01 * integer ? integer : std::round(1000.0 / dt) / 1000.0;
+    rate_from_time = std::fabs(1.0 / dt - integer) <= 1e-3 * integer ? integer : std::round(1000.0 / dt) / 1000.0;
   }
   if (rate_opt > 0) {
     if (rate_from_time > 0 && std::fabs(rate_from_time - rate_opt) > 0.01 * rate_opt)
@@ -517,15 +518,17 @@ class Runner {
   virtual bool wants_acc() const = 0;
   /// False for a regression head: no probability vector, so no confidence and no decoding.
   virtual bool has_probabilities() const = 0;
-  /// The calibrated confidence for decode mode `mode`, when the estimator has a calibration table
-  /// for it (the spectral estimator); otherwise the raw value.
-  virtual float calibrate(const cli::DecodeSpec& mode, float raw) const {
-    (void)mode;
-    return raw;
+  /// The calibrated confidence for decode mode `mode` (the recording with / without its
+  /// accelerometer), when the estimator has a calibration table for it (the spectral estimator);
+  /// otherwise the raw value.
+  virtual float calibrate(const cli::DecodeSpec& mode, bool accelerometer, float raw) const {
+    const auto* c = calibration(mode, accelerometer);
+    return c ? c->apply(raw) : raw;
   }
-  virtual bool calibrated(const cli::DecodeSpec& mode) const {
+  virtual const cli::Calibration* calibration(const cli::DecodeSpec& mode, bool accelerometer) const {
     (void)mode;
-    return false;
+    (void)accelerometer;
+    return nullptr;
   }
   /// The HMM the decoders run over this estimator's probabilities (default: the BAMI-1 prior).
   virtual cli::DecoderModel decoder_model() const { return {}; }
@@ -650,6 +653,9 @@ class SpectralRunner final : public Runner {
  public:
   bool wants_acc() const override { return true; }
   bool has_probabilities() const override { return true; }
+  const cli::Calibration* calibration(const cli::DecodeSpec& mode, bool accelerometer) const override {
+    return cli::spectral_calibration(mode, accelerometer);
+  }
 
   RunOut run(const Recording& r, const Options& o) override {
     const std::vector<int> ch = resolve_channels(o.channels, r);
@@ -729,7 +735,7 @@ std::vector<Row> decode_rows(const RunOut& run, const cli::DecodeSpec& spec, boo
     }
     r.hr_tracked = clamp ? w.hr_clamped : d.bpm[k];
     r.confidence_raw = d.confidence[k];
-    r.confidence = clamp ? r.confidence_raw : runner.calibrate(spec, r.confidence_raw);
+    r.confidence = clamp ? r.confidence_raw : runner.calibrate(spec, run.accelerometer, r.confidence_raw);
   }
   return rows;
 }
@@ -868,10 +874,13 @@ void usage() {
                "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n"
                "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence: the probability\n"
                "mass within +-5 BPM of the estimate in the decoder's belief (0 for a window that is not ok),\n"
-               "calibrated (P(within 5 BPM)) for the spectral estimator; for networks the raw mass, not\n"
-               "calibrated yet. A regression head (pulse_teacher, pulse_student) gives one BPM per window and\n"
+               "calibrated to P(within 5 BPM) for the spectral estimator where it has a table (--decode none,\n"
+               "online, lag:3, offline; with and without accelerometer)%s; otherwise, and for networks, the\n"
+               "raw mass (networks have no calibration yet; --windows-out also gives confidence_raw).\n"
+               "A regression head (pulse_teacher, pulse_student) gives one BPM per window and\n"
                "no probabilities: hr and hr_tracked have 3 decimals, confidence is empty (CSV) / null (JSON).\n",
-               PPGHR_CLI_HAVE_SPECTRAL ? "" : " [not in this build]");
+               PPGHR_CLI_HAVE_SPECTRAL ? "" : " [not in this build]",
+               PPGHR_CLI_HAVE_SPECTRAL_CALIBRATION ? "" : " [no tables in this build]");
 }
 
 std::string json_number(double v, const char* fmt = "%.4f") { return number_or(v, fmt, "null"); }

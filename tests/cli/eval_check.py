@@ -15,6 +15,11 @@
         sorted by confidence, most confident first, ties in file order; the first ceil(p n / 100)),
         pooled over all recordings for "overall". Prints one line; exit 1 on any difference
         > 1e-3 BPM (the JSON prints 4 decimals) or any count that differs.
+
+    eval_check.py check-calibration CALIBRATION_TABLES.hpp WINDOWS.csv MODE acc|noacc
+        The spectral estimator's printed confidence = its calibration table for MODE (none, online,
+        lag:3, offline) with / without accelerometer applied to confidence_raw (piecewise linear,
+        clamped at the end knots); for a mode without a table, confidence_raw itself.
 """
 
 from __future__ import annotations
@@ -148,6 +153,59 @@ def check_eval(args) -> int:
     return 0
 
 
+MODE_NAMES = {"none": "None", "online": "Online", "lag:3": "Lag3", "offline": "Offline"}
+
+
+def read_tables(header: Path):
+    """{(Mode, Acc): (x, y)} from calibration_tables.hpp (kSpectralCalib<Mode><Acc>X / Y / Count)."""
+    import re
+    text = Path(header).read_text()
+    arrays = {m.group(1): [float(v.rstrip("f")) for v in re.findall(r"[-+0-9.eE]+f?", m.group(2))]
+              for m in re.finditer(r"kSpectralCalib(\w+?)\[\]\s*=\s*\{([^}]*)\}", text)}
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"kSpectralCalib(\w+?)Count\s*=\s*(\d+)", text)}
+    out = {}
+    for name, n in counts.items():
+        x, y = arrays.get(name + "X"), arrays.get(name + "Y")
+        if x is not None and y is not None:
+            out[name] = (np.asarray(x[:n], np.float32), np.asarray(y[:n], np.float32))
+    return out
+
+
+def apply_table(x, y, raw):
+    """ppghr::Calibration::apply: clamp to the end knots, linear in between."""
+    if len(x) == 0:
+        return raw
+    if not raw > x[0]:
+        return float(y[0])
+    if raw >= x[-1]:
+        return float(y[-1])
+    k = int(np.searchsorted(x, raw, side="right")) - 1
+    return float(y[k] + (raw - x[k]) / (x[k + 1] - x[k]) * (y[k + 1] - y[k]))
+
+
+def check_calibration(args) -> int:
+    """Every ok window's confidence = the table of (mode, accelerometer) applied to its
+    confidence_raw (the raw value itself for a mode without a table)."""
+    tables = read_tables(args.header)
+    name = MODE_NAMES.get(args.mode, "") + ("Acc" if args.acc == "acc" else "NoAcc")
+    table = tables.get(name) if args.mode in MODE_NAMES else None
+    worst, n = 0.0, 0
+    with open(args.windows, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["status"] != "ok":
+                continue
+            raw, conf = float(r["confidence_raw"]), float(r["confidence"])
+            want = apply_table(*table, raw) if table else raw
+            worst = max(worst, abs(conf - want))
+            n += 1
+    what = f"table kSpectralCalib{name} ({len(table[0])} knots)" if table else "no table: the raw value"
+    if n == 0 or worst > 1e-5:
+        print(f"FAIL --decode {args.mode} ({args.acc}): {n} ok windows, max |confidence - {what}| = {worst:.2e}")
+        return 1
+    print(f"ok   --decode {args.mode} ({args.acc}): confidence = {what} over {n} windows (max diff {worst:.1e})")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -162,8 +220,15 @@ def main(argv=None) -> int:
     c = sub.add_parser("check-eval")
     c.add_argument("json")
     c.add_argument("windows")
+    k = sub.add_parser("check-calibration")
+    k.add_argument("header")
+    k.add_argument("windows")
+    k.add_argument("mode")
+    k.add_argument("acc", choices=("acc", "noacc"))
     args = ap.parse_args(argv)
-    return make_dataset(args) if args.cmd == "make-dataset" else check_eval(args)
+    if args.cmd == "make-dataset":
+        return make_dataset(args)
+    return check_eval(args) if args.cmd == "check-eval" else check_calibration(args)
 
 
 if __name__ == "__main__":

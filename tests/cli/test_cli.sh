@@ -332,6 +332,24 @@ if "$EXE" --model spectral --csv "$DEMO" --ref "$REF" --decode online >"$TMP/sp.
       bad "spectral --eval without accelerometer: $(cat "$TMP/sp_noacc_eval.err") $(head -c 300 "$TMP/sp_noacc.json")"
     fi
   fi
+  # The printed confidence is the calibrated one where a table exists (calibration_tables.hpp).
+  TABLES=$ROOT/include/ppghr/spectral/calibration_tables.hpp
+  if [[ -f $TABLES ]]; then
+    for mode in none online lag:3 offline viterbi; do
+      for acc in acc noacc; do
+        src=$DEMO
+        [[ $acc == noacc ]] && src=$TMP/ppg_only.csv
+        if "$EXE" --model spectral --csv "$src" --rate 50 --decode "$mode" --windows-out "$TMP/cal.csv" >/dev/null 2>"$TMP/cal.err" &&
+          msg=$("$PY" "$EC" check-calibration "$TABLES" "$TMP/cal.csv" "$mode" "$acc"); then
+          ok "spectral calibration: ${msg#ok   }"
+        else
+          bad "spectral calibration --decode $mode ($acc): ${msg:-} $(cat "$TMP/cal.err")"
+        fi
+      done
+    done
+  else
+    echo "SKIPPED spectral calibration: no $TABLES (ppghr_tools.calibrate writes it)"
+  fi
 elif grep -q 'this build has no spectral estimator' "$TMP/sp.err"; then
   echo "SKIPPED spectral cases: $(cat "$TMP/sp.err")"
 else
