@@ -14,11 +14,14 @@
 #   4. runs every image under qemu-system-arm -M mps2-an386 (semihosting, -icount shift=0), twice
 #      for -Os (the output, instruction counts included, must be identical), and the host builds
 #   5. compares MCU and host outputs (examples/mcu/compare.py: same argmax, probabilities within
-#      1e-6, BPM within 1e-3; golden windows also against torch float64 within 1e-4)
+#      1e-6, BPM within 1e-3; golden windows also against torch float64 within 1e-4; the spectral
+#      estimator: probabilities and the forward filter's belief within 1e-5, same decoded class)
 #   6. regenerates docs/mcu-footprint.md (examples/mcu/footprint.py)
 #
 # Networks: resnet1, resnet2 (the shipped model) and pulse_student when
-# include/ppghr/models/pulse.hpp exists. Exits nonzero when any check fails. Environment:
+# include/ppghr/models/pulse.hpp exists; then spectral1 and spectral3 (the spectral estimator with
+# 1 and 3 PPG channels + the forward filter, examples/mcu/spectral_main.cpp) when
+# include/ppghr/spectral/estimator.hpp exists. Exits nonzero when any check fails. Environment:
 #   JOBS=N  parallel build jobs (default 2);  PPGHR_SKIP_APT=1  do not check or install packages;
 #   PPGHR_MCU_BUILD=DIR  build tree (default build-mcu);  PPGHR_MCU_NO_REPORT=1  leave the doc alone;
 #   PPGHR_MCU_NETS=a,b   the networks (default above)
@@ -48,6 +51,7 @@ if [[ -n ${PPGHR_MCU_NETS:-} ]]; then
 else
   NETS=(resnet1 resnet2)
   if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student); fi
+  if [[ -f include/ppghr/spectral/estimator.hpp ]]; then NETS+=(spectral1 spectral3); fi
 fi
 NETS_CMAKE=$(IFS=';'; echo "${NETS[*]}")
 NETS_CSV=$(IFS=','; echo "${NETS[*]}")
@@ -179,10 +183,12 @@ for net in "${NETS[@]}"; do
     resnet1) golden=(--golden tests/golden/resnet1.golden) ;;
     pulse_student) golden=(--golden tests/golden/pulse_student.golden) ;;
   esac
+  tol=1e-6
+  if [[ $net == spectral* ]]; then tol=1e-5; fi  # the spectral estimator: 1e-5 (issue 12; measured ~1e-8)
   for cfg in m4-Os m4-O2; do
     [[ -f $RUNS/$cfg-$net.txt && -f $RUNS/host-$net.txt ]] || continue
     "$PYTHON" examples/mcu/compare.py --mcu "$RUNS/$cfg-$net.txt" --host "$RUNS/host-$net.txt" "${golden[@]}" \
-      --prob-tol 1e-6 --bpm-tol 1e-3 --json "$RUNS/compare-$cfg-$net.json" | sed "s/^/$cfg /" ||
+      --prob-tol "$tol" --bpm-tol 1e-3 --json "$RUNS/compare-$cfg-$net.json" | sed "s/^/$cfg /" ||
       fail "$cfg $net: MCU and host disagree"
   done
 done
@@ -193,6 +199,7 @@ if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 ]]; then
   for net in "${NETS[@]}"; do
     case $net in
       resnet2) blobs+=(--blob "resnet2=models/resnet2_bami1.ppgw") ;;
+      spectral*) ;;  # no weights
       *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/$net.ppgw") ;;
     esac
   done

@@ -7,7 +7,10 @@ Passes (exit 0) when both runs ended with status ok, describe the same network a
 window by window:
   - 180-class heads: the same argmax (heart rate), and every probability within --prob-tol
     (absolute) of the host's;
-  - regression heads (one BPM value): the value within --bpm-tol (absolute, BPM) of the host's.
+  - regression heads (one BPM value): the value within --bpm-tol (absolute, BPM) of the host's;
+  - the spectral estimator's runs (spectral_main.cpp) also print the forward filter's belief after
+    each window ("belief" records) and its decoded class: the same decoded class, the same argmax
+    of the belief and every belief value within --prob-tol.
 With --golden (the windows came from a tests/golden/<arch>.golden file), the MCU's outputs are also
 checked against torch's float64 expectation stored there: same argmax and within --golden-tol,
 the tolerance of the C++ golden test (tests/test_golden.cpp).
@@ -37,7 +40,7 @@ def _fields(parts):
 
 def parse(text: str) -> dict:
     """The records of one run (see examples/mcu/main.cpp)."""
-    run = {"windows": {}, "outputs": {}, "raw_outputs": {}}
+    run = {"windows": {}, "outputs": {}, "raw_outputs": {}, "beliefs": {}}
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -50,7 +53,9 @@ def parse(text: str) -> dict:
             w = int(parts[1])
             run["raw_outputs"][w] = parts[2:]
             run["outputs"][w] = [struct.unpack(">f", bytes.fromhex(h))[0] for h in parts[2:]]
-        elif key in ("ppghr-mcu", "sizes", "calibration", "load", "checksum", "stack", "end"):
+        elif key == "belief":
+            run["beliefs"][int(parts[1])] = [struct.unpack(">f", bytes.fromhex(h))[0] for h in parts[2:]]
+        elif key in ("ppghr-mcu", "sizes", "calibration", "load", "startup", "checksum", "stack", "end"):
             run[key] = _fields(parts[1:])
         elif key == "input":
             run["input"] = line[len("input "):]
@@ -120,6 +125,22 @@ def compare(mcu: dict, host: dict, *, prob_tol: float, bpm_tol: float, golden=No
                 problems.append(f"window {w}: a probability differs by {diff:.3g} > {prob_tol:g}")
         elif diff > bpm_tol:
             problems.append(f"window {w}: the BPM output differs by {diff:.3g} > {bpm_tol:g}")
+        if w in host["beliefs"] or w in mcu["beliefs"]:
+            ba, bb = mcu["beliefs"].get(w, []), host["beliefs"].get(w, [])
+            da, db = mcu["windows"][w].get("decoded"), host["windows"][w].get("decoded")
+            entry["decoded_mcu"], entry["decoded_host"] = da, db
+            if len(ba) != len(bb) or not bb:
+                problems.append(f"window {w}: belief of {len(ba)} values on the MCU, {len(bb)} on the host")
+            else:
+                bd = max(abs(x - y) for x, y in zip(ba, bb))
+                entry["belief_max_abs_diff"] = bd
+                summary["belief_max_abs_diff"] = max(summary.get("belief_max_abs_diff", 0.0), bd)
+                if bd > prob_tol:
+                    problems.append(f"window {w}: a belief value differs by {bd:.3g} > {prob_tol:g}")
+                if _argmax(ba) != _argmax(bb):
+                    problems.append(f"window {w}: belief argmax {_argmax(ba)} on the MCU, {_argmax(bb)} on the host")
+            if da != db or da is None:
+                problems.append(f"window {w}: decoded class {da} on the MCU, {db} on the host")
         if golden is not None:
             g = golden[w]
             gd = max(abs(x - y) for x, y in zip(a, g))
@@ -159,8 +180,11 @@ def main(argv=None) -> int:
     print(f"{net}: {s['windows']} windows, max |mcu - host| over the {kind} = {s['max_abs_diff']:.3g}, "
           f"{s['bit_identical_values']}/{s['values']} values bit-identical"
           + (f", max |mcu - golden| = {s['golden_max_abs_diff']:.3g}" if golden else ""))
+    if "belief_max_abs_diff" in s:
+        print(f"{net}: forward filter: max |mcu - host| over the beliefs = {s['belief_max_abs_diff']:.3g}")
     for e in s["per_window"]:
-        print(f"  window {e['window']}: bpm mcu {e['mcu_bpm']} host {e['host_bpm']} (reference {e['ref']})")
+        dec = f", decoded class mcu {e['decoded_mcu']} host {e['decoded_host']}" if "decoded_host" in e else ""
+        print(f"  window {e['window']}: bpm mcu {e['mcu_bpm']} host {e['host_bpm']} (reference {e['ref']}){dec}")
     for p in problems:
         print(f"  FAIL {p}")
     print(f"{net}: {'agree' if not problems else 'DISAGREE'}")

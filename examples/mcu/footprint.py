@@ -1,6 +1,6 @@
 """Write docs/mcu-footprint.md from the builds and runs of scripts/mcu.sh.
 
-    python3 examples/mcu/footprint.py --build build-mcu --nets resnet1,resnet2[,pulse_student] \
+    python3 examples/mcu/footprint.py --build build-mcu --nets resnet1,resnet2[,pulse_student][,spectral1,spectral3] \
         --blob resnet1=build-mcu/m4-Os/gen/blobs/resnet1.ppgw --blob resnet2=models/resnet2_bami1.ppgw \
         --out docs/mcu-footprint.md
 
@@ -10,7 +10,8 @@ Reads, under --build (the layout scripts/mcu.sh makes):
     runs/compare-<config>-<net>.json   compare.py summaries (host vs MCU agreement)
     runs/fit-<net>.txt         the link against mcu_1m_256k.ld: "ok" or the linker's complaint
     runs/default-resnet1.txt, m4-default/   the Eigen + xsimd build, when present
-No date, host name or path goes into the report, so the same tools give the same file.
+Names spectral<C> are the spectral estimator + forward filter (spectral_main.cpp, no blob): they get
+their own section. No date, host name or path goes into the report, so the same tools give the same file.
 Standard library only (plus binutils' arm-none-eabi-size and -nm).
 """
 
@@ -129,6 +130,125 @@ def measure(build: Path, config: str, net: str) -> dict:
     }
 
 
+def is_spectral(net: str) -> bool:
+    return net.startswith("spectral")
+
+
+def measure_spectral(build: Path, config: str, net: str) -> dict:
+    """The spectral estimator + forward filter image (spectral_main.cpp) and its run."""
+    elf = build / config / f"ppghr_mcu_{net}.elf"
+    sec = sections(elf)
+    sym = symbols(elf)
+    run = compare.parse((build / "runs" / f"{config}-{net}.txt").read_text())
+    cmp_path = build / "runs" / f"compare-{config}-{net}.json"
+    cmp = json.loads(cmp_path.read_text()) if cmp_path.exists() else None
+    inputs = sym.get("ppghr_mcu_inputs", 0) + sym.get("ppghr_mcu_reference_bpm", 0) + sym.get("ppghr_mcu_input_source", 0)
+    code = sum(sec.get(s, 0) for s in CODE_SECTIONS)
+    rodata, data, bss = sec.get(".rodata", 0), sec.get(".data", 0), sec.get(".bss", 0)
+    sizes = run["sizes"]
+    wins = [w for _, w in sorted(run["windows"].items())]
+    predict = [int(w["predict_instructions"]) for w in wins]
+    decode = [int(w["decode_instructions"]) for w in wins[1:]] or [int(wins[0]["decode_instructions"])]
+    total = [int(w["instructions"]) for w in wins]
+    return {
+        "code": code, "rodata": rodata - inputs, "inputs": inputs, "data": data, "bss": bss,
+        "flash": code + rodata - inputs + data,
+        "stack": int(run["stack"]["high_water"]), "stack_reserved": int(run["stack"]["reserved"]),
+        "ram": data + bss + int(run["stack"]["high_water"]),
+        "estimator_bytes": int(sizes["estimator_bytes"]), "filter_bytes": int(sizes["filter_bytes"]),
+        "channels": int(sizes["channels"]), "fft_size": int(sizes["fft_size"]),
+        "predict": (min(predict), max(predict)), "decode": (min(decode), max(decode)),
+        "decode_first": int(wins[0]["decode_instructions"]), "total": (min(total), max(total)),
+        "startup": int(run["startup"]["instructions"]),
+        "calibration": (int(run["calibration"]["spin"]), int(run["calibration"]["measured"])),
+        "heap_symbols": sorted(s for s in sym["_raw"] if ALLOCATOR.match(s)),
+        "soft_double": sorted(s for s in sym["_raw"] if SOFT_DOUBLE.match(s)),
+        "compare": cmp, "windows": run["windows"], "input": run.get("input", ""),
+    }
+
+
+def span(lo_hi) -> str:
+    lo, hi = lo_hi
+    return b(lo) + (f" - {b(hi)}" if hi != lo else "")
+
+
+def render_spectral(est: list, m: dict, fits: dict) -> list:
+    L = []
+    add = L.append
+    add("## The spectral estimator + forward filter")
+    add("")
+    add("`spectral<C>`: `ppghr::SpectralEstimator<C>` (C PPG channels + the accelerometer's 3 axes, 8-s windows at "
+        "25 Hz, zero-padded 1024-point FFTs, the 180-class likelihood) followed by `ppghr::ForwardFilter::update()` "
+        "(the online HMM decoder, post/decode.hpp) on each window: `examples/mcu/spectral_main.cpp`, no weights, "
+        "both objects in static storage. The windows are 4 consecutive windows (stride 2 s) of a synthetic "
+        "recording made by `gen_inputs.py --spectral C` (a pulse at 118-124 BPM under a stronger step artefact at "
+        "160 BPM and its arm swing at 80 BPM, the motion growing from rest to ~1 g), so the filter runs over them "
+        "as it would on a stream.")
+    add("")
+    add("| estimator | opt | code | constants | .data | **flash** | test windows | .bss | of which estimator + filter | stack used | **RAM** |")
+    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for net in est:
+        for c in CONFIGS:
+            x = m[(c, net)]
+            add(f"| {net} | {c[3:]} | {b(x['code'])} | {b(x['rodata'])} | {b(x['data'])} | **{b(x['flash'])}** "
+                f"({kb(x['flash'])}) | {b(x['inputs'])} | {b(x['bss'])} | {b(x['estimator_bytes'] + x['filter_bytes'])} "
+                f"({b(x['estimator_bytes'])} + {b(x['filter_bytes'])}) | {b(x['stack'])} | **{b(x['ram'])}** ({kb(x['ram'])}) |")
+    add("")
+    add("The estimator object holds the FFT's twiddles (4 KiB), its two 1024-float work arrays (8 KiB), the "
+        "per-channel class-grid spectra (180 floats per channel, accelerometer axes included), the Hann window, "
+        "the lobe table and the result; the forward filter holds its transition model and 3 x 180 floats. "
+        "Links for 1 MB / 256 KB: " + "; ".join(f"{n} {fits.get(n, 'not run')} "
+                                               f"({b(256 * 1024 - m[('m4-Os', n)]['ram'])} B of RAM left)" for n in est) + ".")
+    add("")
+    add("Instructions (counted as for the networks above; deterministic):")
+    add("")
+    add("| estimator | opt | predict() (min-max over 4 windows) | ForwardFilter::update() (windows 1-3) | **per window** (max) | start-up: static constructors |")
+    add("|---|---|--:|--:|--:|--:|")
+    for net in est:
+        for c in CONFIGS:
+            x = m[(c, net)]
+            add(f"| {net} | {c[3:]} | {span(x['predict'])} | {span(x['decode'])} | **{b(x['total'][1])}** | {b(x['startup'])} |")
+    add("")
+    add("The first window's update() has no transition to apply (" + ", ".join(
+        f"{n}: {b(m[('m4-Os', n)]['decode_first'])}" for n in est) + " instructions at -Os). For scale only, "
+        "assuming 2 cycles per instruction at 64 MHz: "
+        + "; ".join(f"{n} -Os ~{m[('m4-Os', n)]['total'][1] * 2 / 64e6 * 1e3:.0f} ms per window" for n in est)
+        + ", against one window every 2 s. The start-up count is the estimator's constructor and the "
+        "filter's, once, at reset: the FFT twiddles, the Hann window and the artefact-lobe table, about 56k sines "
+        "and cosines in double, in software on the M4F (the lobe table's loop recomputes the Hann window for each "
+        "of its 91 entries: 18k cosines of the 56k).")
+    add("")
+    sd = sorted({s for c in CONFIGS for n in est for s in m[(c, n)]["soft_double"]})
+    add("Double precision: " + ("no soft-float double routine is linked." if not sd else
+        "these images link the soft-float double routines " + ", ".join(f"`{s}`" for s in sd) + ": the estimator "
+        "computes its tables in double (constructor) and accumulates each channel's mean and the motion in "
+        "double in predict(), which the M4F's single-precision FPU runs in software."))
+    add("")
+    add("Host vs MCU (`compare.py`: the 180 probabilities and the filter's 180 beliefs within the tolerance, the "
+        "same argmax and the same decoded class in every window):")
+    add("")
+    add("| estimator | opt | windows | heart rates MCU = host (BPM) | decoded (class) | reference (BPM) | max abs diff, probabilities | max abs diff, beliefs | tolerance | bit-identical probabilities | result |")
+    add("|---|---|--:|---|---|---|--:|--:|--:|--:|---|")
+    for net in est:
+        for c in CONFIGS:
+            s = m[(c, net)]["compare"]
+            if s is None:
+                add(f"| {net} | {c[3:]} | - | - | - | - | - | - | - | - | not compared |")
+                continue
+            hrs = ", ".join(e["mcu_bpm"] for e in s["per_window"])
+            dec = ", ".join(str(e.get("decoded_mcu")) for e in s["per_window"])
+            ref = ", ".join(e["ref"] for e in s["per_window"])
+            add(f"| {net} | {c[3:]} | {s['windows']} | {hrs} | {dec} | {ref} | {s['max_abs_diff']:.2g} | "
+                f"{s.get('belief_max_abs_diff', float('nan')):.2g} | {s['prob_tol']:g} | "
+                f"{s['bit_identical_values']}/{s['values']} | {'agree' if s['ok'] else 'DISAGREE'} |")
+    add("")
+    add("Heap: " + "; ".join(f"{n} {c[3:]}: " + ("no allocator symbol" if not m[(c, n)]["heap_symbols"] else
+                                                 "allocator symbols " + ", ".join(m[(c, n)]["heap_symbols"]))
+                             for n in est for c in CONFIGS) + ".")
+    add("")
+    return L
+
+
 def kb(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
 
@@ -138,11 +258,19 @@ def b(n: int) -> str:
 
 
 def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
-    nets = args.nets
+    nets = [n for n in args.nets if not is_spectral(n)]
+    est = [n for n in args.nets if is_spectral(n)]
     gcc = tool_version(["arm-none-eabi-g++", "--version"])
     qemu = tool_version(["qemu-system-arm", "--version"])
     L = []
     add = L.append
+    if not nets:  # only the spectral estimator was built
+        add("# Microcontroller footprint (Cortex-M4F under QEMU)")
+        add("")
+        add(f"Generated by `examples/mcu/footprint.py` (`{gcc}`, `{qemu}`); do not edit by hand.")
+        add("")
+        L.extend(render_spectral(est, m, fits))
+        return "\n".join(L)
     add("# Microcontroller footprint (Cortex-M4F under QEMU)")
     add("")
     add("Generated by `examples/mcu/footprint.py`, run by `scripts/mcu.sh` (CI); do not edit by hand. "
@@ -315,6 +443,9 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         add("Not measured in this run.")
     add("")
 
+    if est:
+        L.extend(render_spectral(est, m, fits))
+
     add("## An int8 path (not implemented) vs PULSE's 37.9 kB")
     add("")
     add("The PULSE paper runs its student int8-quantised on two Cortex-M MCUs with a 37.9 kB footprint. This "
@@ -366,7 +497,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     args.nets = [n for n in args.nets.split(",") if n]
     blobs = dict(kv.split("=", 1) for kv in args.blob)
-    m = {(c, n): measure(args.build, c, n) for c in CONFIGS for n in args.nets}
+    m = {(c, n): (measure_spectral if is_spectral(n) else measure)(args.build, c, n)
+         for c in CONFIGS for n in args.nets}
     fits = {}
     for n in args.nets:
         f = args.build / "runs" / f"fit-{n}.txt"
@@ -377,7 +509,7 @@ def main(argv=None) -> int:
         run = compare.parse((args.build / "runs" / "m4-default-resnet1.txt").read_text())
         d["simd"] = run["ppghr-mcu"]["simd"]
         default_run = (d, m[("m4-Os", "resnet1")])
-    int8 = {n: blob_int8(Path(blobs[n])) for n in args.nets}
+    int8 = {n: blob_int8(Path(blobs[n])) for n in args.nets if not is_spectral(n)}
     text = render(args, m, fits, default_run, int8)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

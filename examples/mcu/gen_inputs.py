@@ -7,6 +7,11 @@
 --golden: the committed golden windows of a network (tests/golden/<arch>.golden: seeded inputs
     whose top-2 logit gap is large enough for "same argmax" to be a fair test; the file also holds
     torch's float64 expectations, which scripts/mcu.sh compares the MCU output with).
+--spectral C: 4 consecutive 8-s windows (stride 2 s) of a synthetic 25-Hz recording for the spectral
+    estimator (SpectralEstimator<C>: C PPG channels, then acc x, y, z in g, channel-major): a pulse
+    ramping from 118 to 124 BPM under a stronger step artefact at 160 BPM and its arm swing at
+    80 BPM, whose amplitude (and the accelerometer's) grows from rest to ~1 g; fixed-seed noise.
+    The reference heart rate of a window is the pulse's mean rate over it.
 --demo: windows k of the synthetic demo recording (examples/data/demo.csv, 50 Hz), preprocessed
     on the host by ppghr_tools.preprocess.windows_from_recording, the Python twin of the C++
     Preprocessor ('resnet': 25 Hz, band-pass, z-score; 'pulse': 32 Hz, 4 rows, raw units), with the
@@ -95,11 +100,36 @@ def from_demo(csv_path: Path, hr_path: Path, net: str, windows):
     return wins[list(windows)], [ref.get(k, -1.0) for k in windows], source
 
 
+def from_spectral(channels: int, n_windows: int = 4):
+    fs, length, stride = 25.0, 200, 50
+    n = length + stride * (n_windows - 1)
+    t = np.arange(n) / fs
+    rng = np.random.RandomState(2026)
+    hr = 118.0 + 6.0 * t / t[-1]                       # BPM
+    phase = 2 * np.pi * np.cumsum(hr / 60.0) / fs
+    step = 160.0 / 60.0                                # Hz
+    env = np.clip(t / t[-1], 0.0, 1.0)                 # motion from rest to full
+    ppg = []
+    for c in range(channels):
+        ppg.append(100.0 * np.sin(phase + 0.3 * c) + env * (250.0 * np.sin(2 * np.pi * step * t + 1.0)
+                   + 60.0 * np.sin(np.pi * step * t)) + 2.0 * rng.standard_normal(n))
+    acc = [env * np.sin(2 * np.pi * step * t + 1.0) + 0.01 * rng.standard_normal(n),
+           env * 0.4 * np.sin(np.pi * step * t) + 0.01 * rng.standard_normal(n),
+           0.01 * rng.standard_normal(n)]
+    sig = np.array(ppg + acc)                          # [C + 3][n]
+    wins = np.stack([sig[:, k * stride:k * stride + length].reshape(-1) for k in range(n_windows)])
+    ref = [float(np.mean(hr[k * stride:k * stride + length])) for k in range(n_windows)]
+    source = (f"synthetic spectral{channels}: {n_windows} windows of 8 s every 2 s at 25 Hz, pulse 118-124 BPM, "
+              "step artefact 160 BPM + arm swing 80 BPM from rest to 1 g, seed 2026")
+    return wins, ref, source
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--golden", type=Path, help="a tests/golden/<arch>.golden file")
     src.add_argument("--demo", type=Path, help="a demo recording CSV (time, ppg, acc_x, acc_y, acc_z)")
+    src.add_argument("--spectral", type=int, metavar="C", help="synthetic windows for SpectralEstimator<C>")
     ap.add_argument("--hr", type=Path, help="reference HR CSV for --demo (default: <demo>_hr.csv)")
     ap.add_argument("--net", choices=["resnet", "pulse"], default="resnet", help="preprocessing for --demo")
     ap.add_argument("--windows", default="10,60,110,160", help="window indices k for --demo")
@@ -108,6 +138,9 @@ def main(argv=None) -> int:
     if args.golden is not None:
         inputs, ref, source = from_golden(args.golden)
         gen = f"--golden {args.golden.name}"
+    elif args.spectral is not None:
+        inputs, ref, source = from_spectral(args.spectral)
+        gen = f"--spectral {args.spectral}"
     else:
         hr = args.hr or args.demo.with_name(args.demo.stem + "_hr.csv")
         windows = [int(k) for k in args.windows.split(",") if k.strip()]

@@ -1,0 +1,105 @@
+// examples/mcu/spectral_main.cpp - the spectral heart-rate estimator (include/ppghr/spectral/) and
+// the online decoder (ForwardFilter, include/ppghr/post/decode.hpp) on a microcontroller: no
+// weights, no heap; per embedded window predict() then the forward filter's update(), with the
+// instructions of each, the 180 probabilities and the filter's belief printed for the comparison
+// with the host build of the same file (scripts/mcu.sh, compare.py).
+//
+//   PPGHR_MCU_SPECTRAL C   SpectralEstimator<C>: C PPG channels + acc x, y, z at 25 Hz, 8 s windows
+// The windows (ppghr_mcu_inputs.h, gen_inputs.py --spectral C) are consecutive windows of one
+// synthetic recording, so the filter runs over them in order as it would on a stream.
+//
+// Output records (see main.cpp for the common ones; the host prints instructions=0):
+//   sizes estimator_bytes=... filter_bytes=... memory_bytes=... channels=... input_floats=... fft_size=...
+//   startup instructions=...   reset to app_main: the static constructors (the estimator's twiddle,
+//                              Hann and lobe tables, the filter's transition normalisers)
+//   window W status=ok class=C bpm=B ref=R instructions=(predict + update) predict_instructions=...
+//          decode_instructions=... decoded=D decoded_bpm=... artefacts=...
+//   out W <180 probabilities, float32 bit patterns>      belief W <the filter's 180 posteriors>
+#include <cstddef>
+#include <cstdint>
+
+#include <ppghr/core/crc32.hpp>
+#include <ppghr/core/simd.hpp>
+// post/decode.hpp mixes float into double sums implicitly in HmmModel::configure() and
+// posterior_mean_bpm() (start-up and helper code, not the per-window update), which this
+// example's -Wdouble-promotion -Werror refuses; silenced for that header only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#include <ppghr/post/decode.hpp>
+#pragma GCC diagnostic pop
+#include <ppghr/spectral/estimator.hpp>
+
+#include "line.hpp"
+#include "platform.hpp"
+#include "ppghr_mcu_inputs.h"
+
+namespace {
+
+#if !defined(PPGHR_MCU_SPECTRAL) || PPGHR_MCU_SPECTRAL < 1 || PPGHR_MCU_SPECTRAL > 4
+#error "define PPGHR_MCU_SPECTRAL to the number of PPG channels (1..4)"
+#endif
+using Est = ppghr::SpectralEstimator<PPGHR_MCU_SPECTRAL>;
+static_assert(Est::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this estimator");
+
+#if defined(PPGHR_NO_EIGEN)
+constexpr int kEigen = 0;
+#else
+constexpr int kEigen = 1;
+#endif
+
+// Static storage (.bss on the MCU): the estimator is ~20 KB, more than the stack.
+Est g_est;
+ppghr::ForwardFilter g_filter;
+
+void hex_vector(const char* key, int w, const float* v, int n) noexcept {
+  Line& l = g_line;
+  l.str(key).str(" ").u64(static_cast<std::uint64_t>(w));
+  for (int i = 0; i < n; ++i) l.str(" ").hex32(bits(v[i]), false);
+  l.flush();
+}
+
+}  // namespace
+
+int plat::app_main() noexcept {
+  // Instructions since SysTick started, just before the static constructors ran.
+  const std::uint64_t startup = plat::instructions();
+  Line& l = g_line;
+  l.str("ppghr-mcu platform=").str(plat::name()).str(" net=spectral").u64(PPGHR_MCU_SPECTRAL);
+  l.str(" simd=").u64(PPGHR_HAS_SIMD).str(" eigen=").u64(kEigen).flush();
+  l.str("sizes estimator_bytes=").u64(sizeof(Est)).str(" filter_bytes=").u64(sizeof(ppghr::ForwardFilter));
+  l.str(" memory_bytes=").u64(sizeof(Est) + sizeof(ppghr::ForwardFilter)).str(" channels=").u64(Est::channels);
+  l.str(" input_floats=").u64(Est::input_size).str(" fft_size=").u64(Est::fft_size).flush();
+  l.str("input ").str(ppghr_mcu_input_source).flush();
+
+  std::uint64_t t0 = plat::instructions();
+  std::uint64_t t1 = plat::instructions();
+  const std::uint64_t overhead = t1 - t0;
+  t0 = plat::instructions();
+  plat::spin(1000000);
+  t1 = plat::instructions();
+  l.str("calibration spin=2000000 measured=").u64(t1 - t0).str(" overhead=").u64(overhead).flush();
+  l.str("startup instructions=").u64(startup).flush();
+
+  std::uint32_t crc = 0;
+  int refused = 0;
+  for (int w = 0; w < PPGHR_MCU_INPUT_WINDOWS; ++w) {
+    t0 = plat::instructions();
+    const ppghr::Prediction<float>& p = g_est.predict(ppghr_mcu_inputs[w]);
+    t1 = plat::instructions();
+    const int decoded = g_filter.update(p.ok() ? p.probabilities.data() : nullptr);
+    const std::uint64_t t2 = plat::instructions();
+    if (!p.ok()) ++refused;
+    l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(p.ok() ? "ok" : "refused");
+    l.str(" class=").i64(p.class_index).str(" bpm=").fixed3(p.bpm).str(" ref=").fixed3(ppghr_mcu_reference_bpm[w]);
+    l.str(" instructions=").u64(t2 - t0).str(" predict_instructions=").u64(t1 - t0);
+    l.str(" decode_instructions=").u64(t2 - t1).str(" decoded=").i64(decoded);
+    l.str(" decoded_bpm=").fixed3(g_filter.argmax_bpm()).str(" artefacts=").i64(g_est.artefact_count()).flush();
+    hex_vector("out", w, p.probabilities.data(), ppghr::kNumClasses);
+    hex_vector("belief", w, g_filter.belief().data(), ppghr::kNumClasses);
+    crc = ppghr::crc32(reinterpret_cast<const unsigned char*>(p.probabilities.data()), sizeof p.probabilities, crc);
+  }
+  l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
+  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
+  l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
+  return refused == 0 ? 0 : 1;
+}
