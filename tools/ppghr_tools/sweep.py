@@ -417,7 +417,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--patience", type=int, default=PATIENCE)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--data", default=None, help="BAMI directory (default ../shared/data/bami)")
+    ap.add_argument("--data", default=None, help="data set: a name under ../shared/data (bami, wrist, ...) or a directory of that layout (default bami)")
     ap.add_argument("--runs-dir", default=str(DI.DEFAULT_RUNS))
     ap.add_argument("--results-dir", default=str(DI.DEFAULT_RESULTS))
     args = ap.parse_args(argv)

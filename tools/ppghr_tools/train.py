@@ -182,7 +182,7 @@ def add_training_args(ap: argparse.ArgumentParser, threads: int) -> None:
     ap.add_argument("--val-fraction", type=float, default=0.2)
     ap.add_argument("--threads", type=int, default=threads,
                     help=f"torch threads (default {threads}{': torch' + chr(39) + 's default' if threads == 0 else ''})")
-    ap.add_argument("--data", default=None, help="BAMI directory (default ../shared/data/bami)")
+    ap.add_argument("--data", default=None, help="data set: a name under ../shared/data (bami, wrist, ...) or a directory of that layout (default bami)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
