@@ -27,7 +27,8 @@ namespace {
 
 struct Args {
   std::string net = "resnet", in, out, status, design;
-  int fs = 0, channels = 1;
+  double fs = 0;  // Hz, integer or not (e.g. 25.6)
+  int channels = 1;
   long chunk = 1000;  // 0: random
   std::vector<double> norm;
 };
@@ -106,8 +107,13 @@ int run(const Args& a) {
     std::FILE* d = std::fopen(a.design.c_str(), "w");
     if (!d) return 3;
     const ppghr::ResamplerDesign& r = pre.resampler().design();
-    std::fprintf(d, "resampler %d %d %d %d %d\n", r.up, r.down, r.taps, r.taps_per_phase, r.delay);
-    for (int p = 0; p < r.up; ++p) {
+    if (pre.resampler().interpolating()) {
+      const ppghr::InterpDesign& di = pre.resampler().interp_design_used();
+      std::fprintf(d, "interp %.17g %.17g %d\n", di.ratio, di.step, di.half);
+    } else {
+      std::fprintf(d, "resampler %d %d %d %d %d\n", r.up, r.down, r.taps, r.taps_per_phase, r.delay);
+    }
+    for (int p = 0; p < r.up && !pre.resampler().interpolating(); ++p) {
       for (int q = 0; q < r.taps_per_phase; ++q)
         std::fprintf(d, "%s%.17g", q ? " " : "", pre.resampler().branch_tap(p, q));
       std::fprintf(d, "\n");
@@ -131,7 +137,7 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) return usage(("missing value for " + k).c_str());
     const std::string v = argv[++i];
     if (k == "--net") a.net = v;
-    else if (k == "--fs") a.fs = std::atoi(v.c_str());
+    else if (k == "--fs") a.fs = std::strtod(v.c_str(), nullptr);
     else if (k == "--channels") a.channels = std::atoi(v.c_str());
     else if (k == "--in") a.in = v;
     else if (k == "--out") a.out = v;

@@ -35,7 +35,7 @@ std::unique_ptr<Net> make_net() {
 }
 
 // A PPG-like signal: 1.4 Hz pulse with a harmonic on a DC level, in ADC counts.
-std::vector<float> pulse_signal(int fs, double seconds, double dc = 2000.0, double amp = 300.0) {
+std::vector<float> pulse_signal(double fs, double seconds, double dc = 2000.0, double amp = 300.0) {
   std::vector<float> x(static_cast<std::size_t>(fs * seconds));
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double t = double(i) / fs;
@@ -45,7 +45,7 @@ std::vector<float> pulse_signal(int fs, double seconds, double dc = 2000.0, doub
   return x;
 }
 
-Collected run(Net& net, const std::vector<float>& x, int fs, std::size_t chunk, Tracking track = Tracking::none,
+Collected run(Net& net, const std::vector<float>& x, double fs, std::size_t chunk, Tracking track = Tracking::none,
               float adc_min = 0, float adc_max = 0, std::size_t gap_at = 0, std::size_t gap_len = 0) {
   auto mon = std::make_unique<Mon>();
   Mon::Config cfg;
@@ -114,6 +114,35 @@ TEST_CASE("monitor: one estimate per 2 s once 8 s are in, windows at [2k, 2k + 8
       CHECK(c.results[k].status == SignalStatus::ok);
     }
     check_no_heart_rate_if_bad(c);
+  }
+}
+
+TEST_CASE("monitor: non-integer and high sensor rates (16..1024 Hz): windows, segments, gaps") {
+  auto net = make_net();
+  for (double fs : {25.6, 33.3, 102.4, 256.0, 1000.0}) {
+    INFO("fs = " << fs);
+    const auto x = pulse_signal(fs, 31.0);
+    const auto c = run(*net, x, fs, 97);
+    REQUIRE(c.results.size() == 12);  // (31 - 8) / 2 + 1
+    for (std::size_t k = 0; k < c.results.size(); ++k) {
+      CHECK(c.results[k].index == k);
+      CHECK(c.results[k].status == SignalStatus::ok);
+    }
+    // Seconds [12, 15) missing (the samples with 12 <= i / fs < 15): the raw-sample segments of
+    // 2 s follow the non-integer rate, so exactly the windows touching the gap (or within the
+    // resampler's reach of it) say gap.
+    const std::size_t g0 = std::size_t(std::ceil(12 * fs)), g1 = std::size_t(std::ceil(15 * fs));
+    const auto g = run(*net, x, fs, 50, Tracking::none, 0, 0, g0, g1 - g0);
+    REQUIRE(g.results.size() == 12);
+    for (std::size_t k = 0; k < g.results.size(); ++k) {
+      const bool touches = 2.0 * k < 15 && 12 < 2.0 * k + 8;
+      const bool near = 2.0 * k < 16 && 11 < 2.0 * k + 8;
+      INFO("window " << k);
+      if (touches) CHECK(g.results[k].status == SignalStatus::gap);
+      else if (near) CHECK((g.results[k].status == SignalStatus::gap || g.results[k].status == SignalStatus::ok));
+      else CHECK(g.results[k].status == SignalStatus::ok);
+    }
+    check_no_heart_rate_if_bad(g);
   }
 }
 

@@ -7,8 +7,13 @@ tools/tests/test_preprocess.py against the C++ program tests/dsp_parity_main.cpp
 
 The chain (include/ppghr/dsp/preprocessor.hpp):
 
-1. Resample fs_in -> fs_out (25 Hz ResNet / MLP, 32 Hz PULSE) with a polyphase FIR:
-   ratio up/down = fs_out/fs_in reduced; prototype = scipy.signal.firwin(taps, min(fs_in, fs_out)/2,
+1. Resample fs_in -> fs_out (25 Hz ResNet / MLP, 32 Hz PULSE); fs_in any float in [16, 1024] Hz.
+   The path is chosen like ppghr::Resampler::init() with the default capacity: an integer fs_in whose
+   polyphase filter fits the default capacity (every rate of COMMON_SENSOR_RATES) takes the exact
+   polyphase FIR, every other rate (non-integer, or e.g. 200, 256, 1000 Hz) band-limited
+   interpolation (interp_design(), interp_table(): Kaiser-windowed sinc at the lower rate's Nyquist,
+   tabulated at 128 points per lower-rate period, linearly interpolated at each sample's exact
+   offset, each output's weights normalised to sum 1). Polyphase: ratio up/down = fs_out/fs_in reduced; prototype = scipy.signal.firwin(taps, min(fs_in, fs_out)/2,
    window=('kaiser', beta), fs=up*fs_in), taps and beta from Kaiser's formulas for 65 dB and a
    transition band of [0.8, 1.2] x the lower Nyquist; each polyphase branch scaled to unit DC gain.
    Output n is the signal at time n/fs_out exactly (the filter's delay is compensated by
@@ -52,7 +57,9 @@ STRIDE_S = 2
 RESNET_RATE = 25
 PULSE_RATE = 32
 COMMON_SENSOR_RATES = (25, 32, 50, 64, 100, 125, 128)
-MAX_SENSOR_RATE = 100000
+MIN_SENSOR_RATE = 16
+MAX_SENSOR_RATE = 1024
+INTERP_OVERSAMPLE = 128
 RESAMPLER_STOPBAND_DB = 65.0
 RESAMPLER_TRANSITION = 0.4
 BANDPASS_HZ = (0.5, 4.0)
@@ -123,15 +130,116 @@ def resampler_branches(design: ResamplerDesign) -> np.ndarray:
     return g / g.sum(axis=1, keepdims=True)
 
 
-def resample(x: np.ndarray, fs_in: int, fs_out: int, n_out: Optional[int] = None,
+def _ceil_to_int(x: float) -> int:
+    t = int(x)
+    return t + 1 if float(t) < x else t
+
+
+# ppghr::kInterpHalfPoints / kInterpTableSize: same constant expression.
+INTERP_HALF_POINTS = _ceil_to_int(
+    0.5 * (RESAMPLER_STOPBAND_DB - 7.95) / (2.285 * 2.0 * math.pi * (0.5 * RESAMPLER_TRANSITION))
+    * INTERP_OVERSAMPLE)
+INTERP_TABLE_SIZE = INTERP_HALF_POINTS + 2
+
+
+def _polyphase_capacity(fs_out: int):
+    ds = [resampler_design(r, fs_out) for r in COMMON_SENSOR_RATES]
+    return (max(1, max(d.up * d.taps_per_phase for d in ds)), max(1, max(d.taps_per_phase for d in ds)))
+
+
+def uses_polyphase(fs_in: float, fs_out: int) -> bool:
+    """Whether ppghr::Resampler (default capacity) takes the exact polyphase path for this pair."""
+    fs_in = float(fs_in)
+    if not (MIN_SENSOR_RATE <= fs_in <= MAX_SENSOR_RATE) or fs_in != math.floor(fs_in):
+        return False
+    d = resampler_design(int(fs_in), fs_out)
+    max_coef, max_taps = _polyphase_capacity(int(fs_out))
+    return d.taps_per_phase <= max_taps and d.up * d.taps_per_phase <= max_coef
+
+
+@dataclass(frozen=True)
+class InterpDesign:
+    """Twin of ppghr::InterpDesign (resampler.hpp)."""
+    ratio: float   # fs_in / fs_out
+    step: float    # table points per input sample
+    half: int      # M: output n reads samples floor(n ratio) - M + 1 .. floor(n ratio) + M
+
+
+def interp_design(fs_in: float, fs_out: int) -> InterpDesign:
+    """Same formula and operation order as ppghr::interp_design()."""
+    fs_in = float(fs_in)
+    if not (MIN_SENSOR_RATE <= fs_in <= MAX_SENSOR_RATE) or not (1 <= fs_out <= MAX_SENSOR_RATE):
+        raise ValueError(f"unsupported rate pair {fs_in} -> {fs_out} Hz (sensor rate must be in "
+                         f"[{MIN_SENSOR_RATE}, {MAX_SENSOR_RATE}] Hz)")
+    ratio = fs_in / float(fs_out)
+    step = float(INTERP_OVERSAMPLE) * (float(fs_out) / fs_in) if fs_in > fs_out else float(INTERP_OVERSAMPLE)
+    return InterpDesign(ratio, step, int(math.ceil(float(INTERP_HALF_POINTS + 1) / step)))
+
+
+def _bessel_i0(x: float) -> float:
+    """ppghr::detail::bessel_i0: the same power series, same order."""
+    q = 0.25 * x * x
+    term, total = 1.0, 1.0
+    for k in range(1, 1000):
+        term *= q / (float(k) * k)
+        total += term
+        if term < total * 1e-17:
+            break
+    return total
+
+
+def interp_table() -> np.ndarray:
+    """ppghr::detail::interp_table(): h[k] = sinc(k / 128) kaiser(k / K), k = 0..K, then 0."""
+    beta = 0.1102 * (RESAMPLER_STOPBAND_DB - 8.7)
+    i0b = _bessel_i0(beta)
+    h = np.zeros(INTERP_TABLE_SIZE)
+    for k in range(INTERP_HALF_POINTS + 1):
+        u = float(k) / float(INTERP_OVERSAMPLE)
+        y = math.pi * u
+        s = 1.0 if k == 0 else math.sin(y) / y
+        r = float(k) / float(INTERP_HALF_POINTS)
+        h[k] = s * (_bessel_i0(beta * math.sqrt(1.0 - r * r)) / i0b)
+    return h
+
+
+def interpolate(x: np.ndarray, fs_in: float, fs_out: int, n_out: int, block: int = 1 << 12) -> np.ndarray:
+    """Band-limited interpolation path of ppghr::Resampler (reference::interpolate()): output n at
+    input position t = n ratio reads samples floor(t) - M + 1 .. floor(t) + M (x extended with x[0]
+    / x[-1]), weight of sample i = table interpolated at |i - t| step, sum of weights normalised to 1."""
+    d = interp_design(fs_in, fs_out)
+    h = interp_table()
+    out = np.empty(n_out)
+    j = np.arange(-d.half + 1, d.half + 1, dtype=np.int64)
+    for start in range(0, n_out, block):
+        n = np.arange(start, min(start + block, n_out), dtype=np.int64)
+        t = n.astype(np.float64) * d.ratio
+        i0 = np.floor(t).astype(np.int64)
+        idx = i0[:, None] + j[None, :]
+        pos = np.abs(idx.astype(np.float64) - t[:, None]) * d.step
+        k = pos.astype(np.int64)
+        inside = k <= INTERP_HALF_POINTS
+        kc = np.minimum(k, INTERP_HALF_POINTS)
+        w = np.where(inside, h[kc] + (pos - kc) * (h[kc + 1] - h[kc]), 0.0)
+        v = x[np.clip(idx, 0, len(x) - 1)]
+        out[start:start + len(n)] = (w * v).sum(axis=1) / w.sum(axis=1)
+    return out
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: int, n_out: Optional[int] = None,
              block: int = 1 << 15) -> np.ndarray:
     """Resamples a 1-D signal like ppghr::Resampler streams it: out[n] = signal at n / fs_out.
 
     n_out defaults to the outputs whose time lies before the end of the recording
-    (ceil(len(x) * up / down)); outputs may reach past it (x is extended with x[-1])."""
+    (ceil(len(x) * up / down), resp. ceil(len(x) fs_out / fs_in)); outputs may reach past it
+    (x is extended with x[-1])."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or len(x) == 0:
         raise ValueError("resample() takes a non-empty 1-D signal")
+    if not uses_polyphase(fs_in, fs_out):
+        if n_out is None:
+            n_out = int(math.ceil(len(x) * float(fs_out) / float(fs_in)))
+        return interpolate(x, fs_in, fs_out, n_out)
+    fs_in = int(fs_in)
     d = resampler_design(fs_in, fs_out)
     g = resampler_branches(d)
     if n_out is None:
@@ -156,13 +264,23 @@ def bandpass_sos(fs: float, band: Sequence[float] = BANDPASS_HZ) -> np.ndarray:
     return scipy.signal.butter(BANDPASS_ORDER, list(band), btype="band", fs=fs, output="sos")
 
 
-def n_windows(n_samples: int, fs_in: int) -> int:
-    """Windows of a recording of n_samples: those with (2k + 8) fs_in <= n_samples."""
-    w, s = WINDOW_S * fs_in, STRIDE_S * fs_in
-    return 0 if n_samples < w else (n_samples - w) // s + 1
+def n_windows(n_samples: int, fs_in: float) -> int:
+    """Windows of a recording of n_samples: those with (2k + 8) fs_in <= n_samples, the product in
+    float64 (ppghr::Preprocessor::windows_in_recording(): exact for integer rates)."""
+    fs_in = float(fs_in)
+    x = float(n_samples)
+    if not fs_in > 0 or float(WINDOW_S) * fs_in > x:
+        return 0
+    inside = lambda k: float(2 * k + WINDOW_S) * fs_in <= x  # noqa: E731
+    k = int((x / fs_in - WINDOW_S) / STRIDE_S)
+    while k > 0 and not inside(k):
+        k -= 1
+    while inside(k + 1):
+        k += 1
+    return k + 1
 
 
-def windows_from_recording(signal, fs_in: int, net: str = "resnet", *,
+def windows_from_recording(signal, fs_in: float, net: str = "resnet", *,
                            bandpass: Optional[bool] = None,
                            normalization: Optional[str] = None,
                            input_norm=None,
@@ -170,7 +288,7 @@ def windows_from_recording(signal, fs_in: int, net: str = "resnet", *,
                            return_status: bool = False):
     """The float32 windows ppghr::Preprocessor produces from the same recording.
 
-    signal: (N,) or (N, C) raw samples at fs_in (C = 4 rows PPG, ACC x, y, z for 'pulse').
+    signal: (N,) or (N, C) raw samples at fs_in (Hz, any float in [16, 1024]; C = 4 rows PPG, ACC x, y, z for 'pulse').
     net: 'resnet' (25 Hz, 200 samples, band-pass + per-window z-score) or 'pulse' (32 Hz,
     256 samples, no band-pass, global constants). bandpass / normalization ('zscore', 'global',
     'none') override the net's defaults; input_norm: [(mean, std)] per channel for 'global' (for
@@ -183,6 +301,9 @@ def windows_from_recording(signal, fs_in: int, net: str = "resnet", *,
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {sorted(NETS)}, not {net!r}")
+    if not (MIN_SENSOR_RATE <= float(fs_in) <= MAX_SENSOR_RATE):
+        raise ValueError(f"unsupported sensor rate {fs_in} Hz (ppghr takes [{MIN_SENSOR_RATE}, "
+                         f"{MAX_SENSOR_RATE}] Hz, integer or not)")
     rate, default_bp, default_norm = NETS[net]
     if normalization is None:
         normalization = default_norm if (net != "pulse" or input_norm is not None) else "none"

@@ -7,7 +7,12 @@ non-finite, must be all zeros in C++ too, and the statuses must be equal).
 The C++ side is tests/dsp_parity_main.cpp. It is taken from $PPGHR_BUILD_DIR (tests/ppghr_dsp_parity
 or ppghr_dsp_parity there) when that is set, else from <repo>/build/tests/ppghr_dsp_parity, else
 compiled here with $CXX / g++ / c++ (header-only: one command, a few seconds); the C++ tests skip,
-saying why, when none of that works. The BAMI test needs <repo>/../shared/data/bami.
+saying why, when none of that works. The BAMI test needs <repo>/../shared/data/bami, the wrist
+test <repo>/../shared/data/wrist (256 Hz); both skip, saying so, without them.
+
+Rates off the exact polyphase path (band-limited interpolation: 200, 256, 1000 Hz, non-integer
+25.6, 33.3, 102.4 Hz, ...): measured max relative difference C++ vs Python 0 (the float32 windows
+are bit-identical) on the synthetic recordings and on the wrist recordings.
 """
 
 import os
@@ -143,7 +148,7 @@ def run_cpp(exe, tmp_path, x, fs, net, norm=None, chunk="1000", design=False):
     ch = 1 if x.ndim == 1 else x.shape[1]
     inp, out, st, des = (tmp_path / n for n in ("in.f32", "out.f32", "st.u8", "design.txt"))
     x.tofile(inp)
-    cmd = [str(exe), "--net", net, "--fs", str(fs), "--channels", str(ch), "--in", str(inp),
+    cmd = [str(exe), "--net", net, "--fs", repr(float(fs)), "--channels", str(ch), "--in", str(inp),
            "--out", str(out), "--status", str(st), "--chunk", chunk]
     if norm is not None:
         cmd += ["--norm", ",".join(f"{m!r},{s!r}" for m, s in norm)]
@@ -213,6 +218,86 @@ def test_cpp_design_matches_python_and_scipy(parity_exe, tmp_path, fs):
         np.testing.assert_allclose(branches, pp.resampler_branches(d), rtol=0, atol=1e-12)
         sos = np.array([[float(v) for v in ln.split()] for ln in lines[2 + up:6 + up]])
         np.testing.assert_allclose(sos, pp.bandpass_sos(pp.NETS[net][0]), rtol=0, atol=1e-12)
+
+
+NEW_RATES = [16, 200, 250, 256, 400, 500, 1000, 1024, 25.6, 51.2, 102.4, 33.3]
+
+
+def test_rate_range_and_paths():
+    """Integer rates whose polyphase filter fits the default capacity keep the exact polyphase path
+    (bit-identical with before); the others interpolate; outside [16, 1024] Hz: an error."""
+    for fs in pp.COMMON_SENSOR_RATES + (16, 20, 30):
+        assert pp.uses_polyphase(fs, 25) and pp.uses_polyphase(fs, 32)
+    for fs in (200, 256, 1000, 1024, 25.6, 102.4, 33.3):
+        assert not pp.uses_polyphase(fs, 25) and not pp.uses_polyphase(fs, 32)
+        d = pp.interp_design(fs, 25)
+        assert 2 * d.half <= 816
+    for fs in (15.99, 1024.5, 0, float("nan")):
+        with pytest.raises(ValueError):
+            pp.windows_from_recording(np.zeros(20000, np.float32), fs)
+
+
+@pytest.mark.parametrize("fs", [25.6, 33.3, 102.4, 256, 1000])
+def test_interpolation_response(fs):
+    """The Python twin alone: 0.8 x the lower Nyquist passes (< 0.05 dB), DC 30000 does not leak,
+    output n is the signal at n / fs_out."""
+    for fs_out in (pp.RESNET_RATE, pp.PULSE_RATE):
+        nyq = 0.5 * min(fs, fs_out)
+        t_in = np.arange(int(20 * fs)) / fs
+        t_out = np.arange(20 * fs_out) / fs_out
+        y = pp.resample(np.sin(2 * np.pi * 0.8 * nyq * t_in), fs, fs_out)
+        inner = slice(2 * fs_out, 18 * fs_out)
+        a = np.linalg.lstsq(np.stack([np.cos(2 * np.pi * 0.8 * nyq * t_out[inner]),
+                                      np.sin(2 * np.pi * 0.8 * nyq * t_out[inner])], 1), y[inner], rcond=None)[0]
+        assert abs(20 * np.log10(np.hypot(*a))) < 0.05
+        y = pp.resample(30000 + 10 * np.sin(2 * np.pi * 1.5 * t_in), fs, fs_out)
+        assert np.max(np.abs(y[inner] - (30000 + 10 * np.sin(2 * np.pi * 1.5 * t_out[inner])))) < 0.01
+
+
+@pytest.mark.parametrize("fs", NEW_RATES)
+def test_parity_synthetic_new_rates(parity_exe, tmp_path, fs):
+    n = int(41 * fs) + 5
+    x = pp.synthetic_recording(n, fs)[:, 0]
+    w, s, _ = run_cpp(parity_exe, tmp_path, x, fs, "resnet", chunk="random")
+    assert len(w) == pp.n_windows(len(x), fs) == 17
+    assert compare(x, fs, "resnet", w, s) <= TOL
+    x4 = pp.synthetic_recording(int(23 * fs), fs, 4)
+    w, s, _ = run_cpp(parity_exe, tmp_path, x4, fs, "pulse", chunk="random")   # raw: the resampled signal
+    assert compare(x4, fs, "pulse", w, s) <= TOL
+    py = pp.windows_from_recording(x4, fs, "pulse")
+    diff = float(np.max(np.abs(py - w)))
+    print(f"{fs} Hz: pulse raw windows max |C++ - Python| = {diff:.3g}")   # measured: 0
+    assert diff <= 1e-6 * float(np.max(np.abs(py)))
+
+
+@pytest.fixture(scope="session")
+def wrist_root():
+    root = pp.REPO_ROOT.parent / "shared" / "data" / "wrist"
+    if not (root / "index.json").is_file():
+        pytest.skip(f"wrist data not found at {root} (it lives outside the repository, in ../shared/data/wrist)")
+    return root
+
+
+@pytest.mark.parametrize("rid", ["wrist_s9_walk", "wrist_s4_run"])
+def test_parity_wrist_256hz(parity_exe, tmp_path, wrist_root, rid):
+    """Real 256 Hz recordings (interpolation path): the ResNet windows and PULSE's raw windows."""
+    import json
+    entry = {e["id"]: e for e in json.loads((wrist_root / "index.json").read_text())["recordings"]}.get(rid)
+    if entry is None:
+        pytest.skip(f"{rid} is not in {wrist_root}/index.json")
+    fs = float(entry["fs_hz"])
+    ppg = np.fromfile(wrist_root / "rec" / f"{rid}.ppg.f32", dtype="<f4")
+    acc = np.fromfile(wrist_root / "rec" / f"{rid}.acc.f32", dtype="<f4").reshape(-1, 3)
+    w, s, _ = run_cpp(parity_exe, tmp_path, ppg, fs, "resnet", chunk="random")
+    assert len(w) == pp.n_windows(len(ppg), fs) >= entry["n_windows"]
+    rel = compare(ppg, fs, "resnet", w, s)
+    print(f"{rid} resnet: {len(w)} windows, max relative difference {rel:.3g}")   # measured: 0
+    assert rel <= TOL
+    x4 = np.concatenate([ppg[:, None], acc], axis=1)
+    w, s, _ = run_cpp(parity_exe, tmp_path, x4, fs, "pulse", chunk="1000")
+    rel = compare(x4, fs, "pulse", w, s)
+    print(f"{rid} pulse: {len(w)} windows, max relative difference {rel:.3g}")   # measured: 0
+    assert rel <= TOL
 
 
 @pytest.fixture(scope="session")

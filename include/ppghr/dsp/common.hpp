@@ -17,8 +17,10 @@ namespace ppghr {
 /// Result of configuring or driving a preprocessing stage. Values are stable.
 enum class DspStatus : std::uint8_t {
   ok = 0,
-  unsupported_rate = 1,   ///< a rate is not in [1, kMaxSensorRateHz]
+  unsupported_rate = 1,   ///< a sensor rate outside [kMinSensorRateHz, kMaxSensorRateHz] (or not a
+                          ///< number), or a network rate outside [1, kMaxSensorRateHz]
   capacity_exceeded = 2,  ///< this rate pair's resampling filter does not fit the template capacity
+                          ///< (never with the default capacities and a rate in the range above)
   bad_config = 3,         ///< a normalisation constant is not finite, or a std is not > 0 (Monitor:
                           ///< also Tracking::hmm with a regression head)
   not_initialized = 4,    ///< init() has not succeeded
@@ -70,12 +72,16 @@ inline constexpr int kStrideSeconds = 2;
 /// Input rates of the networks: the ResNet / MLP family (200 samples) and PULSE (256 samples).
 inline constexpr int kResNetRateHz = 25;
 inline constexpr int kPulseRateHz = 32;
-/// The sensor rates the default resampler capacity is sized for (any other integer rate works if
-/// its filter fits the capacity; init() says capacity_exceeded otherwise).
+/// The integer sensor rates the default capacity of the exact polyphase resampler is sized for.
+/// Every other rate in [kMinSensorRateHz, kMaxSensorRateHz], integer or not, is served by the
+/// band-limited interpolator (resampler.hpp), whose memory does not depend on the rate.
 inline constexpr int kCommonSensorRatesHz[] = {25, 32, 50, 64, 100, 125, 128};
 inline constexpr int kNumCommonSensorRates = 7;
-/// Largest sensor rate init() accepts at all (keeps every index computation far from overflow).
-inline constexpr int kMaxSensorRateHz = 100000;
+/// The sensor rates init() accepts (Hz, any double in between; common PPG front ends run at
+/// 16-1024 Hz, some at non-integer rates such as 25.6 or 102.4 Hz). The upper bound sizes the
+/// interpolator's history at compile time.
+inline constexpr int kMinSensorRateHz = 16;
+inline constexpr int kMaxSensorRateHz = 1024;
 
 namespace detail {
 constexpr int gcd(int a, int b) noexcept {

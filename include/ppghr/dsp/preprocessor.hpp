@@ -7,20 +7,27 @@
 // recording, float64 throughout, the same float32 windows (tools/tests/test_preprocess.py and the
 // "dsp golden" test in tests/test_dsp.cpp hold them equal to 1e-5 relative).
 //
-// Which windows: window k = seconds [2k, 2k + 8) of the stream = sensor samples
-// [2k fs_in, (2k + 8) fs_in) (BAMI's label k). push() hands window k over as soon as the resampler
+// Sensor rate: any double in [kMinSensorRateHz, kMaxSensorRateHz] = [16, 1024] Hz, integer or not
+// (resampler.hpp: exact polyphase for the common integer rates, band-limited interpolation for the
+// others); outside it init() says unsupported_rate.
+//
+// Which windows: window k = seconds [2k, 2k + 8) of the stream = sensor samples i with
+// 2k fs_in <= i < (2k + 8) fs_in (BAMI's label k). push() hands window k over as soon as the resampler
 // has its last sample: at most latency_frames() + 1 sensor samples after sample (2k + 8) fs_in - 1. A recording
 // of N samples has exactly the windows with (2k + 8) fs_in <= N, i.e. floor((N / fs_in - 8) / 2) + 1
-// of them: call finish() at its end, which extends the signal with its last sample just far enough
+// of them (windows_in_recording(), evaluated in double like the Python twin): call finish() at its end, which extends the signal with its last sample just far enough
 // to complete them (the Python twin pads the same way), and never emits a window past the end.
 //
 // Numbers in T (double by default, like the Python twin; float halves the memory but the large DC
 // level of raw PPG then costs ~1e-4 of the pulse and parity with Python is no longer 1e-5).
 //
-// Memory (no heap, ever): sizeof(Preprocessor<...>). With the default capacity, for every rate in
-// kCommonSensorRatesHz: ResNetPreprocessor (25 Hz, 1 channel) 28,520 B, PulsePreprocessor (32 Hz,
-// 4 channels) 48,640 B (GCC 12, x86-64; the resampler's taps are 20 KB of either). Hold it in static storage or allocate it once
-// at start-up; it is too big for a small thread's stack.
+// Memory (no heap, ever): sizeof(Preprocessor<...>), a compile-time constant that covers every
+// sensor rate in [16, 1024] Hz with the default capacity: ResNetPreprocessor (25 Hz, 1 channel)
+// 33,464 B, PulsePreprocessor (32 Hz, 4 channels) 63,968 B, Preprocessor<25, 7> (4 PPG + 3 ACC
+// channels) 96,872 B (GCC 12, x86-64; the resampler's coefficient store, shared by its two paths,
+// is 20 KB, its history 6.5 KB per channel at 25 Hz and 5.1 KB at 32 Hz (bounded by the kernel's
+// span x 1024 Hz), the rest is window buffers). Hold it in static
+// storage or allocate it once at start-up; it is too big for a small thread's stack.
 #pragma once
 
 #include <array>
@@ -39,9 +46,11 @@ namespace ppghr {
 
 /// NetRate: the network's input rate (Hz); Channels: channels per frame (ResNet: 1 PPG channel;
 /// PULSE: 4 = PPG, ACC x, y, z); T: arithmetic type; MaxCoefficients / MaxTapsPerPhase: the
-/// resampler's capacity (default: every rate in kCommonSensorRatesHz).
+/// exact polyphase resampler's capacity (default: every rate in kCommonSensorRatesHz);
+/// MaxInterpHistory: the interpolator's (default: every rate up to kMaxSensorRateHz).
 template <int NetRate, int Channels, class T = double, int MaxCoefficients = resampler_max_coefficients(NetRate),
-          int MaxTapsPerPhase = resampler_max_taps_per_phase(NetRate)>
+          int MaxTapsPerPhase = resampler_max_taps_per_phase(NetRate),
+          int MaxInterpHistory = resampler_max_interp_history(NetRate)>
 class Preprocessor {
   static_assert(NetRate > 0 && NetRate <= 1000, "Preprocessor: the network rate must be in 1..1000 Hz");
   static_assert(Channels > 0, "Preprocessor: at least one channel");
@@ -56,7 +65,7 @@ class Preprocessor {
 
   /// What to do; see the presets below.
   struct Config {
-    int input_rate_hz = 0;  ///< sensor rate, Hz
+    double input_rate_hz = 0;  ///< sensor rate, Hz: any value in [16, 1024], integer or not
     bool bandpass = true;   ///< zero-phase Butterworth band-pass per window (bandpass.hpp)
     double bandpass_low_hz = kBandpassLowHz;
     double bandpass_high_hz = kBandpassHighHz;
@@ -66,7 +75,7 @@ class Preprocessor {
   };
 
   /// The ResNet / MLP preprocessing: band-pass 0.5-4 Hz, then per-window z-score.
-  [[nodiscard]] static constexpr Config zscore_config(int fs_in) noexcept {
+  [[nodiscard]] static constexpr Config zscore_config(double fs_in) noexcept {
     Config c;
     c.input_rate_hz = fs_in;
     return c;
@@ -75,7 +84,7 @@ class Preprocessor {
   /// (resampled): PulseTeacher / PulseStudent normalise their own input inside predict(), with the
   /// training set's constants that travel in their blob (the Python twin's net='pulse' without
   /// input_norm).
-  [[nodiscard]] static constexpr Config raw_config(int fs_in) noexcept {
+  [[nodiscard]] static constexpr Config raw_config(double fs_in) noexcept {
     Config c;
     c.input_rate_hz = fs_in;
     c.bandpass = false;
@@ -85,7 +94,7 @@ class Preprocessor {
   /// PULSE's normalisation done here instead: no band-pass, (x - mean_c) / stddev_c with the
   /// training set's constants (for a consumer of normalised windows; not before a PulseTeacher /
   /// PulseStudent, which would normalise twice).
-  [[nodiscard]] static constexpr Config global_config(int fs_in, const std::array<double, Channels>& mean,
+  [[nodiscard]] static constexpr Config global_config(double fs_in, const std::array<double, Channels>& mean,
                                                       const std::array<double, Channels>& stddev) noexcept {
     Config c;
     c.input_rate_hz = fs_in;
@@ -175,16 +184,22 @@ class Preprocessor {
     if (frames_in_ == 0) return DspStatus::ok;
     // At most one window completes per frame (outputs per frame <= fs_out / fs_in < stride), so
     // checking before every frame never lets one past the end out. The bound only guards the loop.
-    std::uint64_t guard = std::uint64_t(MaxTapsPerPhase) + 8u * std::uint64_t(cfg_.input_rate_hz) + 16u;
+    std::uint64_t guard =
+        std::uint64_t(resampler_.latency_frames()) + 8u * std::uint64_t(std::ceil(cfg_.input_rate_hz)) + 16u;
     while (window_inside(windows_out_) && guard-- > 0) step(last_.data(), sink);
     return DspStatus::ok;
   }
 
-  /// Number of windows a recording of n sensor samples has: those with (2k + 8) fs_in <= n.
-  [[nodiscard]] static constexpr std::uint64_t windows_in_recording(std::uint64_t n, int fs_in) noexcept {
-    const std::uint64_t w = std::uint64_t(kWindowSeconds) * std::uint64_t(fs_in);
-    const std::uint64_t s = std::uint64_t(kStrideSeconds) * std::uint64_t(fs_in);
-    return n < w ? 0 : (n - w) / s + 1;
+  /// Number of windows a recording of n sensor samples has: those with (2k + 8) fs_in <= n, the
+  /// product in double (exact for integer rates; preprocess.n_windows() evaluates the same).
+  [[nodiscard]] static std::uint64_t windows_in_recording(std::uint64_t n, double fs_in) noexcept {
+    if (!(fs_in > 0.0)) return 0;
+    const double x = static_cast<double>(n);
+    if (double(kWindowSeconds) * fs_in > x) return 0;
+    std::uint64_t k = static_cast<std::uint64_t>((x / fs_in - kWindowSeconds) / kStrideSeconds);
+    while (k > 0 && window_ends_inside(k, n, fs_in) == false) --k;
+    while (window_ends_inside(k + 1, n, fs_in)) ++k;
+    return k + 1;
   }
 
   [[nodiscard]] bool ready() const noexcept { return ready_; }
@@ -195,14 +210,18 @@ class Preprocessor {
   [[nodiscard]] std::uint64_t windows() const noexcept { return windows_out_; }
   /// Sensor frames after a window's last sample before push() can hand it over.
   [[nodiscard]] int latency_frames() const noexcept { return resampler_.latency_frames(); }
-  [[nodiscard]] const Resampler<T, Channels, MaxCoefficients, MaxTapsPerPhase>& resampler() const noexcept {
+  [[nodiscard]] const Resampler<T, Channels, MaxCoefficients, MaxTapsPerPhase, MaxInterpHistory>& resampler()
+      const noexcept {
     return resampler_;
   }
   [[nodiscard]] const ZeroPhaseBandpass<T, window_length>& bandpass() const noexcept { return bandpass_; }
 
  private:
+  [[nodiscard]] static bool window_ends_inside(std::uint64_t k, std::uint64_t n, double fs_in) noexcept {
+    return static_cast<double>(2u * k + std::uint64_t(kWindowSeconds)) * fs_in <= static_cast<double>(n);
+  }
   [[nodiscard]] bool window_inside(std::uint64_t k) const noexcept {
-    return (2u * k + std::uint64_t(kWindowSeconds)) * std::uint64_t(cfg_.input_rate_hz) <= frames_in_;
+    return window_ends_inside(k, frames_in_, cfg_.input_rate_hz);
   }
 
   template <class Sink>
@@ -246,7 +265,7 @@ class Preprocessor {
   std::uint64_t frames_in_ = 0;
   std::uint64_t windows_out_ = 0;
   std::array<T, Channels> last_{};
-  Resampler<T, Channels, MaxCoefficients, MaxTapsPerPhase> resampler_{};
+  Resampler<T, Channels, MaxCoefficients, MaxTapsPerPhase, MaxInterpHistory> resampler_{};
   Windower<T, Channels, window_length, window_stride> windower_{};
   ZeroPhaseBandpass<T, window_length> bandpass_{};
   std::array<T, window_size> raw_{};

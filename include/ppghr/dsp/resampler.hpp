@@ -1,7 +1,17 @@
-// ppghr/dsp/resampler.hpp - streaming polyphase FIR resampler from an integer sensor rate to a
-// network rate (rational ratio up / down = fs_out / fs_in reduced by their gcd).
+// ppghr/dsp/resampler.hpp - streaming resampler from a sensor rate (any double in
+// [kMinSensorRateHz, kMaxSensorRateHz] = [16, 1024] Hz) to a network rate (integer Hz). Two paths,
+// chosen by init():
 //
-// Filter. One linear-phase low-pass prototype at the upsampled rate up * fs_in: the Kaiser-window
+//  * Exact polyphase FIR, for an INTEGER sensor rate whose filter fits the template capacity
+//    (the default capacity fits every rate of kCommonSensorRatesHz: 25, 32, 50, 64, 100, 125, 128,
+//    and a few more, e.g. 16, 20, 30, 40, 75, 80 Hz). Unchanged since the shipped models were
+//    evaluated: bit-identical results.
+//  * Band-limited interpolation (J. O. Smith's "resample"), for every other rate: non-integer ones
+//    (25.6, 51.2, 102.4 Hz, ...) and integer ones whose polyphase table would be too big (200, 250,
+//    256, 400, 500, 1000, 1024 Hz, ...: that table grows with up x fs_in).
+//
+// Polyphase path. Rational ratio up / down = fs_out / fs_in reduced by their gcd. One linear-phase
+// low-pass prototype at the upsampled rate up * fs_in: the Kaiser-window
 // design of scipy.signal.firwin(taps, cutoff = min(fs_in, fs_out) / 2, window = ('kaiser', beta),
 // fs = up * fs_in), with taps and beta from Kaiser's formulas for a 65 dB stop band and a
 // transition band of 0.4 x the lower Nyquist ([0.8, 1.2] x min(fs_in, fs_out) / 2). So, measured
@@ -16,20 +26,41 @@
 // 1.44 at 50 -> 32 Hz without the scaling, <= 0.005 with it).
 // Equal rates (25 -> 25, 32 -> 32) are an exact copy (one tap of 1).
 //
-// Timing. Output n is the band-limited signal at time n / fs_out EXACTLY (the filter is centred,
-// the group delay of (taps - 1) / 2 upsampled samples is compensated by looking ahead), so windows
+// Interpolation path. The same filter specification (Kaiser, 65 dB, transition [0.8, 1.2] x the
+// lower Nyquist) as ONE continuous kernel h(u) = sinc(u) kaiser(u / U), u in periods of the LOWER
+// rate (cutoff 0.5 cycle per period), half-length U = (65 - 7.95) / (2.285 x 2 pi x 0.2) / 2 = 9.93
+// periods rounded up to the table grid, stored once (half of it, h is even) at
+// kInterpOversample = 128 points per period: kInterpTableSize = 1274 values whatever the rates
+// (the table's linear-interpolation images sit below -90 dB). Output n is at input position
+// t = n fs_in / fs_out (in input samples); it reads the 2M samples floor(t) - M + 1 .. floor(t) + M,
+// M = ceil((K + 1) / step) (step = table points per input sample = 128 min(1, fs_out / fs_in),
+// K = table half-length in points), weighs sample i by h(|i - t| min(1, fs_out / fs_in)) evaluated by
+// linear interpolation of the table at the exact fractional offset, and DIVIDES BY THE SUM OF ITS
+// WEIGHTS: every output has unit DC gain (the reason of the polyphase branch scaling: raw PPG's
+// large DC level must not leak as a spurious tone). Measured by tests/test_dsp.cpp at 25.6, 33.3,
+// 51.2, 102.4, 200, 250, 256, 400, 500, 1000, 1024 Hz into 25 and 32 Hz: pass-band error at
+// 0.8 x the lower Nyquist <= 0.0037 dB, stop band (>= 1.2 x the lower Nyquist) >= 63.5 dB, DC 30000
+// + a 10-unit 1.5 Hz tone: error <= 0.0055 units (no spurious tone from the DC level).
+//
+// Timing (both paths). Output n is the band-limited signal at time n / fs_out EXACTLY (the filter is
+// centred, its delay compensated by looking ahead), so windows
 // cut from the output line up with the sensor-time windows of common.hpp. The price is latency:
-// output n is produced once sensor sample floor((n down + delay) / up) has arrived, i.e.
-// latency_frames() = ceil(delay / up) sensor samples (<= 51 for the common rates, <= 0.41 s).
+// polyphase: output n is produced once sensor sample floor((n down + delay) / up) has arrived, i.e.
+// latency_frames() = ceil(delay / up) sensor samples (<= 51 for the common rates, <= 0.41 s);
+// interpolation: once sample floor(n fs_in / fs_out) + M has arrived, latency_frames() = M
+// (<= 0.4 s: 408 samples at 1024 -> 25 Hz, 10 samples when upsampling).
 // Before the first sample the signal is taken to be constant, equal to the first sample (no
 // start-up transient from a large DC level); at the end of a recording the Preprocessor extends
 // it with the last sample (preprocessor.hpp, finish()). tools/ppghr_tools/preprocess.py does
 // exactly the same on a whole recording.
 //
-// Memory: coefficients MaxCoefficients x T (branch-major, each branch stored oldest-tap first),
-// history Channels x 2 x MaxTapsPerPhase x T (a mirrored ring, so every dot product reads
-// contiguous memory). resampler_max_coefficients(fs_out) / resampler_max_taps_per_phase(fs_out)
-// give the capacity that fits every rate in kCommonSensorRatesHz.
+// Memory, fixed at compile time: coefficients max(MaxCoefficients, kInterpTableSize) x T (the two
+// paths share it: polyphase branch-major, each branch stored oldest-tap first; or the kernel table),
+// history Channels x max(2 x MaxTapsPerPhase, MaxInterpHistory) x T (polyphase: a mirrored ring, so
+// every dot product reads contiguous memory; interpolation: a plain ring of 2M samples).
+// resampler_max_coefficients(fs_out) / resampler_max_taps_per_phase(fs_out) give the polyphase
+// capacity that fits every rate in kCommonSensorRatesHz, resampler_max_interp_history(fs_out) the
+// interpolator's that fits every rate up to kMaxSensorRateHz (816 at 25 Hz, 638 at 32 Hz).
 #pragma once
 
 #include <array>
@@ -117,6 +148,44 @@ struct ResamplerDesign {
   return static_cast<int>(m);
 }
 
+/// Band-limited interpolation: kernel table points per period of the lower rate.
+inline constexpr int kInterpOversample = 128;
+/// K: the kernel's half-length in table points, ceil(U x kInterpOversample) with U the Kaiser
+/// half-length in lower-rate periods for the same specification as the polyphase prototype.
+inline constexpr int kInterpHalfPoints = detail::ceil_to_int(
+    0.5 * (kResamplerStopbandDb - 7.95) / (2.285 * 2.0 * detail::kPi * (0.5 * kResamplerTransition)) *
+    kInterpOversample);
+/// Table values: h(k / kInterpOversample) for k = 0..K, then one 0 (linear interpolation up to K + 1).
+inline constexpr int kInterpTableSize = kInterpHalfPoints + 2;
+
+/// The interpolator for one rate pair (band-limited interpolation path).
+struct InterpDesign {
+  double ratio = 1.0;  ///< fs_in / fs_out: input samples per output sample
+  double step = 1.0;   ///< table points per input sample: kInterpOversample x min(1, fs_out / fs_in)
+  int half = 1;        ///< M: output n reads the 2M samples floor(n ratio) - M + 1 .. floor(n ratio) + M
+  bool valid = false;  ///< fs_in in [kMinSensorRateHz, kMaxSensorRateHz], fs_out in [1, kMaxSensorRateHz]
+};
+
+/// Designs the interpolator fs_in -> fs_out. Mirrored by preprocess.interp_design().
+[[nodiscard]] inline InterpDesign interp_design(double fs_in, int fs_out) noexcept {
+  InterpDesign d;
+  if (!(fs_in >= kMinSensorRateHz && fs_in <= kMaxSensorRateHz) || fs_out < 1 || fs_out > kMaxSensorRateHz) return d;
+  d.ratio = fs_in / static_cast<double>(fs_out);
+  d.step = fs_in > fs_out ? static_cast<double>(kInterpOversample) * (static_cast<double>(fs_out) / fs_in)
+                          : static_cast<double>(kInterpOversample);
+  d.half = static_cast<int>(std::ceil(static_cast<double>(kInterpHalfPoints + 1) / d.step));
+  d.valid = true;
+  return d;
+}
+
+/// History (samples per channel) the interpolator needs for every sensor rate up to
+/// kMaxSensorRateHz into fs_out: 2M at the highest rate, plus a margin for rounding.
+[[nodiscard]] constexpr int resampler_max_interp_history(int fs_out) noexcept {
+  const double step_min = static_cast<double>(kInterpOversample) * static_cast<double>(fs_out) / kMaxSensorRateHz;
+  const double step = step_min < kInterpOversample ? step_min : static_cast<double>(kInterpOversample);
+  return 2 * (detail::ceil_to_int(static_cast<double>(kInterpHalfPoints + 1) / step) + 1);
+}
+
 namespace detail {
 
 /// Modified Bessel function I0 by its power series sum_k ((x/2)^k / k!)^2 (all terms positive, so
@@ -160,6 +229,32 @@ void design_branch(const ResamplerDesign& d, int p, T* out) noexcept {
   }
 }
 
+/// The interpolation kernel table: kInterpTableSize values, h[k] = sinc(u) kaiser(k / K) at
+/// u = k / kInterpOversample, h[K + 1] = 0 (the same Kaiser beta as the polyphase prototype).
+template <class T>
+void interp_table(T* out) noexcept {
+  const double beta = 0.1102 * (kResamplerStopbandDb - 8.7);
+  const double i0b = bessel_i0(beta);
+  for (int k = 0; k <= kInterpHalfPoints; ++k) {
+    const double u = static_cast<double>(k) / static_cast<double>(kInterpOversample);
+    const double y = kPi * u;
+    const double h = k == 0 ? 1.0 : std::sin(y) / y;
+    const double r = static_cast<double>(k) / static_cast<double>(kInterpHalfPoints);
+    out[k] = static_cast<T>(h * (bessel_i0(beta * std::sqrt(1.0 - r * r)) / i0b));
+  }
+  out[kInterpHalfPoints + 1] = T(0);
+}
+
+/// The kernel's weight of a sample `offset` input samples away from the output's position.
+template <class T>
+inline T interp_weight(const InterpDesign& d, const T* table, double offset) noexcept {
+  const double pos = std::fabs(offset) * d.step;
+  const int k = static_cast<int>(pos);
+  if (k > kInterpHalfPoints) return T(0);
+  const T f = static_cast<T>(pos - static_cast<double>(k));
+  return table[k] + f * (table[k + 1] - table[k]);
+}
+
 }  // namespace detail
 
 namespace reference {
@@ -187,47 +282,91 @@ void resample(const ResamplerDesign& d, const T* branches, const T* x, std::size
   }
 }
 
+/// Whole-signal band-limited interpolation, the oracle for the Resampler's interpolation path
+/// (and the twin of preprocess.resample() on that path): same extension of x, same order of
+/// operations as Resampler, so the two agree bit for bit. table: detail::interp_table().
+template <class T>
+void interpolate(const InterpDesign& d, const T* table, const T* x, std::size_t n_in, T* out,
+                 std::size_t n_out) noexcept {
+  for (std::size_t n = 0; n < n_out; ++n) {
+    const double t = static_cast<double>(n) * d.ratio;
+    const std::int64_t i0 = static_cast<std::int64_t>(std::floor(t));
+    T acc = T(0), sw = T(0);
+    for (std::int64_t i = i0 - d.half + 1; i <= i0 + d.half; ++i) {
+      const T w = detail::interp_weight(d, table, static_cast<double>(i) - t);
+      const T v = i < 0 ? x[0] : (std::uint64_t(i) >= n_in ? x[n_in - 1] : x[i]);
+      acc += w * v;
+      sw += w;
+    }
+    out[n] = acc / sw;
+  }
+}
+
 }  // namespace reference
 
 /// Streaming resampler of Channels interleaved channels fs_in -> fs_out.
 ///
 /// T: arithmetic type of taps, history and outputs (double by default in the Preprocessor: the
 /// Python twin computes in float64, and raw PPG's large DC level costs float32 ~1e-4 of the pulse).
-/// MaxCoefficients >= up x taps_per_phase and MaxTapsPerPhase >= taps_per_phase of every rate
-/// pair the instance will be initialised for. sizeof(Resampler) ~ bytes.
-template <class T, int Channels, int MaxCoefficients, int MaxTapsPerPhase>
+/// MaxCoefficients >= up x taps_per_phase and MaxTapsPerPhase >= taps_per_phase of every integer
+/// rate pair that should take the exact polyphase path; MaxInterpHistory >= 2M of every rate pair
+/// that takes the interpolation path (0: no interpolation, init() says capacity_exceeded).
+/// sizeof(Resampler) ~ bytes.
+template <class T, int Channels, int MaxCoefficients, int MaxTapsPerPhase, int MaxInterpHistory = 0>
 class Resampler {
   static_assert(Channels > 0, "Resampler: at least one channel");
   static_assert(MaxCoefficients > 0 && MaxTapsPerPhase > 0, "Resampler: capacities must be positive");
   static_assert(MaxCoefficients >= MaxTapsPerPhase,
                 "Resampler: MaxCoefficients (up x taps per phase) cannot be below MaxTapsPerPhase");
+  static_assert(MaxInterpHistory >= 0, "Resampler: MaxInterpHistory cannot be negative");
+
+  static constexpr int kCoefStore =
+      MaxInterpHistory > 0 && kInterpTableSize > MaxCoefficients ? kInterpTableSize : MaxCoefficients;
+  static constexpr int kHistStore = MaxInterpHistory > 2 * MaxTapsPerPhase ? MaxInterpHistory : 2 * MaxTapsPerPhase;
 
  public:
   using value_type = T;
   static constexpr int channels = Channels;
   static constexpr int max_coefficients = MaxCoefficients;
   static constexpr int max_taps_per_phase = MaxTapsPerPhase;
+  static constexpr int max_interp_history = MaxInterpHistory;
   static constexpr std::size_t bytes =
-      sizeof(T) * (std::size_t(MaxCoefficients) + std::size_t(Channels) * 2 * MaxTapsPerPhase);
+      sizeof(T) * (std::size_t(kCoefStore) + std::size_t(Channels) * std::size_t(kHistStore));
 
-  /// Designs the filter for fs_in -> fs_out and resets the stream. Fails (and leaves the
-  /// instance uninitialised) with unsupported_rate or capacity_exceeded.
-  [[nodiscard]] DspStatus init(int fs_in, int fs_out) noexcept {
+  /// Designs the filter for fs_in -> fs_out and resets the stream: the exact polyphase path for
+  /// an integer fs_in whose filter fits MaxCoefficients / MaxTapsPerPhase, else band-limited
+  /// interpolation. Fails (and leaves the instance uninitialised) with unsupported_rate (fs_in
+  /// outside [kMinSensorRateHz, kMaxSensorRateHz] or NaN, fs_out outside [1, kMaxSensorRateHz]) or
+  /// capacity_exceeded (the interpolator's history does not fit MaxInterpHistory).
+  [[nodiscard]] DspStatus init(double fs_in, int fs_out) noexcept {
     ready_ = false;
-    const ResamplerDesign d = resampler_design(fs_in, fs_out);
-    if (!d.valid) return DspStatus::unsupported_rate;
-    if (d.taps_per_phase > MaxTapsPerPhase || d.coefficients() > MaxCoefficients)
-      return DspStatus::capacity_exceeded;
-    d_ = d;
+    if (!(fs_in >= kMinSensorRateHz && fs_in <= kMaxSensorRateHz) || fs_out < 1 || fs_out > kMaxSensorRateHz)
+      return DspStatus::unsupported_rate;
     fs_in_ = fs_in;
     fs_out_ = fs_out;
-    // Stored per branch in reverse (oldest tap first) so that push() walks history and taps forward.
-    T branch[MaxTapsPerPhase];
-    const int k = d_.taps_per_phase;
-    for (int p = 0; p < d_.up; ++p) {
-      detail::design_branch(d_, p, branch);
-      for (int q = 0; q < k; ++q) coef_[std::size_t(p) * k + (k - 1 - q)] = branch[q];
+    d_ = ResamplerDesign{};
+    interp_ = InterpDesign{};
+    if (fs_in == std::floor(fs_in)) {
+      const ResamplerDesign d = resampler_design(static_cast<int>(fs_in), fs_out);
+      if (d.valid && d.taps_per_phase <= MaxTapsPerPhase && d.coefficients() <= MaxCoefficients) {
+        d_ = d;
+        // Stored per branch in reverse (oldest tap first) so that push() walks history and taps forward.
+        T branch[MaxTapsPerPhase];
+        const int k = d_.taps_per_phase;
+        for (int p = 0; p < d_.up; ++p) {
+          detail::design_branch(d_, p, branch);
+          for (int q = 0; q < k; ++q) coef_[std::size_t(p) * k + (k - 1 - q)] = branch[q];
+        }
+        ready_ = true;
+        reset();
+        return DspStatus::ok;
+      }
     }
+    const InterpDesign di = interp_design(fs_in, fs_out);
+    if (!di.valid) return DspStatus::unsupported_rate;
+    if (MaxInterpHistory == 0 || 2 * di.half > MaxInterpHistory) return DspStatus::capacity_exceeded;
+    interp_ = di;
+    detail::interp_table(coef_.data());
     ready_ = true;
     reset();
     return DspStatus::ok;
@@ -237,15 +376,24 @@ class Resampler {
   void reset() noexcept {
     pos_ = 0;
     frames_ = 0;
-    need_ = std::uint64_t(d_.delay / d_.up);
-    phase_ = d_.delay % d_.up;
     outputs_ = 0;
+    if (interp_.valid) {
+      need_ = std::uint64_t(interp_.half);
+      phase_ = 0;
+    } else {
+      need_ = std::uint64_t(d_.delay / d_.up);
+      phase_ = d_.delay % d_.up;
+    }
   }
 
   /// Consumes one frame (Channels values, channel c at frame[c]); calls sink(const T* out) with
-  /// each output frame (Channels values) it completes: floor or ceil of up / down of them.
+  /// each output frame (Channels values) it completes (about fs_out / fs_in of them per frame).
   template <class Sink>
   void push(const T* frame, Sink&& sink) noexcept {
+    if (interp_.valid) {
+      push_interp(frame, sink);
+      return;
+    }
     const int k = d_.taps_per_phase;
     if (frames_ == 0) {
       for (int c = 0; c < Channels; ++c)
@@ -275,35 +423,80 @@ class Resampler {
   }
 
   [[nodiscard]] bool ready() const noexcept { return ready_; }
+  /// True when init() chose the band-limited interpolation path (interp_design() applies), false
+  /// for the exact polyphase path (design() applies).
+  [[nodiscard]] bool interpolating() const noexcept { return interp_.valid; }
   [[nodiscard]] const ResamplerDesign& design() const noexcept { return d_; }
-  [[nodiscard]] int input_rate() const noexcept { return fs_in_; }
+  [[nodiscard]] const InterpDesign& interp_design_used() const noexcept { return interp_; }
+  [[nodiscard]] double input_rate() const noexcept { return fs_in_; }
   [[nodiscard]] int output_rate() const noexcept { return fs_out_; }
   /// Frames pushed since init() / reset(); outputs produced so far.
   [[nodiscard]] std::uint64_t frames() const noexcept { return frames_; }
   [[nodiscard]] std::uint64_t outputs() const noexcept { return outputs_; }
   /// Sensor samples that must follow the one nearest an output's time before that output exists.
-  [[nodiscard]] int latency_frames() const noexcept { return (d_.delay + d_.up - 1) / d_.up; }
-  /// Branch p's tap q in detail::design_branch order (weight of sample i0 - q).
+  [[nodiscard]] int latency_frames() const noexcept {
+    return interp_.valid ? interp_.half : (d_.delay + d_.up - 1) / d_.up;
+  }
+  /// Branch p's tap q in detail::design_branch order (weight of sample i0 - q); polyphase path.
   [[nodiscard]] T branch_tap(int p, int q) const noexcept {
     const int k = d_.taps_per_phase;
     return coef_[std::size_t(p) * k + (k - 1 - q)];
   }
 
  private:
+  // Band-limited interpolation: hist_[c][0..2M) is a ring holding samples j - 2M + 1 .. j after
+  // frame j; output n is due when frame floor(n ratio) + M arrives (need_), and reads exactly the
+  // ring's 2M samples, oldest first (the same order as reference::interpolate()).
+  template <class Sink>
+  void push_interp(const T* frame, Sink& sink) noexcept {
+    const int r = 2 * interp_.half;
+    if (frames_ == 0) {
+      for (int c = 0; c < Channels; ++c)
+        for (int q = 0; q < r; ++q) hist_[c][q] = frame[c];
+    }
+    for (int c = 0; c < Channels; ++c) hist_[c][pos_] = frame[c];
+    pos_ = pos_ + 1 == r ? 0 : pos_ + 1;  // now the oldest sample's slot
+    const std::uint64_t j = frames_++;
+    while (need_ == j) {
+      const double t = static_cast<double>(outputs_) * interp_.ratio;
+      const double i_first = std::floor(t) - static_cast<double>(interp_.half - 1);
+      T acc[Channels];
+      for (int c = 0; c < Channels; ++c) acc[c] = T(0);
+      T sw = T(0);
+      int slot = pos_;
+      for (int q = 0; q < r; ++q) {
+        const T w = detail::interp_weight(interp_, coef_.data(), (i_first + static_cast<double>(q)) - t);
+        for (int c = 0; c < Channels; ++c) acc[c] += w * hist_[c][slot];
+        sw += w;
+        slot = slot + 1 == r ? 0 : slot + 1;
+      }
+      T out[Channels];
+      for (int c = 0; c < Channels; ++c) out[c] = acc[c] / sw;
+      ++outputs_;
+      need_ = static_cast<std::uint64_t>(std::floor(static_cast<double>(outputs_) * interp_.ratio)) +
+              std::uint64_t(interp_.half);
+      sink(static_cast<const T*>(out));
+    }
+  }
+
   ResamplerDesign d_{};
-  int fs_in_ = 0, fs_out_ = 0;
+  InterpDesign interp_{};
+  double fs_in_ = 0;
+  int fs_out_ = 0;
   bool ready_ = false;
-  int pos_ = 0;               // next write slot of the mirrored ring
-  int phase_ = 0;             // branch of the next output: (n down + delay) mod up
+  int pos_ = 0;               // next write slot of the ring
+  int phase_ = 0;             // polyphase: branch of the next output, (n down + delay) mod up
   std::uint64_t need_ = 0;    // sensor sample index the next output waits for
   std::uint64_t frames_ = 0;  // frames consumed
   std::uint64_t outputs_ = 0;
-  std::array<T, MaxCoefficients> coef_{};
-  std::array<std::array<T, 2 * MaxTapsPerPhase>, Channels> hist_{};
+  std::array<T, kCoefStore> coef_{};
+  std::array<std::array<T, kHistStore>, Channels> hist_{};
 };
 
-/// The resampler sized for every common sensor rate into network rate FsOut.
+/// The resampler sized for every common sensor rate (exact polyphase path) and every other rate in
+/// [kMinSensorRateHz, kMaxSensorRateHz] (interpolation path) into network rate FsOut.
 template <int FsOut, int Channels = 1, class T = double>
-using ResamplerFor = Resampler<T, Channels, resampler_max_coefficients(FsOut), resampler_max_taps_per_phase(FsOut)>;
+using ResamplerFor = Resampler<T, Channels, resampler_max_coefficients(FsOut), resampler_max_taps_per_phase(FsOut),
+                               resampler_max_interp_history(FsOut)>;
 
 }  // namespace ppghr

@@ -28,8 +28,9 @@
 // bad_config (recent_mean_clamp works on the BPM values).
 //
 // Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters:
-// ~31 KB in all for the ResNet, ~51 KB for PULSE with its 4-channel PulsePreprocessor, at any
-// common sensor rate; GCC 12, x86-64); the network is the caller's (held by pointer).
+// ~36 KB in all for the ResNet, ~66 KB for PULSE with its 4-channel PulsePreprocessor, at any
+// sensor rate in 16-1024 Hz, integer or not; GCC 12, x86-64); the network is the caller's (held by
+// pointer).
 // push() never allocates, throws or locks.
 #pragma once
 
@@ -190,7 +191,9 @@ class Monitor {
   };
   static constexpr int kRing = 16;  // segments kept: a window needs 4, plus resampler latency
 
-  int sensor_rate() const noexcept { return cfg_.preprocessing.input_rate_hz > 0 ? cfg_.preprocessing.input_rate_hz : 1; }
+  double sensor_rate() const noexcept {
+    return cfg_.preprocessing.input_rate_hz > 0 ? cfg_.preprocessing.input_rate_hz : 1.0;
+  }
 
   template <class Sink>
   DspStatus push_impl(const float* frames, std::size_t n, bool missing, Sink& sink) noexcept {
@@ -208,8 +211,9 @@ class Monitor {
   }
 
   void account(float x, bool missing) noexcept {
-    const std::uint64_t seg_len = std::uint64_t(kStrideSeconds) * std::uint64_t(sensor_rate());
-    const std::uint64_t id = samples_ / seg_len;
+    // Segment of sample i: floor(i / (2 fs)), i.e. seconds [2 id, 2 id + 2) (fs may be non-integer).
+    const std::uint64_t id =
+        static_cast<std::uint64_t>(static_cast<double>(samples_) / (double(kStrideSeconds) * sensor_rate()));
     Segment& s = segments_[id % kRing];
     if (s.id != id) s = Segment{id};
     ++samples_;
