@@ -60,7 +60,8 @@
 // every dot product reads contiguous memory; interpolation: a plain ring of 2M samples).
 // resampler_max_coefficients(fs_out) / resampler_max_taps_per_phase(fs_out) give the polyphase
 // capacity that fits every rate in kCommonSensorRatesHz, resampler_max_interp_history(fs_out) the
-// interpolator's that fits every rate up to kMaxSensorRateHz (816 at 25 Hz, 638 at 32 Hz).
+// interpolator's that fits every rate up to kMaxSensorRateHz (818 at 25 Hz, 640 at 32 Hz: 2M = 816
+// and 638 at 1024 Hz, plus a rounding margin).
 #pragma once
 
 #include <array>
