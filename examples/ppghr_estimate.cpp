@@ -299,6 +299,11 @@ Dataset read_index(const std::string& dir) {
     const auto* fs = o.get("fs_hz");
     if (!fs || !fs->is_number() || !(fs->number > 0) || !std::isfinite(fs->number))
       die(at_id + " has no positive number \"fs_hz\"");
+    if (fs->number > 1e6) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%g", fs->number);
+      die(at_id + ": \"fs_hz\" " + b + " is not a sensor rate");
+    }
     e.fs = fs->number;
     if (const auto* s = o.get("subset"); s && s->is_string()) e.subset = s->string;
     if (const auto* c = o.get("n_ppg_channels")) {
@@ -871,7 +876,9 @@ void usage() {
                "                    offline-mean (posterior mean); not for pulse_teacher / pulse_student\n"
                "  --track           = --decode online\n"
                "  --track-clamp     hr_tracked = the PULSE authors' 10-window clamp of the estimates\n"
-               "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection\n"
+               "  --adc-min/--adc-max  the PPG ADC's rails for clipping detection (default: from index.json's\n"
+               "                    \"ppg_adc\": \"<B>-bit ...\" -> 0 and 2^B - 1; equal values, e.g. 0 0: no rails,\n"
+               "                    a window is clipped by its plateaus at the running extremes)\n"
                "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence: the probability\n"
                "mass within +-5 BPM of the estimate in the decoder's belief (0 for a window that is not ok),\n"
                "calibrated to P(within 5 BPM) for the spectral estimator where it has a table (--decode none,\n"
