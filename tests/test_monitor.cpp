@@ -1,6 +1,7 @@
 // The streaming monitor: signal-quality statuses (flat, NaN/Inf, clipping, gap, too short), no
 // heart rate and no NaN for bad windows, chunk-size invariance, window bookkeeping, zero heap
-// allocations in push(); the HMM tracker; PULSE networks (4 channels, the regression head).
+// allocations in push(); decoding (Tracking::hmm / lag against post/decode.hpp) and calibrated
+// confidence; PULSE networks (4 channels, the regression head).
 #include <doctest/doctest.h>
 
 #include <ppghr/ppghr.hpp>
@@ -272,28 +273,165 @@ TEST_CASE("monitor: push() makes no heap allocation") {
   CHECK(std::isfinite(sum));
 }
 
-TEST_CASE("tracker: follows a slowly moving peak and ignores a single outlier") {
-  HeartRateTracker t;
-  std::vector<float> p(kNumClasses);
-  auto peak_at = [&](int cls) {
-    std::fill(p.begin(), p.end(), 0.2f / kNumClasses);
-    for (int d = -2; d <= 2; ++d)
-      if (cls + d >= 0 && cls + d < kNumClasses) p[cls + d] += 0.8f * (d == 0 ? 0.4f : 0.15f);
+// Runs the monitor over x in chunks of 50 with any tracking; the results in the order the sink
+// got them, each with a copy of its probabilities.
+template <int MaxLag>
+Collected run_decoding(Net& net, const std::vector<float>& x, double fs, Tracking track, int lag,
+                       const Calibration& cal = Calibration{}, std::size_t gap_at = 0, std::size_t gap_len = 0) {
+  auto mon = std::make_unique<Monitor<Net, ResNetPreprocessor, MaxLag>>();
+  typename Monitor<Net, ResNetPreprocessor, MaxLag>::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(fs);
+  cfg.tracking = track;
+  cfg.lag = lag;
+  cfg.calibration = cal;
+  REQUIRE(mon->init(net, cfg) == DspStatus::ok);
+  Collected c;
+  auto sink = [&](const WindowResult& r) {
+    c.results.push_back(r);
+    c.probs.emplace_back(r.probabilities ? std::vector<float>(r.probabilities, r.probabilities + kNumClasses)
+                                         : std::vector<float>());
+    c.results.back().probabilities = nullptr;
   };
-  int tracked = 0;
-  for (int k = 0; k < 20; ++k) {
-    peak_at(60 + k);  // 90 -> 109 BPM, 1 BPM per window
-    tracked = t.update(p.data());
+  for (std::size_t i = 0; i < x.size();) {
+    if (gap_len > 0 && i == gap_at) {
+      REQUIRE(mon->push_gap(gap_len, sink) == DspStatus::ok);
+      i += gap_len;
+      continue;
+    }
+    std::size_t n = std::min<std::size_t>(50, x.size() - i);
+    if (gap_len > 0 && i < gap_at) n = std::min(n, gap_at - i);
+    REQUIRE(mon->push(x.data() + i, n, sink) == DspStatus::ok);
+    i += n;
   }
-  CHECK(std::abs(tracked - 79) <= 1);
-  peak_at(150);  // one wild window (e.g. motion cadence)
-  tracked = t.update(p.data());
-  CHECK(std::abs(tracked - 80) <= 2);
-  for (int k = 0; k < 3; ++k) t.skip();
-  CHECK(std::abs(t.tracked_class() - 80) <= 2);
-  float s = 0;
-  for (float b : t.belief()) s += b;
-  CHECK(s == doctest::Approx(1.0).epsilon(1e-3));
+  REQUIRE(mon->finish(sink) == DspStatus::ok);
+  return c;
+}
+
+// A pulse whose rate sweeps 70 -> 140 BPM, with a gap: the decoders have something to follow.
+std::vector<float> sweeping_pulse(double fs, double seconds) {
+  std::vector<float> x(std::size_t(fs * seconds));
+  double phase = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double t = double(i) / fs;
+    phase += 2 * M_PI * (70.0 + 70.0 * t / seconds) / 60.0 / fs;
+    x[i] = static_cast<float>(2000 + 300 * std::sin(phase) + 20 * std::sin(2 * M_PI * 0.25 * t));
+  }
+  return x;
+}
+
+TEST_CASE("monitor: Tracking::hmm is the forward filter of post/decode.hpp over the windows' probabilities") {
+  auto net = make_net();
+  const auto x = sweeping_pulse(50, 60.0);
+  const auto raw = run_decoding<0>(*net, x, 50, Tracking::none, 0, Calibration{}, 50 * 20, 50 * 5);
+  const auto hmm = run_decoding<0>(*net, x, 50, Tracking::hmm, 0, Calibration{}, 50 * 20, 50 * 5);
+  REQUIRE(raw.results.size() == hmm.results.size());
+  ForwardFilter f;
+  REQUIRE(f.configure(TransitionPrior::bami1(), LikelihoodModel{}) == DecodeStatus::ok);
+  int bad = 0;
+  for (std::size_t k = 0; k < raw.results.size(); ++k) {
+    INFO("window " << k);
+    const auto& r = hmm.results[k];
+    CHECK(r.index == k);
+    CHECK(r.status == raw.results[k].status);
+    CHECK(r.bpm == raw.results[k].bpm);
+    CHECK(hmm.probs[k] == raw.probs[k]);
+    f.update(raw.results[k].ok() ? raw.probs[k].data() : nullptr);
+    if (!r.ok()) {
+      ++bad;
+      CHECK(r.bpm_tracked == 0.f);
+      CHECK(r.confidence == 0.f);
+      continue;
+    }
+    CHECK(r.bpm_tracked == f.argmax_bpm());
+    CHECK(r.confidence_raw == doctest::Approx(posterior_mass_within(f.belief().data(), f.argmax_bpm())).epsilon(1e-6));
+    CHECK(r.confidence == r.confidence_raw);  // no calibration table
+  }
+  CHECK(bad > 0);  // the gap's windows
+  check_no_heart_rate_if_bad(hmm);
+}
+
+TEST_CASE("monitor: Tracking::lag delivers window k after window k + L, equal to the fixed-lag smoother") {
+  auto net = make_net();
+  const auto x = sweeping_pulse(50, 60.0);
+  const auto raw = run_decoding<0>(*net, x, 50, Tracking::none, 0, Calibration{}, 50 * 20, 50 * 5);
+  for (int lag : {1, 3, 8}) {
+    INFO("lag " << lag);
+    const auto got = run_decoding<8>(*net, x, 50, Tracking::lag, lag, Calibration{}, 50 * 20, 50 * 5);
+    REQUIRE(got.results.size() == raw.results.size());
+    LagSmoother<8> ref;
+    REQUIRE(ref.configure(TransitionPrior::bami1(), LikelihoodModel{}, lag) == DecodeStatus::ok);
+    std::vector<std::vector<float>> post(raw.results.size());
+    for (std::size_t k = 0; k < raw.results.size(); ++k)
+      if (ref.push(raw.results[k].ok() ? raw.probs[k].data() : nullptr))
+        post[std::size_t(ref.output_index())].assign(ref.posterior().begin(), ref.posterior().end());
+    ref.flush([&](long t, const float* p) { post[std::size_t(t)].assign(p, p + kNumClasses); });
+    for (std::size_t k = 0; k < got.results.size(); ++k) {
+      const auto& r = got.results[k];
+      CHECK(r.index == k);  // in order
+      CHECK(r.status == raw.results[k].status);
+      CHECK(r.bpm == raw.results[k].bpm);
+      CHECK(got.probs[k] == raw.probs[k]);  // the held copy of the window's own probabilities
+      if (!r.ok()) continue;
+      CHECK(r.bpm_tracked == posterior_argmax_bpm(post[k].data()));
+      CHECK(r.confidence_raw == doctest::Approx(posterior_mass_within(post[k].data(), r.bpm_tracked)).epsilon(1e-6));
+    }
+    check_no_heart_rate_if_bad(got);
+  }
+}
+
+TEST_CASE("monitor: the lag's delay, and the smoother beats the filter on a sweep") {
+  auto net = make_net();
+  auto mon = std::make_unique<Monitor<Net, ResNetPreprocessor, 4>>();
+  Monitor<Net, ResNetPreprocessor, 4>::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(50);
+  cfg.tracking = Tracking::lag;
+  cfg.lag = 4;
+  REQUIRE(mon->init(*net, cfg) == DspStatus::ok);
+  const auto x = sweeping_pulse(50, 40.0);
+  std::vector<std::uint64_t> delivered_at;  // windows computed when each result arrived
+  auto sink = [&](const WindowResult& r) {
+    CHECK(r.index == delivered_at.size());
+    delivered_at.push_back(mon->windows());
+  };
+  REQUIRE(mon->push(x.data(), x.size(), sink) == DspStatus::ok);
+  const std::size_t before_finish = delivered_at.size();
+  REQUIRE(mon->finish(sink) == DspStatus::ok);
+  REQUIRE(delivered_at.size() == 17);  // (40 - 8) / 2 + 1
+  CHECK(before_finish <= 17 - 4);
+  for (std::size_t k = 0; k < before_finish; ++k) CHECK(delivered_at[k] == k + 5);  // window k + 4 computed
+}
+
+TEST_CASE("monitor: a calibration table maps the raw confidence; bad configurations are refused") {
+  auto net = make_net();
+  const auto x = sweeping_pulse(50, 40.0);
+  Calibration cal;
+  cal.knots = 3;
+  cal.x = {0.1f, 0.5f, 0.9f};
+  cal.y = {0.2f, 0.4f, 0.95f};
+  const auto got = run_decoding<0>(*net, x, 50, Tracking::hmm, 0, cal);
+  int ok = 0;
+  for (const auto& r : got.results) {
+    if (!r.ok()) continue;
+    ++ok;
+    CHECK(r.confidence == cal.apply(r.confidence_raw));
+  }
+  CHECK(ok > 10);
+  auto mon = std::make_unique<Monitor<Net, ResNetPreprocessor, 2>>();
+  Monitor<Net, ResNetPreprocessor, 2>::Config cfg;
+  cfg.preprocessing = ResNetPreprocessor::zscore_config(50);
+  cfg.tracking = Tracking::lag;
+  cfg.lag = 3;  // > MaxLag
+  CHECK(mon->init(*net, cfg) == DspStatus::bad_config);
+  cfg.lag = 0;
+  CHECK(mon->init(*net, cfg) == DspStatus::bad_config);
+  cfg.lag = 2;
+  CHECK(mon->init(*net, cfg) == DspStatus::ok);
+  cfg.calibration.knots = 2;
+  cfg.calibration.x = {0.5f, 0.4f};  // not increasing
+  CHECK(mon->init(*net, cfg) == DspStatus::bad_config);
+  cfg.calibration = Calibration{};
+  cfg.prior.floor = 1.5f;  // the decoders refuse it
+  CHECK(mon->init(*net, cfg) == DspStatus::bad_config);
 }
 
 TEST_CASE("monitor: the published clamp as tracking follows post/clamp.hpp on the ok windows") {

@@ -14,6 +14,7 @@
 
 #include "alloc_counter.hpp"
 #include "ppghr/monitor/monitor.hpp"
+#include "ppghr/spectral/calibration.hpp"
 #include "ppghr/spectral/estimator.hpp"
 
 namespace {
@@ -126,12 +127,14 @@ TEST_CASE("spectral: non-finite input is refused, parameters are validated") {
 
 TEST_CASE("spectral: the Monitor streams it without heap allocation, at 50 and 256 Hz") {
   using Est = ppghr::SpectralEstimator<2>;
-  using Mon = ppghr::Monitor<Est, Est::preprocessor>;
+  using Mon = ppghr::Monitor<Est, Est::preprocessor, 8>;
   for (double fs : {50.0, 256.0}) {
     auto est = std::make_unique<Est>();
     auto mon = std::make_unique<Mon>();
     Mon::Config cfg;
     cfg.preprocessing = Est::preprocessing_config(fs);
+    cfg.tracking = ppghr::Tracking::lag;  // the decoder's ring too
+    cfg.lag = 3;
     REQUIRE(mon->init(*est, cfg) == ppghr::DspStatus::ok);
     const int n = int(fs * 30);
     std::vector<float> frames(std::size_t(n) * Est::channels);
@@ -144,21 +147,49 @@ TEST_CASE("spectral: the Monitor streams it without heap allocation, at 50 and 2
       f[3] = float(0.1 * std::sin(2 * kPi * 1.3 * t));
       f[4] = 1.0f;                                               // gravity
     }
-    std::vector<float> bpm;
+    std::vector<float> bpm, tracked;
     bpm.reserve(64);
+    tracked.reserve(64);
     ppghr_test::AllocationScope scope;
     for (int i = 0; i < n; i += 37) {
       const int m = std::min(37, n - i);
       REQUIRE(mon->push(frames.data() + std::size_t(i) * Est::channels, std::size_t(m),
-                        [&](const ppghr::WindowResult& r) { bpm.push_back(r.ok() ? r.bpm : -1.f); }) ==
-              ppghr::DspStatus::ok);
+                        [&](const ppghr::WindowResult& r) {
+                          bpm.push_back(r.ok() ? r.bpm : -1.f);
+                          tracked.push_back(r.ok() ? r.bpm_tracked : -1.f);
+                        }) == ppghr::DspStatus::ok);
     }
-    REQUIRE(mon->finish([&](const ppghr::WindowResult& r) { bpm.push_back(r.ok() ? r.bpm : -1.f); }) ==
-            ppghr::DspStatus::ok);
+    REQUIRE(mon->finish([&](const ppghr::WindowResult& r) {
+      bpm.push_back(r.ok() ? r.bpm : -1.f);
+      tracked.push_back(r.ok() ? r.bpm_tracked : -1.f);
+    }) == ppghr::DspStatus::ok);
 #if PPGHR_TEST_WRAP_MALLOC
     CHECK(scope.count() == 0);
 #endif
     REQUIRE(bpm.size() == 12);  // (30 - 8) / 2 + 1
     for (float b : bpm) CHECK(std::abs(b - 114.f) <= 1.f);
+    for (float b : tracked) CHECK(std::abs(b - 114.f) <= 1.f);
   }
+}
+
+TEST_CASE("spectral: the calibration tables load as valid, monotone ppghr::Calibration") {
+  for (bool acc : {true, false}) {
+    for (auto mode : {ppghr::SpectralDecode::none, ppghr::SpectralDecode::online, ppghr::SpectralDecode::lag3,
+                      ppghr::SpectralDecode::offline}) {
+      const ppghr::Calibration c = ppghr::spectral_calibration(mode, acc);
+      REQUIRE(c.knots >= 2);
+      CHECK(c.valid());
+      CHECK(c.y[0] >= 0.f);
+      CHECK(c.y[c.knots - 1] <= 1.f);
+      float prev = -1.f;
+      for (int i = 0; i <= 20; ++i) {  // non-decreasing over [0, 1]
+        const float v = c.apply(i / 20.f);
+        CHECK(v >= prev);
+        prev = v;
+      }
+    }
+  }
+  CHECK(ppghr::spectral_calibration(ppghr::Tracking::lag, 5, true).knots == 0);  // no table: raw
+  CHECK(ppghr::spectral_calibration(ppghr::Tracking::hmm, 0, true).knots ==
+        ppghr::spectral_calibration(ppghr::SpectralDecode::online, true).knots);
 }

@@ -35,5 +35,7 @@
 #include "ppghr/post/clamp.hpp"
 #include "ppghr/post/decode.hpp"
 #include "ppghr/post/prior_bami.hpp"
+#include "ppghr/spectral/calibration.hpp"
+#include "ppghr/spectral/calibration_tables.hpp"
 #include "ppghr/spectral/estimator.hpp"
 #include "ppghr/spectral/fft.hpp"

@@ -16,11 +16,24 @@
 //   clipped     more than Config::max_clipped_fraction of the samples sit at the ADC rails
 //               (Config::adc_min / adc_max when given; otherwise a sample counts as clipped when
 //               it and its two predecessors are equal and at the stream's running min or max)
-// Confidence: the probability mass within +-5 BPM of the estimate (0..1).
-// Tracking (Config::tracking), reported as bpm_tracked: Tracking::hmm, the forward filter of
-// tracker.hpp over the probability vectors; Tracking::recent_mean_clamp, the PULSE authors'
-// published post-processing (post/clamp.hpp: from the 11th ok window on, clamp into [0.9, 1.1] x the
-// mean of the previous 10 clamped estimates).
+// Tracking (Config::tracking), reported as bpm_tracked:
+//   none               bpm_tracked = bpm;
+//   hmm                the forward filter of post/decode.hpp (an HMM over the 180 classes with the
+//                      transition prior Config::prior, by default the one learnt from the BAMI-1
+//                      labels): P(class of window k | windows 0..k), its argmax;
+//   lag                the fixed-lag smoother (post/decode.hpp): P(class of window k | windows
+//                      0..k + L), L = Config::lag in 1..MaxLag (the template parameter): window k's
+//                      result reaches the sink L windows (2L s) later, after window k + L was
+//                      computed; finish() delivers the last L;
+//   recent_mean_clamp  the PULSE authors' published post-processing (post/clamp.hpp: from the 11th
+//                      ok window on, clamp into [0.9, 1.1] x the mean of the previous 10 clamped
+//                      estimates).
+// A window that is not ok gives the HMM no evidence (its belief only spreads) and has no heart rate.
+// Confidence (0..1) of the estimate the monitor reports: confidence_raw = the mass within +-5 BPM
+// of bpm_tracked in the distribution it came from (hmm / lag: the decoded posterior; none / clamp:
+// the window's probabilities around bpm), then confidence = Config::calibration.apply(raw): a
+// table fitted so that windows reported at confidence c are within 5 BPM about c of the time (the
+// spectral estimator's tables: spectral/calibration.hpp; without a table confidence = raw).
 // Regression heads (a network whose predict() returns an Estimate: the published PULSE models):
 // bpm is the network's value as it comes (not rounded, not clamped to 30..209); there is no
 // probability vector, so probabilities stays nullptr, confidence is NaN in ok windows (there is
@@ -43,13 +56,14 @@
 #include "ppghr/core/config.hpp"
 #include "ppghr/dsp/preprocessor.hpp"
 #include "ppghr/models/prediction.hpp"
-#include "ppghr/monitor/tracker.hpp"
 #include "ppghr/post/clamp.hpp"
+#include "ppghr/post/decode.hpp"
 
 namespace ppghr {
 
 /// How bpm_tracked is made from the sequence of windows.
-enum class Tracking : std::uint8_t { none = 0, hmm = 1, recent_mean_clamp = 2 };
+/// How bpm_tracked is made from the sequence of windows. Values are stable.
+enum class Tracking : std::uint8_t { none = 0, hmm = 1, recent_mean_clamp = 2, lag = 3 };
 
 /// Signal-quality status of one window. Values are stable.
 enum class SignalStatus : std::uint8_t {
@@ -87,8 +101,9 @@ struct WindowResult {
   SignalStatus status = SignalStatus::ok;
   float bpm = 0;                     ///< argmax heart rate, or a regression head's value (0 unless ok)
   float bpm_tracked = 0;             ///< tracked heart rate (Config::tracking), else = bpm; 0 unless ok
-  float confidence = 0;              ///< probability mass within +-5 BPM of bpm (0 unless ok; NaN
-                                     ///< in ok windows of a regression head: none to report)
+  float confidence = 0;              ///< calibrated confidence of bpm_tracked (0 unless ok; NaN in
+                                     ///< ok windows of a regression head: none to report)
+  float confidence_raw = 0;          ///< the same before Config::calibration (see the header comment)
   float clipped_fraction = 0;        ///< of the window's PPG samples
   const float* probabilities = nullptr;  ///< 180 values when status is ok (180-class head), else nullptr
   [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
@@ -99,14 +114,19 @@ struct WindowResult {
 /// preprocessor: ResNetPreprocessor for ResNet1d / Mlp (Config::preprocessing =
 /// ResNetPreprocessor::zscore_config(fs)), PulsePreprocessor for PulseTeacher / PulseStudent
 /// (PulsePreprocessor::raw_config(fs): the networks normalise their own input).
-template <class Net, class Pre = ResNetPreprocessor>
+///
+/// MaxLag: the largest Config::lag that Tracking::lag accepts (its ring costs (MaxLag + 1) x
+/// (3 x 180 floats + a WindowResult)); 0 allows every mode but lag.
+template <class Net, class Pre = ResNetPreprocessor, int MaxLag = 0>
 class Monitor {
+  static_assert(MaxLag >= 0, "Monitor: MaxLag must be >= 0");
   static_assert(Net::input_size == Pre::window_size, "Monitor: the preprocessor's window is not the network's input");
   using Result = typename Net::result_type;
 
  public:
   static constexpr int channels = Pre::channels;
   static constexpr int kConfidenceHalfWidthBpm = 5;
+  static constexpr int max_lag = MaxLag;
   /// True for a 180-class head (probabilities, confidence, Tracking::hmm); false for a regression
   /// head (see the header comment).
   static constexpr bool has_probabilities = detail::ResultTraits<Result>::has_probabilities;
@@ -117,18 +137,30 @@ class Monitor {
     float adc_min = 0, adc_max = 0;        ///< ADC rails; adc_min >= adc_max: detect plateaus instead
     float max_clipped_fraction = 0.1f;     ///< above this a window is `clipped`
     Tracking tracking = Tracking::none;    ///< how bpm_tracked is made
-    HeartRateTracker::Config tracker{};    ///< Tracking::hmm's transition prior
+    TransitionPrior prior = TransitionPrior::bami1();  ///< hmm / lag: the HMM's transition prior
+    LikelihoodModel likelihood{};          ///< hmm / lag: how probabilities become its likelihood
+    int lag = 0;                           ///< Tracking::lag: windows of delay, 1..MaxLag
+    Calibration calibration{};             ///< raw confidence -> confidence (0 knots: identity)
   };
 
   /// Starts a stream. `net` must outlive the monitor. Returns the preprocessor's verdict on the
-  /// configuration (unsupported rate, bad constants), or bad_config for Tracking::hmm with a
-  /// regression head; on failure push() and finish() do nothing and say not_initialized.
+  /// configuration (unsupported rate, bad constants), or bad_config for Tracking::hmm / lag with a
+  /// regression head, a lag outside 1..MaxLag, a prior or likelihood model the decoders refuse, or
+  /// an invalid calibration table; on failure push() and finish() do nothing and say
+  /// not_initialized.
   [[nodiscard]] DspStatus init(Net& net, const Config& cfg) noexcept {
     net_ = &net;
     cfg_ = cfg;
-    tracker_.configure(cfg.tracker);
     DspStatus st = pre_.init(cfg.preprocessing);
-    if (st == DspStatus::ok && !has_probabilities && cfg.tracking == Tracking::hmm) st = DspStatus::bad_config;
+    const bool decoding = cfg.tracking == Tracking::hmm || cfg.tracking == Tracking::lag;
+    if (st == DspStatus::ok && decoding && !has_probabilities) st = DspStatus::bad_config;
+    if (st == DspStatus::ok && cfg.tracking == Tracking::lag && (cfg.lag < 1 || cfg.lag > MaxLag))
+      st = DspStatus::bad_config;
+    if (st == DspStatus::ok && !cfg.calibration.valid()) st = DspStatus::bad_config;
+    if (st == DspStatus::ok && decoding &&
+        smoother_.configure(cfg.prior, cfg.likelihood, cfg.tracking == Tracking::lag ? cfg.lag : 0) !=
+            DecodeStatus::ok)
+      st = DspStatus::bad_config;
     ready_ = st == DspStatus::ok;
     reset_stream();
     return st;
@@ -137,7 +169,7 @@ class Monitor {
   /// Starts a new stream with the same configuration.
   void reset_stream() noexcept {
     pre_.reset();
-    tracker_.reset();
+    smoother_.reset();
     clamp_.reset();
     for (auto& s : segments_) s = Segment{};
     samples_ = 0;
@@ -145,7 +177,6 @@ class Monitor {
     have_prev_ = 0;
     run_min_ = std::numeric_limits<float>::infinity();
     run_max_ = -std::numeric_limits<float>::infinity();
-    last_tracked_ = 0;
   }
 
   /// Pushes n frames of `channels` floats (channel 0 = PPG; for 4-channel networks then ACC x, y, z).
@@ -168,6 +199,8 @@ class Monitor {
   [[nodiscard]] DspStatus finish(Sink&& sink) noexcept {
     if (!ready_) return DspStatus::not_initialized;
     const DspStatus st = pre_.finish([&](const typename Pre::Window& w) { on_window(w, sink); });
+    if (st == DspStatus::ok && decoding())
+      (void)smoother_.flush([&](long t, const float* post) { deliver(t, post, sink); });
     if (st == DspStatus::ok && emitted_ == 0) {
       WindowResult e;
       e.status = SignalStatus::too_short;
@@ -177,6 +210,7 @@ class Monitor {
     return st;
   }
 
+  /// Windows computed so far (with Tracking::lag the sink has seen Config::lag fewer until finish()).
   [[nodiscard]] std::uint64_t windows() const noexcept { return emitted_; }
   [[nodiscard]] std::uint64_t samples() const noexcept { return samples_; }
   [[nodiscard]] const Pre& preprocessor() const noexcept { return pre_; }
@@ -282,22 +316,60 @@ class Monitor {
     } else if (!w.ok()) {
       e.status = SignalStatus::non_finite;  // another channel (ACC) was unusable
     }
+    float raw = 0.f;
     if (e.status == SignalStatus::ok) {
       const Result& p = net_->predict(w.data);
       if (!p.ok()) {
         e.status = p.status == InputStatus::not_loaded ? SignalStatus::not_loaded : SignalStatus::non_finite;
       } else {
-        last_tracked_ = estimate(p, e);
+        raw = estimate(p, e);
       }
     }
-    if (e.status != SignalStatus::ok && cfg_.tracking == Tracking::hmm && tracker_.started()) tracker_.skip();
-    e.bpm_tracked = e.status == SignalStatus::ok ? last_tracked_ : 0.f;
     ++emitted_;
+    if (decoding()) {
+      hold(e);
+      if (smoother_.push(e.probabilities)) deliver(smoother_.output_index(), smoother_.posterior().data(), sink);
+      return;
+    }
+    if (e.status == SignalStatus::ok) {
+      e.bpm_tracked = cfg_.tracking == Tracking::recent_mean_clamp ? clamp_.update(e.bpm) : e.bpm;
+      set_confidence(e, raw);
+    }
     sink(static_cast<const WindowResult&>(e));
   }
 
-  // Fills e's heart rate (and, for a 180-class head, probabilities and confidence) from an ok
-  // result; returns the tracked heart rate. Tracking::hmm never meets a regression head (init).
+  [[nodiscard]] bool decoding() const noexcept {
+    return has_probabilities && (cfg_.tracking == Tracking::hmm || cfg_.tracking == Tracking::lag);
+  }
+
+  void set_confidence(WindowResult& e, float raw) const noexcept {
+    e.confidence_raw = raw;
+    e.confidence = std::isnan(raw) ? raw : cfg_.calibration.apply(raw);
+  }
+
+  // Decoding: window `seq` (its sequence number since the stream started) waits in the ring, its
+  // probabilities copied, until the smoother has its posterior.
+  void hold(const WindowResult& e) noexcept {
+    Held& h = held_[(emitted_ - 1) % std::uint64_t(MaxLag + 1)];
+    h.result = e;
+    if (e.probabilities != nullptr) {
+      for (int c = 0; c < kNumClasses; ++c) h.probabilities[c] = e.probabilities[c];
+      h.result.probabilities = h.probabilities.data();
+    }
+  }
+
+  template <class Sink>
+  void deliver(long seq, const float* posterior, Sink& sink) noexcept {
+    WindowResult r = held_[std::uint64_t(seq) % std::uint64_t(MaxLag + 1)].result;
+    if (r.ok()) {
+      r.bpm_tracked = posterior_argmax_bpm(posterior);
+      set_confidence(r, posterior_mass_within(posterior, r.bpm_tracked, float(kConfidenceHalfWidthBpm)));
+    }
+    sink(static_cast<const WindowResult&>(r));
+  }
+
+  // Fills e's heart rate (and, for a 180-class head, its probabilities) from an ok result; returns
+  // the raw confidence of bpm: the probability mass within +-5 BPM of it (NaN for a regression head).
   float estimate(const Result& p, WindowResult& e) noexcept {
     e.bpm = p.bpm;
     if constexpr (has_probabilities) {
@@ -307,26 +379,29 @@ class Monitor {
         const int k = p.class_index + d;
         if (k >= 0 && k < kNumClasses) mass += p.probabilities[k];
       }
-      e.confidence = mass;
-      if (cfg_.tracking == Tracking::hmm) return float(tracker_.update(p.probabilities.data()) + kMinBpm);
+      return mass;
     } else {
-      e.confidence = std::numeric_limits<float>::quiet_NaN();
+      return std::numeric_limits<float>::quiet_NaN();
     }
-    return cfg_.tracking == Tracking::recent_mean_clamp ? clamp_.update(e.bpm) : e.bpm;
   }
+
+  struct Held {
+    WindowResult result{};
+    std::array<float, kNumClasses> probabilities{};
+  };
 
   Net* net_ = nullptr;
   Config cfg_{};
   bool ready_ = false;
   Pre pre_{};
-  HeartRateTracker tracker_{};
+  LagSmoother<MaxLag> smoother_{};
+  std::array<Held, MaxLag + 1> held_{};
   RecentMeanClamp<float> clamp_{};
   std::array<Segment, kRing> segments_{};
   std::uint64_t samples_ = 0, emitted_ = 0;
   float prev_[2] = {0, 0};
   int have_prev_ = 0;
   float run_min_ = 0, run_max_ = 0;
-  float last_tracked_ = 0;
 };
 
 }  // namespace ppghr
