@@ -193,3 +193,72 @@ TEST_CASE("spectral: the calibration tables load as valid, monotone ppghr::Calib
   CHECK(ppghr::spectral_calibration(ppghr::Tracking::hmm, 0, true).knots ==
         ppghr::spectral_calibration(ppghr::SpectralDecode::online, true).knots);
 }
+
+TEST_CASE("spectral: NaN, flat, clipped and gapped stretches get their status and no heart rate") {
+  using Est = ppghr::SpectralEstimator<1>;
+  using Mon = ppghr::Monitor<Est, Est::preprocessor, 8>;
+  const double fs = 50.0;
+  const int n = int(fs * 60);
+  std::vector<float> frames(std::size_t(n) * Est::channels);
+  for (int i = 0; i < n; ++i) {
+    const double t = i / fs;
+    float* f = frames.data() + std::size_t(i) * Est::channels;
+    f[0] = float(2000 + 300 * std::sin(2 * kPi * 1.6 * t));  // 96 BPM
+    f[1] = float(0.5 * std::sin(2 * kPi * 2.5 * t));
+    f[2] = 0.f;
+    f[3] = 1.f;
+  }
+  for (int i = int(fs * 10); i < int(fs * 11); ++i) frames[std::size_t(i) * Est::channels] = NAN;    // s 10: NaN
+  for (int i = int(fs * 30); i < int(fs * 40); ++i) frames[std::size_t(i) * Est::channels] = 1234.f;  // s 30-40: flat
+  for (int i = int(fs * 50); i < int(fs * 60); ++i) {                                                 // s 50-60: rails
+    float& v = frames[std::size_t(i) * Est::channels];
+    v = v > 2150.f ? 2300.f : v;  // stuck at the upper rail
+  }
+  for (ppghr::Tracking tracking : {ppghr::Tracking::none, ppghr::Tracking::hmm, ppghr::Tracking::lag}) {
+    auto est = std::make_unique<Est>();
+    auto mon = std::make_unique<Mon>();
+    Mon::Config cfg;
+    cfg.preprocessing = Est::preprocessing_config(fs);
+    cfg.tracking = tracking;
+    cfg.lag = 3;
+    cfg.adc_min = 0.f;
+    cfg.adc_max = 2300.f;
+    REQUIRE(mon->init(*est, cfg) == ppghr::DspStatus::ok);
+    std::vector<ppghr::WindowResult> got;
+    auto sink = [&](const ppghr::WindowResult& r) {
+      got.push_back(r);
+      got.back().probabilities = nullptr;
+    };
+    const int gap_at = int(fs * 20), gap_len = int(fs * 3);  // s 20-23: samples missing
+    REQUIRE(mon->push(frames.data(), std::size_t(gap_at), sink) == ppghr::DspStatus::ok);
+    REQUIRE(mon->push_gap(std::size_t(gap_len), sink) == ppghr::DspStatus::ok);
+    REQUIRE(mon->push(frames.data() + std::size_t(gap_at + gap_len) * Est::channels, std::size_t(n - gap_at - gap_len),
+                      sink) == ppghr::DspStatus::ok);
+    REQUIRE(mon->finish(sink) == ppghr::DspStatus::ok);
+    REQUIRE(got.size() == 27);
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      const double a = 2.0 * double(k), b = a + 8.0;
+      const auto& r = got[k];
+      INFO("window " << k << " status " << ppghr::signal_status_name(r.status));
+      CHECK(r.index == k);
+      // Bad stretches (s): NaN [10, 11), gap [20, 23), flat [30, 40), clipped [50, 60).
+      auto inside = [&](double lo, double hi) { return a >= lo && b <= hi; };
+      auto near = [&](double lo, double hi) { return a < hi + 1.0 && b > lo - 1.0; };  // resampler reach
+      const bool clean = !near(10, 11) && !near(20, 23) && !near(30, 40) && !near(50, 60);
+      if (clean) CHECK(r.status == ppghr::SignalStatus::ok);
+      if (a < 23.0 && b > 20.0) CHECK(r.status == ppghr::SignalStatus::gap);
+      if (a < 11.0 && b > 10.0) CHECK(r.status == ppghr::SignalStatus::non_finite);
+      if (inside(30, 40)) CHECK(r.status == ppghr::SignalStatus::flat);
+      if (inside(50, 60)) CHECK(r.status == ppghr::SignalStatus::clipped);
+      if (!r.ok()) {
+        CHECK(r.bpm == 0.f);
+        CHECK(r.bpm_tracked == 0.f);
+        CHECK(r.confidence == 0.f);
+      } else if (clean) {
+        CHECK(std::abs(r.bpm - 96.f) <= 1.f);
+        CHECK(std::abs(r.bpm_tracked - 96.f) <= 1.f);
+        CHECK(std::isfinite(r.confidence));
+      }
+    }
+  }
+}
