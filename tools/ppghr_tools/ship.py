@@ -125,6 +125,10 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
               "Also here: `resnet2_bami1.ppgw`, a from-scratch ResNet1d<2> trained before the sweep (60 epochs, "
               "patience 12; card `resnet2_bami1.md`), kept as the Cortex-M4F example's ResNet model "
               "(examples/mcu).", "",
+              "Built in, no blob: the accelerometer-aware spectral estimator (`--model spectral`, "
+              "include/ppghr/spectral/): its card is [`spectral.md`](spectral.md) (parameters, accuracy per "
+              "data set and decoding, commands). It is not the default: it beats every network here on BAMI "
+              "but not on the `wrist` data set (docs/evaluation/).", "",
               "Rebuild: `PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship` (after the sweep, "
               "`python3 -m ppghr_tools.sweep`).", ""]
     if not dry_run:
