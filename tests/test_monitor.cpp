@@ -46,14 +46,20 @@ std::vector<float> pulse_signal(double fs, double seconds, double dc = 2000.0, d
   return x;
 }
 
+// Runs the monitor over x in chunks; lag and cal only for Tracking::lag / a calibration table.
+template <int MaxLag = 0>
 Collected run(Net& net, const std::vector<float>& x, double fs, std::size_t chunk, Tracking track = Tracking::none,
-              float adc_min = 0, float adc_max = 0, std::size_t gap_at = 0, std::size_t gap_len = 0) {
-  auto mon = std::make_unique<Mon>();
-  Mon::Config cfg;
+              float adc_min = 0, float adc_max = 0, std::size_t gap_at = 0, std::size_t gap_len = 0, int lag = 0,
+              const Calibration& cal = Calibration{}) {
+  using M = Monitor<Net, ResNetPreprocessor, MaxLag>;
+  auto mon = std::make_unique<M>();
+  typename M::Config cfg;
   cfg.preprocessing = ResNetPreprocessor::zscore_config(fs);
   cfg.tracking = track;
   cfg.adc_min = adc_min;
   cfg.adc_max = adc_max;
+  cfg.lag = lag;
+  cfg.calibration = cal;
   REQUIRE(mon->init(net, cfg) == DspStatus::ok);
   Collected c;
   auto sink = [&](const WindowResult& r) {
@@ -273,40 +279,6 @@ TEST_CASE("monitor: push() makes no heap allocation") {
   CHECK(std::isfinite(sum));
 }
 
-// Runs the monitor over x in chunks of 50 with any tracking; the results in the order the sink
-// got them, each with a copy of its probabilities.
-template <int MaxLag>
-Collected run_decoding(Net& net, const std::vector<float>& x, double fs, Tracking track, int lag,
-                       const Calibration& cal = Calibration{}, std::size_t gap_at = 0, std::size_t gap_len = 0) {
-  auto mon = std::make_unique<Monitor<Net, ResNetPreprocessor, MaxLag>>();
-  typename Monitor<Net, ResNetPreprocessor, MaxLag>::Config cfg;
-  cfg.preprocessing = ResNetPreprocessor::zscore_config(fs);
-  cfg.tracking = track;
-  cfg.lag = lag;
-  cfg.calibration = cal;
-  REQUIRE(mon->init(net, cfg) == DspStatus::ok);
-  Collected c;
-  auto sink = [&](const WindowResult& r) {
-    c.results.push_back(r);
-    c.probs.emplace_back(r.probabilities ? std::vector<float>(r.probabilities, r.probabilities + kNumClasses)
-                                         : std::vector<float>());
-    c.results.back().probabilities = nullptr;
-  };
-  for (std::size_t i = 0; i < x.size();) {
-    if (gap_len > 0 && i == gap_at) {
-      REQUIRE(mon->push_gap(gap_len, sink) == DspStatus::ok);
-      i += gap_len;
-      continue;
-    }
-    std::size_t n = std::min<std::size_t>(50, x.size() - i);
-    if (gap_len > 0 && i < gap_at) n = std::min(n, gap_at - i);
-    REQUIRE(mon->push(x.data() + i, n, sink) == DspStatus::ok);
-    i += n;
-  }
-  REQUIRE(mon->finish(sink) == DspStatus::ok);
-  return c;
-}
-
 // A pulse whose rate sweeps 70 -> 140 BPM, with a gap: the decoders have something to follow.
 std::vector<float> sweeping_pulse(double fs, double seconds) {
   std::vector<float> x(std::size_t(fs * seconds));
@@ -322,8 +294,8 @@ std::vector<float> sweeping_pulse(double fs, double seconds) {
 TEST_CASE("monitor: Tracking::hmm is the forward filter of post/decode.hpp over the windows' probabilities") {
   auto net = make_net();
   const auto x = sweeping_pulse(50, 60.0);
-  const auto raw = run_decoding<0>(*net, x, 50, Tracking::none, 0, Calibration{}, 50 * 20, 50 * 5);
-  const auto hmm = run_decoding<0>(*net, x, 50, Tracking::hmm, 0, Calibration{}, 50 * 20, 50 * 5);
+  const auto raw = run(*net, x, 50, 50, Tracking::none, 0, 0, 50 * 20, 50 * 5);
+  const auto hmm = run(*net, x, 50, 50, Tracking::hmm, 0, 0, 50 * 20, 50 * 5);
   REQUIRE(raw.results.size() == hmm.results.size());
   ForwardFilter f;
   REQUIRE(f.configure(TransitionPrior::bami1(), LikelihoodModel{}) == DecodeStatus::ok);
@@ -353,10 +325,10 @@ TEST_CASE("monitor: Tracking::hmm is the forward filter of post/decode.hpp over 
 TEST_CASE("monitor: Tracking::lag delivers window k after window k + L, equal to the fixed-lag smoother") {
   auto net = make_net();
   const auto x = sweeping_pulse(50, 60.0);
-  const auto raw = run_decoding<0>(*net, x, 50, Tracking::none, 0, Calibration{}, 50 * 20, 50 * 5);
+  const auto raw = run(*net, x, 50, 50, Tracking::none, 0, 0, 50 * 20, 50 * 5);
   for (int lag : {1, 3, 8}) {
     INFO("lag " << lag);
-    const auto got = run_decoding<8>(*net, x, 50, Tracking::lag, lag, Calibration{}, 50 * 20, 50 * 5);
+    const auto got = run<8>(*net, x, 50, 50, Tracking::lag, 0, 0, 50 * 20, 50 * 5, lag);
     REQUIRE(got.results.size() == raw.results.size());
     LagSmoother<8> ref;
     REQUIRE(ref.configure(TransitionPrior::bami1(), LikelihoodModel{}, lag) == DecodeStatus::ok);
@@ -408,7 +380,7 @@ TEST_CASE("monitor: a calibration table maps the raw confidence; bad configurati
   cal.knots = 3;
   cal.x = {0.1f, 0.5f, 0.9f};
   cal.y = {0.2f, 0.4f, 0.95f};
-  const auto got = run_decoding<0>(*net, x, 50, Tracking::hmm, 0, cal);
+  const auto got = run(*net, x, 50, 50, Tracking::hmm, 0, 0, 0, 0, 0, cal);
   int ok = 0;
   for (const auto& r : got.results) {
     if (!r.ok()) continue;

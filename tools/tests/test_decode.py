@@ -15,13 +15,13 @@ test need <repo>/../shared/data/bami and skip without it.
 
 import itertools
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cpp_tool
 
 from ppghr_tools import decode as D
 
@@ -199,26 +199,7 @@ def test_bami_prior_shape():
 
 @pytest.fixture(scope="module")
 def parity_exe(tmp_path_factory):
-    build = os.environ.get("PPGHR_BUILD_DIR")
-    if build:
-        for cand in (Path(build) / "tests" / "ppghr_decode_parity", Path(build) / "ppghr_decode_parity"):
-            if cand.is_file():
-                return cand
-        pytest.skip(f"PPGHR_BUILD_DIR={build} has no ppghr_decode_parity (build it: "
-                    f"cmake --build {build} --target ppghr_decode_parity)")
-    cand = REPO / "build" / "tests" / "ppghr_decode_parity"
-    if cand.is_file():
-        return cand
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if not cxx:
-        pytest.skip("ppghr_decode_parity not built and no C++ compiler to build it (set PPGHR_BUILD_DIR)")
-    out = tmp_path_factory.mktemp("decode_parity") / "ppghr_decode_parity"
-    cmd = [cxx, "-std=c++17", "-O2", "-I", str(REPO / "include"), str(REPO / "tests" / "decode_parity_main.cpp"),
-           "-o", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("could not compile tests/decode_parity_main.cpp: " + r.stderr[-2000:])
-    return out
+    return cpp_tool("ppghr_decode_parity", "decode_parity_main.cpp", tmp_path_factory)
 
 
 def run_cpp(exe, tmp_path, p, mask=None, prior=None, floor=1e-3, lik_floor=1e-3, power=1.0, lag=3, calib=None, raw=None):

@@ -15,13 +15,12 @@ Rates off the exact polyphase path (band-limited interpolation: 200, 256, 1000 H
 are bit-identical) on the synthetic recordings and on the wrist recordings.
 """
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cpp_tool
 import scipy.signal
 
 from ppghr_tools import preprocess as pp
@@ -121,26 +120,7 @@ def test_committed_golden_is_current():
 
 @pytest.fixture(scope="session")
 def parity_exe(tmp_path_factory):
-    build = os.environ.get("PPGHR_BUILD_DIR")
-    if build:
-        for cand in (Path(build) / "tests" / "ppghr_dsp_parity", Path(build) / "ppghr_dsp_parity"):
-            if cand.is_file():
-                return cand
-        pytest.skip(f"PPGHR_BUILD_DIR={build} has no ppghr_dsp_parity (build it: "
-                    f"cmake --build {build} --target ppghr_dsp_parity)")
-    cand = REPO / "build" / "tests" / "ppghr_dsp_parity"
-    if cand.is_file():
-        return cand
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if not cxx:
-        pytest.skip("ppghr_dsp_parity not built and no C++ compiler to build it (set PPGHR_BUILD_DIR)")
-    out = tmp_path_factory.mktemp("dsp_parity") / "ppghr_dsp_parity"
-    cmd = [cxx, "-std=c++17", "-O2", "-I", str(REPO / "include"), str(REPO / "tests" / "dsp_parity_main.cpp"),
-           "-o", str(out)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("could not compile tests/dsp_parity_main.cpp: " + r.stderr[-2000:])
-    return out
+    return cpp_tool("ppghr_dsp_parity", "dsp_parity_main.cpp", tmp_path_factory)
 
 
 def run_cpp(exe, tmp_path, x, fs, net, norm=None, chunk="1000", design=False):

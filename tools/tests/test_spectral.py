@@ -13,13 +13,12 @@ else <repo>/build/tests, else compiled here with g++ (a few seconds); skipped, s
 works. The real-data cases need <repo>/../shared/data/{bami,wrist} and skip, saying so, without.
 """
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cpp_tool
 
 from ppghr_tools import spectral as sp
 
@@ -97,26 +96,7 @@ def test_acc_peaks_order_and_threshold():
 
 @pytest.fixture(scope="session")
 def parity_exe(tmp_path_factory):
-    build = os.environ.get("PPGHR_BUILD_DIR")
-    if build:
-        for cand in (Path(build) / "tests" / "ppghr_spectral_parity", Path(build) / "ppghr_spectral_parity"):
-            if cand.is_file():
-                return cand
-        pytest.skip(f"PPGHR_BUILD_DIR={build} has no ppghr_spectral_parity (build it: "
-                    f"cmake --build {build} --target ppghr_spectral_parity)")
-    cand = REPO / "build" / "tests" / "ppghr_spectral_parity"
-    if cand.is_file():
-        return cand
-    cxx = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if not cxx:
-        pytest.skip("ppghr_spectral_parity not built and no C++ compiler to build it (set PPGHR_BUILD_DIR)")
-    out = tmp_path_factory.mktemp("spectral_parity") / "ppghr_spectral_parity"
-    r = subprocess.run([cxx, "-std=c++17", "-O2", "-I", str(REPO / "include"),
-                        str(REPO / "tests" / "spectral_parity_main.cpp"), "-o", str(out)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip("could not compile tests/spectral_parity_main.cpp: " + r.stderr[-2000:])
-    return out
+    return cpp_tool("ppghr_spectral_parity", "spectral_parity_main.cpp", tmp_path_factory)
 
 
 def run_cpp(exe, tmp_path, windows, n_ppg, acc=True, sets=()):
