@@ -27,13 +27,7 @@
 // probability vector: hr is printed with 3 decimals, confidence is empty (CSV) / null (JSON), and
 // --track / --decode (over probability vectors) are refused; --track-clamp works on the BPM values.
 #include <ppghr/ppghr.hpp>
-
-#if __has_include(<ppghr/spectral/estimator.hpp>)
 #include <ppghr/spectral/estimator.hpp>
-#define PPGHR_CLI_HAVE_SPECTRAL 1
-#else
-#define PPGHR_CLI_HAVE_SPECTRAL 0
-#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -523,17 +517,13 @@ class Runner {
   virtual bool wants_acc() const = 0;
   /// False for a regression head: no probability vector, so no confidence and no decoding.
   virtual bool has_probabilities() const = 0;
-  /// The calibrated confidence for decode mode `mode` (the recording with / without its
-  /// accelerometer), when the estimator has a calibration table for it (the spectral estimator);
-  /// otherwise the raw value.
-  virtual float calibrate(const cli::DecodeSpec& mode, bool accelerometer, float raw) const {
-    const auto* c = calibration(mode, accelerometer);
-    return c ? c->apply(raw) : raw;
-  }
-  virtual const cli::Calibration* calibration(const cli::DecodeSpec& mode, bool accelerometer) const {
+  /// The confidence calibration for decode mode `mode` (the recording with / without its
+  /// accelerometer): the estimator's table where it has one (the spectral estimator), otherwise
+  /// the identity (no knots: the raw confidence).
+  virtual ppghr::Calibration calibration(const cli::DecodeSpec& mode, bool accelerometer) const {
     (void)mode;
     (void)accelerometer;
-    return nullptr;
+    return {};
   }
   /// The HMM the decoders run over this estimator's probabilities (default: the BAMI-1 prior).
   virtual cli::DecoderModel decoder_model() const { return {}; }
@@ -651,14 +641,13 @@ std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::stri
   return runner;
 }
 
-#if PPGHR_CLI_HAVE_SPECTRAL
 // The built-in spectral estimator for the recording's chosen PPG channels (1..4) + the
 // accelerometer (zeros, and set_accelerometer(false), when the recording has none).
 class SpectralRunner final : public Runner {
  public:
   bool wants_acc() const override { return true; }
   bool has_probabilities() const override { return true; }
-  const cli::Calibration* calibration(const cli::DecodeSpec& mode, bool accelerometer) const override {
+  ppghr::Calibration calibration(const cli::DecodeSpec& mode, bool accelerometer) const override {
     return cli::spectral_calibration(mode, accelerometer);
   }
 
@@ -699,7 +688,6 @@ class SpectralRunner final : public Runner {
   }
   bool warned_no_acc_ = false;
 };
-#endif
 
 // ---- decoding: a recording's windows -> the rows printed -------------------------------------------
 
@@ -720,6 +708,7 @@ std::vector<Row> decode_rows(const RunOut& run, const cli::DecodeSpec& spec, boo
     for (std::size_t k = 0; k < n; ++k) ok[k] = run.windows[k].status == ppghr::SignalStatus::ok;
     d = cli::decode(clamp ? cli::DecodeSpec{} : spec, runner.decoder_model(), run.probs, ok);
   }
+  const ppghr::Calibration cal = clamp ? ppghr::Calibration{} : runner.calibration(spec, run.accelerometer);
   for (std::size_t k = 0; k < n; ++k) {
     const Window& w = run.windows[k];
     Row& r = rows[k];
@@ -740,7 +729,7 @@ std::vector<Row> decode_rows(const RunOut& run, const cli::DecodeSpec& spec, boo
     }
     r.hr_tracked = clamp ? w.hr_clamped : d.bpm[k];
     r.confidence_raw = d.confidence[k];
-    r.confidence = clamp ? r.confidence_raw : runner.calibrate(spec, run.accelerometer, r.confidence_raw);
+    r.confidence = cal.apply(r.confidence_raw);
   }
   return rows;
 }
@@ -854,7 +843,7 @@ void usage() {
                "  --model M.ppgw    a blob for resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_student\n"
                "                    (regression heads) or pulse_teacher_cls, pulse_student_cls (180 classes);\n"
                "                    the network is recognised from the blob, --arch NAME insists on one\n"
-               "  --model spectral  the built-in accelerometer-aware spectral estimator (no blob)%s\n"
+               "  --model spectral  the built-in accelerometer-aware spectral estimator (no blob)\n"
                "  --channels SEL    PPG channels in: all (default) or a list from 0 (spectral: 1..4 of them;\n"
                "                    networks: one, default 0)\n"
                "  --csv FILE        header with 'ppg' or 'ppg0','ppg1',... (1..4 PPG channels), and optional\n"
@@ -882,12 +871,10 @@ void usage() {
                "Output per window: time,hr,hr_tracked,confidence,status[,ref_hr]. confidence: the probability\n"
                "mass within +-5 BPM of the estimate in the decoder's belief (0 for a window that is not ok),\n"
                "calibrated to P(within 5 BPM) for the spectral estimator where it has a table (--decode none,\n"
-               "online, lag:3, offline; with and without accelerometer)%s; otherwise, and for networks, the\n"
+               "online, lag:3, offline; with and without accelerometer); otherwise, and for networks, the\n"
                "raw mass (networks have no calibration yet; --windows-out also gives confidence_raw).\n"
                "A regression head (pulse_teacher, pulse_student) gives one BPM per window and\n"
-               "no probabilities: hr and hr_tracked have 3 decimals, confidence is empty (CSV) / null (JSON).\n",
-               PPGHR_CLI_HAVE_SPECTRAL ? "" : " [not in this build]",
-               PPGHR_CLI_HAVE_SPECTRAL_CALIBRATION ? "" : " [no tables in this build]");
+               "no probabilities: hr and hr_tracked have 3 decimals, confidence is empty (CSV) / null (JSON).\n");
 }
 
 std::string json_number(double v, const char* fmt = "%.4f") { return number_or(v, fmt, "null"); }
@@ -974,13 +961,9 @@ int main(int argc, char** argv) {
   std::string arch_name;
   std::unique_ptr<Runner> runner;
   if (model == "spectral") {
-#if PPGHR_CLI_HAVE_SPECTRAL
     if (!arch.empty() && arch != "spectral") die("--arch " + arch + " with --model spectral");
     runner = std::make_unique<SpectralRunner>();
     arch_name = "spectral";
-#else
-    die("--model spectral: this build has no spectral estimator (include/ppghr/spectral/estimator.hpp)");
-#endif
   } else {
     runner = make_net_runner(model, arch, arch_name);
   }

@@ -31,7 +31,6 @@
 #include "ppghr/models/pulse.hpp"
 #include "ppghr/models/resnet1d.hpp"
 #include "ppghr/monitor/monitor.hpp"
-#include "ppghr/monitor/tracker.hpp"
 #include "ppghr/post/clamp.hpp"
 #include "ppghr/post/decode.hpp"
 #include "ppghr/post/prior_bami.hpp"

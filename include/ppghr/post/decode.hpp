@@ -56,7 +56,7 @@ struct TransitionPrior {
     t.floor = floor;
     return t;
   }
-  /// A discrete Gaussian of std sigma_bpm truncated at +-kMaxDelta (the old tracker's guess).
+  /// A discrete Gaussian of std sigma_bpm truncated at +-kMaxDelta (the hand-set prior used before the learnt one).
   static TransitionPrior gaussian(float sigma_bpm, float floor = 1e-3f) noexcept {
     TransitionPrior t;
     const float s = sigma_bpm > 0.1f ? sigma_bpm : 0.1f;
