@@ -21,8 +21,10 @@ The header holds plain arrays (the integrator puts them into ppghr::Calibration)
   inline constexpr int kSpectralCalib<Mode><Acc>Count = n;
 with Mode in None, Online, Lag3, Offline and Acc in Acc, NoAcc.
 
-`confidence_raw` does not depend on the tables, so --check (rerun, refit, compare the text) also
-holds after the CLI is rebuilt with them.
+`confidence_raw` does not depend on the tables, so --check (rerun, refit, compare) also holds after
+the CLI is rebuilt with them. --check compares the tables, not the text: same names and knot
+counts, every knot within --tol (1e-3; a rebuild can move the last float digits, or flip a
+borderline window, which moves a knot by 1/n of its few hundred windows).
 """
 
 from __future__ import annotations
@@ -181,6 +183,43 @@ def header_text(tables: Dict) -> str:
     return "\n".join(L)
 
 
+CHECK_TOL = 1e-3   # below what a knot resolves: each averages hundreds of windows (1/n each)
+
+
+def parse_tables(text: str) -> Dict[str, np.ndarray]:
+    """The arrays and counts of a generated header: {'kSpectralCalibOnlineAccX': array, ...,
+    'kSpectralCalibOnlineAccCount': array([n])}."""
+    import re
+    out = {}
+    for m in re.finditer(r"inline constexpr float (\w+)\[\] = \{([^}]*)\};", text):
+        vals = [v.strip().rstrip("f") for v in m.group(2).replace("\n", " ").split(",") if v.strip()]
+        out[m.group(1)] = np.array([float(v) for v in vals])
+    for m in re.finditer(r"inline constexpr int (\w+) = (\d+);", text):
+        out[m.group(1)] = np.array([int(m.group(2))])
+    return out
+
+
+def compare_tables(old_text: str, new_text: str, tol: float = CHECK_TOL) -> Tuple[bool, str]:
+    """Whether two headers hold the same tables: same names and knot counts, every knot within
+    tol (float rounding in the CLI's confidence_raw moves the last digits between builds; the
+    comments, e.g. the run commands, are not compared)."""
+    old, new = parse_tables(old_text), parse_tables(new_text)
+    if not old:
+        return False, "no tables in the file"
+    if set(old) != set(new):
+        return False, f"tables differ: {sorted(set(old) ^ set(new))}"
+    worst, where = 0.0, ""
+    for k in new:
+        if old[k].shape != new[k].shape:
+            return False, f"{k}: {len(old[k])} values, a fresh fit gives {len(new[k])}"
+        d = float(np.max(np.abs(old[k] - new[k]))) if len(new[k]) else 0.0
+        if d > worst:
+            worst, where = d, k
+    if worst > tol:
+        return False, f"{where} differs by {worst:.3g} (> {tol:g})"
+    return True, f"largest knot difference {worst:.3g}" + (f" in {where}" if where else "")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", default=None, help="ppghr-estimate (default as for ppghr_tools.evaluate)")
@@ -189,6 +228,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--cache", default=str(E.DEFAULT_CACHE))
     ap.add_argument("--keep-stale", action="store_true", help="reuse cached CLI runs even if the binary changed")
     ap.add_argument("--check", action="store_true", help="compare with --out instead of writing it (exit 1 when it differs)")
+    ap.add_argument("--tol", type=float, default=CHECK_TOL, help="--check: largest knot difference taken as equal")
     a = ap.parse_args(argv)
     cli = E.find_cli(a.cli)
     if not cli.is_file():
@@ -203,10 +243,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     text = header_text(tables)
     out = Path(a.out)
     if a.check:
-        if out.is_file() and out.read_text() == text:
-            print(f"calibrate: {out} is up to date")
+        ok, why = compare_tables(out.read_text() if out.is_file() else "", text, a.tol)
+        if ok:
+            print(f"calibrate: {out} is up to date ({why})")
             return 0
-        print(f"calibrate: {out} is stale (rerun without --check)", file=sys.stderr)
+        print(f"calibrate: {out} is stale: {why} (rerun without --check)", file=sys.stderr)
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
