@@ -670,7 +670,8 @@ def render(summary: dict, ests: Sequence[Estimator], out: Path) -> None:
           "data set's median reference heart rate (all its labelled windows) for every window. Floors "
           "score every labelled window.",
           "- Models: every shipped blob in models/ (models/README.md), PPG channel 0 at their trained rate "
-          "(the CLI resamples).", ""]
+          "(the CLI resamples)." + (" The spectral estimator (`--model spectral`, no blob): models/spectral.md."
+                                    if (REPO / "models" / "spectral.md").is_file() else ""), ""]
     for name, res in summary["datasets"].items():
         one = res["ppg_channels"] == [1]
         L += [f"## {name}: {res['title']}", "",
