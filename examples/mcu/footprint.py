@@ -194,7 +194,8 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
                 f"({kb(x['flash'])}) | {b(x['inputs'])} | {b(x['bss'])} | {b(x['estimator_bytes'] + x['filter_bytes'])} "
                 f"({b(x['estimator_bytes'])} + {b(x['filter_bytes'])}) | {b(x['stack'])} | **{b(x['ram'])}** ({kb(x['ram'])}) |")
     add("")
-    add("The estimator object holds the FFT's twiddles (4 KiB), its two 1024-float work arrays (8 KiB), the "
+    add("The estimator object holds the FFT's tables (per-stage twiddles and the bit-reversal swaps, ~10 KiB), "
+        "its two 1024-float work arrays (8 KiB), the "
         "per-channel class-grid spectra (180 floats per channel, accelerometer axes included), the Hann window, "
         "the lobe table and the result; the forward filter holds its transition model and 3 x 180 floats. "
         "Links for 1 MB / 256 KB: " + "; ".join(f"{n} {fits.get(n, 'not run')} "
@@ -214,15 +215,16 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
         "assuming 2 cycles per instruction at 64 MHz: "
         + "; ".join(f"{n} -Os ~{m[('m4-Os', n)]['total'][1] * 2 / 64e6 * 1e3:.0f} ms per window" for n in est)
         + ", against one window every 2 s. The start-up count is the estimator's constructor and the "
-        "filter's, once, at reset: the FFT twiddles, the Hann window and the artefact-lobe table, about 56k sines "
-        "and cosines in double, in software on the M4F (the lobe table's loop recomputes the Hann window for each "
-        "of its 91 entries: 18k cosines of the 56k).")
+        "filter's, once, at reset: the FFT twiddles (512 sines and cosines), the Hann window (200 cosines), the "
+        "artefact-lobe table (2 cosines per entry, 91 entries: a recurrence over the window's symmetric half) "
+        "and the PPG weights (180 powers), in double, in software on the M4F; the stack peak is the "
+        "constructor's 200-double Hann window.")
     add("")
     sd = sorted({s for c in CONFIGS for n in est for s in m[(c, n)]["soft_double"]})
     add("Double precision: " + ("no soft-float double routine is linked." if not sd else
         "these images link the soft-float double routines " + ", ".join(f"`{s}`" for s in sd) + ": the estimator "
-        "computes its tables in double (constructor) and accumulates each channel's mean and the motion in "
-        "double in predict(), which the M4F's single-precision FPU runs in software."))
+        "computes its tables in double (constructor; the M4F's single-precision FPU runs them in software) and "
+        "the forward filter its transition normalisers; predict() and update() use none (float only)."))
     add("")
     add("Host vs MCU (`compare.py`: the 180 probabilities and the filter's 180 beliefs within the tolerance, the "
         "same argmax and the same decoded class in every window):")

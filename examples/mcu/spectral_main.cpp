@@ -20,13 +20,7 @@
 
 #include <ppghr/core/crc32.hpp>
 #include <ppghr/core/simd.hpp>
-// post/decode.hpp mixes float into double sums implicitly in HmmModel::configure() and
-// posterior_mean_bpm() (start-up and helper code, not the per-window update), which this
-// example's -Wdouble-promotion -Werror refuses; silenced for that header only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
 #include <ppghr/post/decode.hpp>
-#pragma GCC diagnostic pop
 #include <ppghr/spectral/estimator.hpp>
 
 #include "line.hpp"

@@ -96,18 +96,18 @@ class HmmModel {
     double s = 0.0;
     for (float v : prior.p) {
       if (!(v >= 0.f) || !std::isfinite(v)) return DecodeStatus::bad_argument;
-      s += v;
+      s += static_cast<double>(v);
     }
     if (!(s > 0.0)) return DecodeStatus::bad_argument;
     std::array<float, N> inv_z{};
     for (int i = 0; i < N; ++i) {
       double z = 0.0;
       for (int d = -kMaxDelta; d <= kMaxDelta; ++d)
-        if (i + d >= 0 && i + d < N) z += prior.p[d + kMaxDelta] / s;
+        if (i + d >= 0 && i + d < N) z += static_cast<double>(prior.p[d + kMaxDelta]) / s;
       // A row with no reachable mass (only possible when q is zero around i) is all jump.
-      inv_z[i] = z > 0.0 ? static_cast<float>((1.0 - prior.floor) / z) : 0.f;
+      inv_z[i] = z > 0.0 ? static_cast<float>((1.0 - static_cast<double>(prior.floor)) / z) : 0.f;
     }
-    for (int d = 0; d < kDeltaCount; ++d) q_[d] = static_cast<float>(prior.p[d] / s);
+    for (int d = 0; d < kDeltaCount; ++d) q_[d] = static_cast<float>(static_cast<double>(prior.p[d]) / s);
     inv_z_ = inv_z;
     jump_ = prior.floor / static_cast<float>(N);
     lik_ = lik;
@@ -215,7 +215,7 @@ inline int argmax(const float* v) noexcept {
 template <int N = kNumClasses>
 [[nodiscard]] inline float posterior_mean_bpm(const float* post) noexcept {
   double m = 0.0;
-  for (int c = 0; c < N; ++c) m += static_cast<double>(c) * post[c];
+  for (int c = 0; c < N; ++c) m += static_cast<double>(c) * static_cast<double>(post[c]);
   return static_cast<float>(kMinBpm + m);
 }
 /// Posterior maximum (the first one on ties) in BPM.

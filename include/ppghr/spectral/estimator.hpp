@@ -27,13 +27,24 @@
 //  5. likelihood = (mean over channels of s)^params.power + params.floor, normalised to sum 1.
 // Without an accelerometer (set_accelerometer(false)) step 3 finds nothing: the PPG spectrum alone.
 //
-// Cost: ceil((C + 3) / 2) complex FFTs of 1024 points plus O(180 x artefacts x C); see
-// benchmarks/bench_spectral.cpp. Memory: sizeof(SpectralEstimator<C>) (~22 KB for C = 3, x86-64), no
-// heap; predict() never allocates, throws or locks. Construct it once (static storage); the
-// constructor computes the twiddles, the Hann window and the lobe table (about 20k sin/cos).
+// Cost: ceil((C + 3) / 2) complex FFTs of 1024 points (RadixTwoFft::forward_padded: the 200
+// samples are written in bit-reversed order, so the FFT skips its permutation and first two stages;
+// about half of predict()) plus O(180 x artefacts x C), all in float: the channel means and the
+// motion are float sums of four interleaved partial sums (the parity with the float64 twin did not
+// move, tools/tests/test_spectral.py). Measured (benchmarks/bench_spectral.cpp, Release, SSE2, one
+// core of a loaded 2-core x86-64, CPU time): predict() 7.4-8.8 us (C = 1) / 11.0 us (C = 3), from
+// 25 / 40 us before these changes; Cortex-M4F (scripts/mcu.sh,
+// docs/mcu-footprint.md, -Os): predict() 252k instructions (C = 1) / 376k (C = 3).
+// Memory: sizeof(SpectralEstimator<C>) = 26,248 B (C = 1) / 27,688 B (C = 3) on x86-64 and the M4F,
+// of which 10,176 B are the FFT's tables and 8 KB its work arrays; no heap; predict() never
+// allocates, throws or locks, and uses 2 x 124 floats of stack. Construct it once (static storage);
+// the constructor computes its tables in double: 512 sin + 512 cos (twiddles), 200 cos (Hann
+// window), 182 cos (lobe table), 180 pow (PPG weights, configure()); with the forward filter's,
+// 11.9M instructions at reset on the M4F, and 1.6 KB of stack (the Hann window in double).
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -181,25 +192,37 @@ class SpectralEstimator {
  private:
   void init_tables() noexcept {
     constexpr double kTwoPi = 6.283185307179586476925286766559;
-    for (int n = 0; n < window_length; ++n)
-      hann_[n] = static_cast<float>(0.5 - 0.5 * std::cos(kTwoPi * double(n + 1) / double(window_length + 1)));
+    std::array<double, window_length> w{};  // the Hann window in double, for the lobe table
+    for (int n = 0; n < window_length; ++n) {
+      w[n] = 0.5 - 0.5 * std::cos(kTwoPi * double(n + 1) / double(window_length + 1));
+      hann_[n] = static_cast<float>(w[n]);
+      scatter_[n] = static_cast<std::uint16_t>(RadixTwoFft<spectral::kFftSize>::bit_reverse(n));
+    }
     for (int b = 0; b < kNumClasses; ++b) {
       const double pos = double(kMinBpm + b) / 60.0 * double(fft_size) / double(rate_hz);
       const double lo = std::floor(pos);
       bin_[b] = static_cast<std::int16_t>(lo);
       frac_[b] = static_cast<float>(pos - lo);
     }
-    // K(d): |sum_n w[n] exp(-2 pi i (d / 60) n / 25)|^2, normalised to K(0) = 1 (in double).
+    assert(bin_[kNumClasses - 1] - bin_[0] + 2 <= kGridBins);  // spectra()'s per-bin scratch
+    // K(d): |sum_n w[n] exp(-2 pi i (d / 60) n / 25)|^2, normalised to K(0) = 1 (in double). w is
+    // symmetric (w[n] = w[L-1-n]), so the sum is exp(-i a (L-1) / 2) times the real
+    // 2 sum_{k < L/2} w[L/2 + k] cos(a (k + 1/2)), a = 2 pi (d / 60) / 25, and those cosines follow
+    // c(k+1) = 2 cos(a) c(k) - c(k-1) from c(-1) = c(0) = cos(a / 2): two cosines per entry instead
+    // of L sines and L cosines (the 91 floats are the same as with the direct complex sum).
+    static_assert(window_length % 2 == 0, "the lobe table's symmetric sum needs an even window");
     double k0 = 0.0;
     for (int d = 0; d <= spectral::kLobeHalf; ++d) {
-      double re = 0.0, im = 0.0;
-      for (int n = 0; n < window_length; ++n) {
-        const double w = 0.5 - 0.5 * std::cos(kTwoPi * double(n + 1) / double(window_length + 1));
-        const double a = kTwoPi * (double(d) / 60.0) * double(n) / double(rate_hz);
-        re += w * std::cos(a);
-        im -= w * std::sin(a);
+      const double a = kTwoPi * (double(d) / 60.0) / double(rate_hz);
+      const double c1 = 2.0 * std::cos(a);
+      double prev = std::cos(0.5 * a), ck = prev, re = 0.0;
+      for (int k = 0; k < window_length / 2; ++k) {
+        re += w[window_length / 2 + k] * ck;
+        const double next = c1 * ck - prev;
+        prev = ck;
+        ck = next;
       }
-      const double p = re * re + im * im;
+      const double p = 4.0 * re * re;
       if (d == 0) k0 = p;
       lobe_[d] = static_cast<float>(p / k0);
     }
@@ -213,44 +236,61 @@ class SpectralEstimator {
       if (pair) {
         load(window + std::size_t(c0 + 1) * window_length, im_.data());
       } else {
-        for (int i = 0; i < fft_size; ++i) im_[i] = 0.f;
+        for (int i = 0; i < fft_size; i += 4) im_[i] = 0.f;
       }
-      fft_.forward(re_.data(), im_.data());
-      // X_k = (Z_k + conj Z_{N-k}) / 2, Y_k = (Z_k - conj Z_{N-k}) / 2i: |X_k|^2, |Y_k|^2.
+      fft_.forward_padded(re_.data(), im_.data());
+      // X_k = (Z_k + conj Z_{N-k}) / 2, Y_k = (Z_k - conj Z_{N-k}) / 2i: |X_k|^2, |Y_k|^2, once
+      // per bin of the grid's range (neighbouring classes share bins), then interpolated.
+      float px[kGridBins], py[kGridBins];
+      const int k0 = bin_[0];
+      for (int i = 0; i < kGridBins; ++i) {
+        const int k = k0 + i;
+        const int m = (fft_size - k) & (fft_size - 1);
+        const float xr = 0.5f * (re_[k] + re_[m]), xi = 0.5f * (im_[k] - im_[m]);
+        const float yr = 0.5f * (im_[k] + im_[m]), yi = 0.5f * (re_[m] - re_[k]);
+        px[i] = xr * xr + xi * xi;
+        py[i] = yr * yr + yi * yi;
+      }
       for (int b = 0; b < kNumClasses; ++b) {
-        float px[2], py[2];
-        for (int t = 0; t < 2; ++t) {
-          const int k = bin_[b] + t;
-          const int m = (fft_size - k) & (fft_size - 1);
-          const float xr = 0.5f * (re_[k] + re_[m]), xi = 0.5f * (im_[k] - im_[m]);
-          const float yr = 0.5f * (im_[k] + im_[m]), yi = 0.5f * (re_[m] - re_[k]);
-          px[t] = xr * xr + xi * xi;
-          py[t] = yr * yr + yi * yi;
-        }
-        power_[c0][b] = px[0] * (1.f - frac_[b]) + px[1] * frac_[b];
-        if (pair) power_[c0 + 1][b] = py[0] * (1.f - frac_[b]) + py[1] * frac_[b];
+        const int i = bin_[b] - k0;
+        power_[c0][b] = px[i] * (1.f - frac_[b]) + px[i + 1] * frac_[b];
+        if (pair) power_[c0 + 1][b] = py[i] * (1.f - frac_[b]) + py[i + 1] * frac_[b];
       }
     }
     // The accelerometer: axes summed into power_[PpgChannels]; motion from the raw window.
-    double ms = 0.0;
+    float ms = 0.f;
     for (int c = PpgChannels; c < channels; ++c) {
       const float* x = window + std::size_t(c) * window_length;
-      double s = 0.0;
-      for (int n = 0; n < window_length; ++n) s += double(x[n]) * double(x[n]);
-      ms += s / double(window_length);
+      ms += sum4(x, x) / float(window_length);
       if (c > PpgChannels)
         for (int b = 0; b < kNumClasses; ++b) power_[PpgChannels][b] += power_[c][b];
     }
-    motion_ = static_cast<float>(std::sqrt(ms));
+    motion_ = std::sqrt(ms);
   }
 
   // Mean-removed, Hann-windowed, zero-padded copy of one channel.
+  // In the bit-reversed order of RadixTwoFft::forward_padded(): sample n at scatter_[n]; the
+  // padding's zeros only at the multiples of 4 (the only entries forward_padded() reads).
   void load(const float* x, float* out) const noexcept {
-    double s = 0.0;
-    for (int n = 0; n < window_length; ++n) s += double(x[n]);
-    const float mean = static_cast<float>(s / double(window_length));
-    for (int n = 0; n < window_length; ++n) out[n] = (x[n] - mean) * hann_[n];
-    for (int n = window_length; n < fft_size; ++n) out[n] = 0.f;
+    const float mean = sum4(x, nullptr) / float(window_length);
+    for (int a = 0; a < fft_size; a += 4) out[a] = 0.f;
+    for (int n = 0; n < window_length; ++n) out[scatter_[n]] = (x[n] - mean) * hann_[n];
+  }
+
+  // sum_n x[n] (y == nullptr) or sum_n x[n]^2 (y == x) in float, in four interleaved partial sums
+  // (n mod 4) added pairwise at the end: a fixed order, vectorisable, and the rounding error of
+  // a sum of L/4 terms rather than L.
+  static float sum4(const float* x, const float* y) noexcept {
+    static_assert(window_length % 4 == 0, "sum4: the window length must be a multiple of 4");
+    float p[4] = {0.f, 0.f, 0.f, 0.f};
+    if (y == nullptr) {
+      for (int n = 0; n < window_length; n += 4)
+        for (int t = 0; t < 4; ++t) p[t] += x[n + t];
+    } else {
+      for (int n = 0; n < window_length; n += 4)
+        for (int t = 0; t < 4; ++t) p[t] += x[n + t] * y[n + t];
+    }
+    return (p[0] + p[1]) + (p[2] + p[3]);
   }
 
   // Step 3.
@@ -314,6 +354,12 @@ class SpectralEstimator {
   RadixTwoFft<spectral::kFftSize> fft_{};
   std::array<float, spectral::kFftSize> re_{}, im_{};
   std::array<float, spectral::kWindowLength> hann_{};
+  std::array<std::uint16_t, spectral::kWindowLength> scatter_{};  // bit_reverse(n): load()'s order
+  // FFT bins read by the class grid: floor(bpm N / (60 * 25)) .. that + 1 for bpm = 30 .. 209 (no
+  // class falls on a bin exactly, so this integer floor is bin_[]'s).
+  static constexpr int kGridBins = (kMinBpm + kNumClasses - 1) * spectral::kFftSize / (60 * spectral::kRateHz) -
+                                   kMinBpm * spectral::kFftSize / (60 * spectral::kRateHz) + 2;
+  static_assert(spectral::kWindowLength <= spectral::kFftSize / 4, "forward_padded() needs L <= N / 4");
   std::array<std::int16_t, kNumClasses> bin_{};
   std::array<float, kNumClasses> frac_{};
   std::array<float, kNumClasses> ppg_weight_{};
