@@ -41,9 +41,10 @@
 // bad_config (recent_mean_clamp works on the BPM values).
 //
 // Memory is a compile-time constant, sizeof(Monitor<...>) (mostly the preprocessor's filters:
-// ~36 KB in all for the ResNet, ~66 KB for PULSE with its 4-channel PulsePreprocessor, at any
-// sensor rate in 16-1024 Hz, integer or not; GCC 12, x86-64); the network is the caller's (held by
-// pointer).
+// ~40 KB in all for the ResNet, ~71 KB for PULSE with its 4-channel PulsePreprocessor, ~93 KB for
+// the spectral estimator with 3 PPG channels (7 channels in the preprocessor), at any sensor rate in
+// 16-1024 Hz, integer or not; MaxLag 8 adds ~17.7 KB; GCC 12, x86-64); the network or estimator is
+// the caller's (held by pointer).
 // push() never allocates, throws or locks.
 #pragma once
 
