@@ -543,24 +543,28 @@ def _plots(name: str, res: dict, ests: Sequence[Estimator], out: Path) -> Dict[s
     for ax, g in zip(axes[0], groups):
         G = res["groups"][g]
         x = np.array(COVERAGE_GRID) * 100
+        top = 0.0
         for i, est in enumerate(ests):
             e = G["estimators"].get(est.key, {})
             modes = ("online", "offline") if est.model == "spectral" else ("online",)
             for mode in modes:
                 d = e.get("decodes", {}).get(mode)
                 if d and d["curve"]:
+                    top = max(top, max(d["curve"]))
                     ax.plot(x, d["curve"], color=f"C{i}", ls="-" if mode == "online" else "--", lw=1.4,
                             label=f"{est.label} ({mode})")
         fl = G["floors"]
         if fl["constant"] is not None:
-            ax.axhline(fl["constant"], color="k", ls=":", lw=1, label=f"constant median guess ({fl['constant']:.1f})")
+            ax.axhline(fl["constant"], color="k", ls=":", lw=1, label=f"floor: constant median guess ({fl['constant']:.1f})")
         if fl["peak"] is not None:
-            ax.axhline(fl["peak"], color="0.5", ls="-.", lw=1, label=f"plain spectral peak ({fl['peak']:.1f})")
+            ax.axhline(fl["peak"], color="0.5", ls="-.", lw=1, label=f"floor: plain spectral peak ({fl['peak']:.1f})")
         ax.set_title(f"{name} / {g}")
         ax.set_xlabel("windows kept, most confident first (%)")
         ax.set_ylabel("MAE of the kept windows (BPM)")
         ax.set_xlim(0, 100)
-        ax.set_ylim(bottom=0)
+        # Zoomed on the estimators: a floor far above them is off the plot but named (with its
+        # value) in the legend.
+        ax.set_ylim(0, top * 1.15 if top > 0 else None)
         ax.grid(alpha=0.3)
     if axes[0][0].get_legend_handles_labels()[0]:
         axes[0][0].legend(fontsize=6.5, loc="upper left")
