@@ -375,6 +375,7 @@ class Run:
     windows_path: Optional[Path] = None
     seconds: float = 0.0
     cached: bool = False
+    source: str = ""                           # the source tree when the CLI ran (git)
     _windows: Optional[WindowTable] = field(default=None, repr=False)
 
     @property
@@ -393,6 +394,7 @@ class Runner:
         self.cli, self.cache, self.keep_stale, self.render_only = Path(cli), Path(cache), keep_stale, render_only
         self.verbose, self.timeout_s = verbose, timeout_s
         self._sha: Dict[str, str] = {}
+        self._source: Optional[str] = None
 
     def _file_sha(self, p: Path) -> str:
         k = str(Path(p).resolve())
@@ -436,7 +438,10 @@ class Runner:
         except subprocess.TimeoutExpired:
             rc, out, err = -1, "", f"timed out after {self.timeout_s} s"
         seconds = time.time() - t0
+        if self._source is None:
+            self._source = _source_state() or "unknown"
         meta = {"fingerprint": fingerprint, "command": shown, "rc": rc, "seconds": round(seconds, 2),
+                "source": self._source,
                 "stderr_tail": err.strip().splitlines()[-5:] if err.strip() else [],
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if rc == 0:
@@ -456,10 +461,11 @@ class Runner:
     def _from_meta(self, est, ds_name, decode, meta, d: Path, cached: bool) -> Run:
         if meta["rc"] != 0:
             msg = meta["stderr_tail"][-1] if meta["stderr_tail"] else f"exit status {meta['rc']}"
-            return Run(est, ds_name, decode, False, meta["command"], error=msg, seconds=meta["seconds"], cached=cached)
+            return Run(est, ds_name, decode, False, meta["command"], error=msg, seconds=meta["seconds"], cached=cached,
+                       source=meta.get("source", "unknown"))
         summary = json.loads((d / "summary.json").read_text())
         return Run(est, ds_name, decode, True, meta["command"], summary=summary, windows_path=d / "windows.csv",
-                   seconds=meta["seconds"], cached=cached)
+                   seconds=meta["seconds"], cached=cached, source=meta.get("source", "unknown"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -495,7 +501,7 @@ def evaluate_dataset(ds: DS.Dataset, ests: Sequence[Estimator], runner: Runner,
             run = runner.run(est, ds, decode)
             runs.append(run)
             res["runs"].append({"estimator": est.key, "decode": decode, "ok": run.ok, "command": run.command,
-                                "error": run.error, "seconds": run.seconds})
+                                "error": run.error, "seconds": run.seconds, "source": run.source})
             if not run.ok:
                 for g in groups:
                     res["groups"][g]["estimators"][est.key]["failed"][decode] = run.error
@@ -650,9 +656,13 @@ def render(summary: dict, ests: Sequence[Estimator], out: Path) -> None:
          "and decoding, cached under .cache/evaluation/ so a rerun only redoes what changed; add "
          "`--render-only` to rebuild this page from the cache). Numbers: summary.json; per recording: "
          "per_recording.csv.", ""]
-    if summary.get("source"):
-        L += [f"Source tree when this page was made: {summary['source']}; CLI binary SHA-256 "
-              f"{summary.get('cli_sha256', '?')[:16]}.", ""]
+    sources: Dict[str, int] = {}
+    for res in summary["datasets"].values():
+        for r in res["runs"]:
+            sources[r.get("source") or "unknown"] = sources.get(r.get("source") or "unknown", 0) + 1
+    if sources:
+        L += ["Source tree when the CLI runs were made: " + "; ".join(f"{k} ({n} runs)" for k, n in sources.items())
+              + f". CLI binary SHA-256 {(summary.get('cli_sha256') or '?')[:16]}; page rendered at {summary.get('source')}.", ""]
     if summary.get("note"):
         L += [summary["note"], ""]
     L += _overview(summary, ests)
