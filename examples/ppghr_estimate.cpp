@@ -449,6 +449,20 @@ struct Options {
   std::vector<int> channels;  // --channels (empty: all)
 };
 
+// Starts Monitor M on est for recording r: the given front end, the options' tracking, the ADC
+// rails from --adc-min / --adc-max or else the recording's; dies with the reason if init() refuses.
+template <class M, class Est, class PreConfig>
+void init_monitor(M& mon, Est& est, const PreConfig& preprocessing, const Recording& r, const Options& o) {
+  typename M::Config cfg;
+  cfg.preprocessing = preprocessing;
+  cfg.tracking = o.tracking;
+  if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
+  else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
+  const ppghr::DspStatus st = mon.init(est, cfg);
+  if (st != ppghr::DspStatus::ok)
+    die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+}
+
 // Streams a recording through a Monitor M (already init()ed): frames are the chosen PPG channels,
 // then (acc_in_frame) the accelerometer x, y, z, or zeros when the recording has none.
 template <class M>
@@ -587,15 +601,8 @@ class NetRunner final : public Runner {
     if (!o.channels.empty() && ch.size() != 1)
       die("--channels: " + name_ + " takes one PPG channel (e.g. --channels 0); the spectral estimator takes several");
     auto mon = std::make_unique<M>();
-    typename M::Config cfg;
-    if constexpr (C == 4) cfg.preprocessing = Pre::raw_config(r.rate_hz);
-    else cfg.preprocessing = Pre::zscore_config(r.rate_hz);
-    cfg.tracking = o.tracking;
-    if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
-    else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
-    const ppghr::DspStatus st = mon->init(*net_, cfg);
-    if (st != ppghr::DspStatus::ok)
-      die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+    if constexpr (C == 4) init_monitor(*mon, *net_, Pre::raw_config(r.rate_hz), r, o);
+    else init_monitor(*mon, *net_, Pre::zscore_config(r.rate_hz), r, o);
     return stream(*mon, r, {ch.front()}, C == 4);
   }
 
@@ -676,14 +683,7 @@ class SpectralRunner final : public Runner {
       warned_no_acc_ = true;
     }
     auto mon = std::make_unique<M>();
-    typename M::Config cfg;
-    cfg.preprocessing = Est::preprocessing_config(r.rate_hz);
-    cfg.tracking = o.tracking;
-    if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
-    else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
-    const ppghr::DspStatus st = mon->init(*est, cfg);
-    if (st != ppghr::DspStatus::ok)
-      die("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+    init_monitor(*mon, *est, Est::preprocessing_config(r.rate_hz), r, o);
     return stream(*mon, r, ch, true);
   }
   bool warned_no_acc_ = false;
