@@ -167,6 +167,50 @@ def estimate_window(window: np.ndarray, n_ppg: int, params: SpectralParams = DEF
     return dict(likelihood=lik, motion=motion, artefacts=arts)
 
 
+N_FEATURES = 4
+POSITION_CENTRE_BPM = 120.0   # feature 3 = (bpm - 120) / 100
+
+
+def position_feature() -> np.ndarray:
+    """Feature 3 of features(): (bpm - 120) / 100 on the class grid, the same in every window."""
+    return (_BPM - POSITION_CENTRE_BPM) / 100.0
+
+
+def features(window: np.ndarray, n_ppg: int, params: SpectralParams = DEFAULT_PARAMS,
+             accelerometer: bool = True) -> np.ndarray:
+    """One window (n_ppg + 3, 200) -> the (4, 180) input of the spectral networks (family specnet,
+    models.SpecNet), read off the estimator's own steps so it does not depend on the device's units,
+    gain, rate or number of PPG channels:
+
+      0. the PPG spectrum: mean over channels of s_c = weighted grid power / its max (step 4's s
+         before cleaning; 0 for a flat channel);
+      1. the accelerometer: its grid spectrum A / max A, times min(1, motion / motion_ref_g)
+         (0 without an accelerometer or when A is 0);
+      2. the cleaned PPG spectrum: step 5's mean of the channels' cleaned s (before power / floor);
+      3. the position on the grid: (bpm - 120) / 100.
+    """
+    window = np.asarray(window, dtype=np.float64)
+    weight = np.minimum(1.0, _BPM / params.ppg_weight_ref_bpm) ** params.ppg_weight_exponent
+    ppg = grid_power(window[:n_ppg]) * weight
+    accw = window[n_ppg:n_ppg + 3]
+    motion = float(np.sqrt((accw ** 2).mean(axis=-1).sum()))
+    a = grid_power(accw).sum(axis=0)
+    arts = artefacts(a, motion, params) if accelerometer else []
+    out = np.zeros((N_FEATURES, N_CLASSES))
+    for c in range(n_ppg):
+        top = ppg[c].max()
+        s = ppg[c] / top if top > 0.0 else np.zeros(N_CLASSES)
+        out[0] += s
+        out[2] += clean(s, arts, params.search)
+    out[0] /= n_ppg
+    out[2] /= n_ppg
+    top = a.max()
+    if accelerometer and top > 0.0:
+        out[1] = a / top * min(1.0, motion / params.motion_ref_g)
+    out[3] = position_feature()
+    return out
+
+
 def likelihoods(windows: np.ndarray, n_ppg: int, params: SpectralParams = DEFAULT_PARAMS,
                 accelerometer: bool = True) -> np.ndarray:
     """(W, n_ppg + 3, 200) windows -> (W, 180) likelihoods."""
