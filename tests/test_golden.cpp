@@ -44,6 +44,19 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
+// The golden inputs are row-major as PyTorch takes them ([channels][length]); the C++ networks
+// take [length][channels]. Only SpecNet has more than one channel and length (its features
+// [4][180] -> [180][4]); for the others the two layouts are the same.
+template <class Net>
+std::vector<float> as_cpp_input(const float* x) {
+  std::vector<float> v(x, x + Net::input_size);
+  if constexpr (Net::input_size == specnet::kInputSize) {
+    for (int f = 0; f < specnet::kFeatures; ++f)
+      for (int b = 0; b < specnet::kBins; ++b) v[std::size_t(b) * specnet::kFeatures + f] = x[f * specnet::kBins + b];
+  }
+  return v;
+}
+
 template <class Net>
 void check_golden(const std::string& arch) {
   INFO("arch " << arch);
@@ -63,10 +76,10 @@ void check_golden(const std::string& arch) {
 
   double worst = 0;
   for (std::uint32_t w = 0; w < g.n_windows; ++w) {
-    const float* x = g.inputs.data() + std::size_t(w) * g.input_floats;
+    const std::vector<float> x = as_cpp_input<Net>(g.inputs.data() + std::size_t(w) * g.input_floats);
     const float* expected = g.outputs.data() + std::size_t(w) * g.n_outputs;
     const float* expected_p = g.probs.data() + std::size_t(w) * g.n_outputs;
-    const auto& p = net->predict(x);
+    const auto& p = net->predict(x.data());
     REQUIRE(p.ok());
     const double d = ppghr_test::max_abs_diff(p.logits.data(), expected, kNumClasses);
     worst = d > worst ? d : worst;
@@ -100,5 +113,15 @@ TEST_SUITE("golden") {
     check_golden<Mlp<2>>("mlp2");
     check_golden<Mlp<3>>("mlp3");
     check_golden<Mlp<4>>("mlp4");
+  }
+  TEST_CASE("SpecNet matches PyTorch") {
+    check_golden<SpecNet<1>>("specnet1");
+    check_golden<SpecNet<2>>("specnet2");
+    check_golden<SpecNet<6>>("specnet6");
+    check_golden<SpecNet<10>>("specnet10");
+    check_golden<SpecNet<12>>("specnet12");
+    check_golden<SpecNet<1, 32>>("specnet1w32");
+    check_golden<SpecNet<10, 32>>("specnet10w32");
+    check_golden<SpecNet<12, 32>>("specnet12w32");
   }
 }

@@ -30,6 +30,7 @@
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/models/pulse.hpp"
 #include "ppghr/models/resnet1d.hpp"
+#include "ppghr/models/specnet.hpp"
 #include "ppghr/monitor/monitor.hpp"
 #include "ppghr/post/clamp.hpp"
 #include "ppghr/post/decode.hpp"

@@ -8,6 +8,9 @@ Architecture names (``ARCH_NAMES``):
   pulse_teacher, pulse_teacher_cls PULSE teacher, regression / 180-class head   (family 2, variant 0 / 1)
   pulse_student, pulse_student_cls PULSE student, regression / 180-class head   (family 3, variant 0 / 1)
   mlp1 .. mlp4                    MLP students, width set 1..4                   (family 4, variant 1..4)
+  specnet1 .. specnet12           SpecNet over the spectral features, N blocks,  (family 5, variant N)
+                                  width 16
+  specnet1w32 .. specnet12w32     the same at width 32 (the teachers)            (family 5, variant N)
 
 MLP width sets (hidden layers; see models.py for why): ``MLP_WIDTHS``.
 """
@@ -32,11 +35,16 @@ PULSE_INPUT_LEN = 256     # 8 s at 32 Hz
 PULSE_EMBED = 16
 PULSE_HEADS = 4
 PULSE_HIDDEN = 32
+SPECNET_FEATURES = 4      # spectral.features(): PPG spectrum, acc spectrum, cleaned spectrum, position
+SPECNET_BINS = N_CLASSES  # one position per heart-rate class
+SPECNET_KERNEL = 7
+SPECNET_WIDTHS = (16, 32)
 
 FAMILY_RESNET = 1
 FAMILY_PULSE_TEACHER = 2
 FAMILY_PULSE_STUDENT = 3
 FAMILY_MLP = 4
+FAMILY_SPECNET = 5
 
 HEAD_REGRESSION = 0
 HEAD_CLASSES = 1
@@ -114,6 +122,7 @@ class Arch:
     in_channels: int      # input rows (PULSE: 4) or channels (1)
     in_length: int
     n_outputs: int
+    width: int = 0        # SpecNet: channels of its convolutions (16 or 32); 0 otherwise
 
     @property
     def input_floats(self) -> int:
@@ -132,6 +141,10 @@ class Arch:
         return self.family == FAMILY_MLP
 
     @property
+    def is_specnet(self) -> bool:
+        return self.family == FAMILY_SPECNET
+
+    @property
     def has_classes(self) -> bool:
         return self.n_outputs == N_CLASSES
 
@@ -145,6 +158,10 @@ def _build_registry() -> Dict[str, Arch]:
     for base, fam in (("pulse_teacher", FAMILY_PULSE_TEACHER), ("pulse_student", FAMILY_PULSE_STUDENT)):
         reg[base] = Arch(base, fam, HEAD_REGRESSION, PULSE_ROWS, PULSE_INPUT_LEN, 1)
         reg[base + "_cls"] = Arch(base + "_cls", fam, HEAD_CLASSES, PULSE_ROWS, PULSE_INPUT_LEN, N_CLASSES)
+    for width, suffix in ((16, ""), (32, "w32")):
+        for n in range(1, 13):
+            name = f"specnet{n}{suffix}"
+            reg[name] = Arch(name, FAMILY_SPECNET, n, SPECNET_FEATURES, SPECNET_BINS, N_CLASSES, width)
     return reg
 
 
@@ -326,6 +343,14 @@ def state_dict_spec(arch: Arch) -> List[KeySpec]:
         dims = mlp_dims(arch.variant)
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             spec += [(f"fc.{i}.weight", (b, a), True), (f"fc.{i}.bias", (b,), True)]
+    elif arch.is_specnet:
+        w, k = arch.width, SPECNET_KERNEL
+        spec += [("stem.weight", (w, SPECNET_FEATURES, k), True), ("stem.bias", (w,), True)]
+        for i in range(arch.variant):
+            for conv in ("conv1", "conv2"):
+                spec += [(f"blocks.{i}.{conv}.weight", (w, w, k), True), (f"blocks.{i}.{conv}.bias", (w,), True)]
+        spec += [("head1.weight", (w, w, 1), True), ("head1.bias", (w,), True),
+                 ("head2.weight", (1, w, 1), True), ("head2.bias", (1,), True)]
     else:  # pragma: no cover
         raise ValueError(arch.name)
     return spec
@@ -399,6 +424,19 @@ def descriptor(arch: Arch) -> List[int]:
         n_lin = len(dims) - 1
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             op(OP_LINEAR, a, b, ACT_RELU if i < n_lin - 1 else ACT_NONE)
+    elif arch.is_specnet:
+        # every convolution keeps the 180 bins: stride 1, zero padding (k - 1) / 2 on each side
+        c, k, n = arch.width, SPECNET_KERNEL, SPECNET_BINS
+        pad = (k - 1) // 2
+        op(OP_CONV1D, SPECNET_FEATURES, c, n, n, k, 1, 1, pad, pad, 1, ACT_RELU)
+        for _ in range(arch.variant):
+            op(OP_RESIDUAL_BEGIN)
+            op(OP_CONV1D, c, c, n, n, k, 1, 1, pad, pad, 1, ACT_RELU)
+            op(OP_CONV1D, c, c, n, n, k, 1, 1, pad, pad, 1, ACT_NONE)
+            op(OP_SHORTCUT)
+            op(OP_ADD, c, n)
+        op(OP_CONV1D, c, c, n, n, 1, 1, 1, 0, 0, 1, ACT_RELU)
+        op(OP_CONV1D, c, 1, n, n, 1, 1, 1, 0, 0, 1, ACT_NONE)
     return w
 
 
@@ -460,7 +498,7 @@ def blob_tensor_spec(arch: Arch) -> List[Tuple[str, Tuple[int, ...]]]:
     elif arch.is_pulse:
         t.append(("input_norm", (PULSE_ROWS, 2)))
         t += [(k, s) for (k, s, req) in state_dict_spec(arch)]
-    elif arch.is_mlp:
+    elif arch.is_mlp or arch.is_specnet:
         t += [(k, s) for (k, s, req) in state_dict_spec(arch)]
     return t
 

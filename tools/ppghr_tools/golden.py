@@ -12,7 +12,8 @@ non-trivial statistics (gamma, beta, running mean, running var all random), PULS
 normalisation pairs. The blob is exported from these weights (BatchNorm folded in float64, rounded
 once to float32). Four plausible inputs are drawn (PPG-like windows, z-scored; for PULSE 4 rows,
 z-scored then mapped back to raw units through the random (mean, std) pairs, since the network
-normalises its own input). The expected outputs are computed in float64 by torch from the weights
+normalises its own input; for SpecNet the (4, 180) spectral.features() of a synthetic PPG +
+accelerometer window, see specnet_features_window). The expected outputs are computed in float64 by torch from the weights
 AS STORED IN THE BLOB (blob.import_blob), i.e. exactly what a C++ reader sees, then stored as
 float32. For 180-class heads an input whose top-2 logit gap is below MIN_ARGMAX_GAP is redrawn, so
 'same argmax' is a fair test at 1e-4 tolerance.
@@ -24,7 +25,8 @@ float32. For 180-class heads an input whose top-2 logit gap is below MIN_ARGMAX_
     f32 inputs[n_windows * input_floats] | f32 logits[n_windows * n_outputs] |
     f32 probs[n_windows * n_outputs]  (softmax for class heads; a copy of logits for regression)
 Header: 356 bytes. Inputs are row-major as the network's input (ResNet / MLP: 200; PULSE: 4 x 256,
-rows PPG, ACC x, ACC y, ACC z, raw units before the network's input normalisation).
+rows PPG, ACC x, ACC y, ACC z, raw units before the network's input normalisation; SpecNet: 4 x 180,
+the features' rows, which the C++ SpecNet takes transposed, [180][4]).
 
 Also written: fingerprints.txt (one line per arch: ``<arch> <fingerprint hex> <descriptor word
 count>``) and descriptors.txt (``<arch> <word count> <words...>``).
@@ -60,7 +62,7 @@ MIN_ARGMAX_GAP = 2e-3
 # conv layers and the MLPs; the ResNet's residual sums grow with depth, so it gets a smaller gain that
 # keeps resnet12's logits around 10 (float32 rounding then stays far below the 1e-4 tolerance).
 WEIGHT_GAIN = {A.FAMILY_RESNET: 1.5, A.FAMILY_PULSE_TEACHER: 6 ** 0.5, A.FAMILY_PULSE_STUDENT: 6 ** 0.5,
-               A.FAMILY_MLP: 6 ** 0.5}
+               A.FAMILY_MLP: 6 ** 0.5, A.FAMILY_SPECNET: 1.5}
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_GOLDEN_DIR = REPO_ROOT / "tests" / "golden"
@@ -159,7 +161,25 @@ def random_window(arch: A.Arch, rng: np.random.RandomState, input_norm=None) -> 
         norm = np.asarray(input_norm, dtype=np.float64)
         raw = norm[:, 0:1] + norm[:, 1:2] * z
         return raw.astype(np.float32).reshape(-1)
+    if arch.is_specnet:
+        return specnet_features_window(rng).astype(np.float32).reshape(-1)
     return _ppg_like(rng, A.RESNET_INPUT_LEN, 25.0).astype(np.float32)
+
+
+def specnet_features_window(rng: np.random.RandomState) -> np.ndarray:
+    """SpecNet's input: spectral.features() (4, 180) of a synthetic 8 s window at 25 Hz, one PPG
+    channel (a pulse, its harmonic, drift and noise) plus an accelerometer (steps, their harmonic,
+    noise; up to 1 g), band-passed 0.5-4 Hz like the estimator's front end."""
+    from scipy import signal
+    from . import spectral
+
+    n = A.RESNET_INPUT_LEN
+    ppg = 50.0 * _ppg_like(rng, n, 25.0)
+    amp = rng.uniform(0.0, 1.0)
+    acc = [amp * rng.uniform(0.2, 1.0) * _acc_like(rng, n, 25.0) for _ in range(3)]
+    b, a = signal.butter(2, [0.5, 4.0], btype="bandpass", fs=25.0)
+    x = signal.filtfilt(b, a, np.stack([ppg] + acc), axis=-1)
+    return spectral.features(x, 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -36,6 +36,16 @@ MLP students (``MLP``, networks.md s.4; our choice)
         mlp4: 544, 544  -> 503,924 parameters (resnet10: 508,660)
     Keys fc.<i>.weight / fc.<i>.bias. Input as for the ResNet.
 
+SpecNet (``SpecNet``, family specnet; our choice)
+    A small fully-convolutional network over the 180-class grid. Its input is not the time window
+    but the (4, 180) features of spectral.features() (PPG spectrum, accelerometer spectrum x motion
+    weight, the spectral estimator's cleaned spectrum, grid position), so it refines the spectral
+    estimator's evidence per class. Width W (16; the w32 teachers 32), kernel 7, zero padding 3:
+        x = relu(stem(x)); for each block: x = x + conv2(relu(conv1(x)))  (no activation after the add)
+        logits = head2(relu(head1(x)))[:, 0]       (head1: 1x1 W -> W, head2: 1x1 W -> 1)
+    Keys stem.*, blocks.<i>.conv1.*, blocks.<i>.conv2.*, head1.*, head2.*; no BatchNorm. Input
+    (batch, 4, 180) (feature-major, as spectral.features() returns it).
+
 Parameter counts: ``python3 -m ppghr_tools.models`` prints, for the ResNet, both the paper-style
 count (every module parameter, including dense2 and block 0's unused bn1: what the papers quote) and
 networks.md's "inference" count (without dense2), plus the number of floats in the exported blob
@@ -299,6 +309,51 @@ class MLP(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
+# SpecNet
+
+class SpecBlock(nn.Module):
+    """x + conv2(relu(conv1(x))), both convolutions W -> W, kernel 7, 180 bins kept."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        k = A.SPECNET_KERNEL
+        self.conv1 = nn.Conv1d(width, width, k, padding=(k - 1) // 2)
+        self.conv2 = nn.Conv1d(width, width, k, padding=(k - 1) // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class SpecNet(nn.Module):
+    """The spectral-feature network (see the module docstring): (batch, 4, 180) -> (batch, 180)."""
+
+    def __init__(self, n_blocks: int, width: int = 16):
+        super().__init__()
+        if not 1 <= n_blocks <= 12:
+            raise ValueError(f"SpecNet block count must be 1..12, got {n_blocks}")
+        k = A.SPECNET_KERNEL
+        self.n_blocks = n_blocks
+        self.width = width
+        self.stem = nn.Conv1d(A.SPECNET_FEATURES, width, k, padding=(k - 1) // 2)
+        self.blocks = nn.ModuleList(SpecBlock(width) for _ in range(n_blocks))
+        self.head1 = nn.Conv1d(width, width, 1)
+        self.head2 = nn.Conv1d(width, 1, 1)
+
+    def forward(self, x: torch.Tensor, return_features: bool = False):
+        if x.dim() != 3 or x.shape[1] != A.SPECNET_FEATURES or x.shape[2] != A.SPECNET_BINS:
+            raise ValueError(f"expected input (batch, 4, 180); got {tuple(x.shape)}")
+        out = F.relu(self.stem(x))
+        feats = [out]
+        for block in self.blocks:
+            out = block(out)
+            feats.append(out)
+        out = self.head2(F.relu(self.head1(out)))[:, 0]
+        if return_features:
+            return out, feats
+        return out
+
+
+# --------------------------------------------------------------------------------------------
 # Factory and parameter counts
 
 def build_model(arch_name: str, **kwargs) -> nn.Module:
@@ -308,6 +363,8 @@ def build_model(arch_name: str, **kwargs) -> nn.Module:
         return ResNet1D(arch.variant, **kwargs)
     if arch.is_mlp:
         return MLP(A.MLP_WIDTHS[arch.variant], **kwargs)
+    if arch.is_specnet:
+        return SpecNet(arch.variant, arch.width, **kwargs)
     head = "classes" if arch.has_classes else "regression"
     if arch.family == A.FAMILY_PULSE_TEACHER:
         return PulseTeacher(head=head, **kwargs)

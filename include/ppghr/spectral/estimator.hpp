@@ -26,6 +26,10 @@
 //     power response (the artefact's whole spectral lobe, +-15 BPM, is subtracted);
 //  5. likelihood = (mean over channels of s)^params.power + params.floor, normalised to sum 1.
 // Without an accelerometer (set_accelerometer(false)) step 3 finds nothing: the PPG spectrum alone.
+// features(window, out) stops before step 5 and writes the 4 x 180 input of the spectral networks
+// (models/specnet.hpp): the PPG spectrum, the accelerometer spectrum x motion weight, the cleaned
+// spectrum and the grid position, [180][4]; it shares steps 1-4 with predict(), whose results it
+// leaves as they are (its output goes to the caller's buffer, so the object does not grow).
 //
 // Cost: ceil((C + 3) / 2) complex FFTs of 1024 points (RadixTwoFft::forward_padded: the 200
 // samples are written in bit-reversed order, so the FFT skips its permutation and first two stages;
@@ -147,14 +151,7 @@ class SpectralEstimator {
     std::array<float, kNumClasses>& mean = result_.logits;  // scratch until the end
     mean.fill(0.f);
     for (int c = 0; c < PpgChannels; ++c) {
-      float* s = power_[c].data();
-      float top = 0.f;
-      for (int b = 0; b < kNumClasses; ++b) {
-        s[b] *= ppg_weight_[b];
-        top = s[b] > top ? s[b] : top;
-      }
-      const float inv = top > 0.f ? 1.f / top : 0.f;
-      for (int b = 0; b < kNumClasses; ++b) s[b] *= inv;
+      float* s = normalise_ppg(c);
       for (int a = 0; a < n_artefacts_; ++a) subtract(s, artefact_bpm_[a], artefact_weight_[a]);
       for (int b = 0; b < kNumClasses; ++b) mean[b] += s[b];
     }
@@ -177,6 +174,51 @@ class SpectralEstimator {
     result_.bpm = float(best + kMinBpm);
     result_.status = InputStatus::ok;
     return result_;
+  }
+
+  static constexpr int feature_count = 4;  ///< features per class of features()
+  static constexpr std::size_t feature_size = std::size_t(feature_count) * kNumClasses;
+
+  /// One window -> the 4 x 180 input of the spectral networks (models/specnet.hpp), read off
+  /// predict()'s own steps (tools/ppghr_tools/spectral.py features() is the twin), written to
+  /// out[b * 4 + f] (bin-major, [180][4], the layout of every ppghr layer) for class b and feature f:
+  ///   0  the PPG spectrum: mean over channels of s = weighted grid power / its max (step 4's s
+  ///      before cleaning; 0 for a flat channel);
+  ///   1  the accelerometer: A / max A x min(1, motion / motion_ref_g) (0 without an accelerometer
+  ///      or when A is 0);
+  ///   2  the cleaned PPG spectrum: step 5's mean of the channels' cleaned s (before power / floor);
+  ///   3  the position on the grid: (bpm - 120) / 100.
+  /// A window holding NaN / infinity is refused (non_finite; out untouched). Afterwards motion(),
+  /// artefact_count() ... and grid() describe this window; result() is not changed. No allocation.
+  [[nodiscard]] InputStatus features(const float* window, float* out) noexcept {
+    if (!detail::all_finite(window, input_size)) return InputStatus::non_finite;
+    spectra(window);
+    find_artefacts();
+    constexpr int F = feature_count;
+    const float* a = power_[PpgChannels].data();
+    float top = 0.f;
+    for (int b = 0; b < kNumClasses; ++b) top = a[b] > top ? a[b] : top;
+    const float ratio = motion_ / params_.motion_ref_g;
+    const float wm = ratio < 1.f ? ratio : 1.f;
+    const bool acc = accelerometer_ && top > 0.f;
+    for (int b = 0; b < kNumClasses; ++b) {
+      out[b * F + 0] = 0.f;
+      out[b * F + 1] = acc ? a[b] / top * wm : 0.f;
+      out[b * F + 2] = 0.f;
+      out[b * F + 3] = float(kMinBpm + b - 120) / 100.f;
+    }
+    for (int c = 0; c < PpgChannels; ++c) {
+      float* s = normalise_ppg(c);
+      for (int b = 0; b < kNumClasses; ++b) out[b * F + 0] += s[b];
+      for (int k = 0; k < n_artefacts_; ++k) subtract(s, artefact_bpm_[k], artefact_weight_[k]);
+      for (int b = 0; b < kNumClasses; ++b) out[b * F + 2] += s[b];
+    }
+    const float inv_c = 1.f / float(PpgChannels);
+    for (int b = 0; b < kNumClasses; ++b) {
+      out[b * F + 0] *= inv_c;
+      out[b * F + 2] *= inv_c;
+    }
+    return InputStatus::ok;
   }
 
   /// Of the last window: motion (g), the artefact frequencies removed (BPM) and their weights.
@@ -266,6 +308,20 @@ class SpectralEstimator {
         for (int b = 0; b < kNumClasses; ++b) power_[PpgChannels][b] += power_[c][b];
     }
     motion_ = std::sqrt(ms);
+  }
+
+  // Step 4's s for PPG channel c, in place in power_[c]: weighted, then divided by its max (0 for
+  // a flat channel). Shared by predict() and features().
+  float* normalise_ppg(int c) noexcept {
+    float* s = power_[c].data();
+    float top = 0.f;
+    for (int b = 0; b < kNumClasses; ++b) {
+      s[b] *= ppg_weight_[b];
+      top = s[b] > top ? s[b] : top;
+    }
+    const float inv = top > 0.f ? 1.f / top : 0.f;
+    for (int b = 0; b < kNumClasses; ++b) s[b] *= inv;
+    return s;
   }
 
   // Mean-removed, Hann-windowed, zero-padded copy of one channel.
