@@ -167,34 +167,56 @@ def estimate_window(window: np.ndarray, n_ppg: int, params: SpectralParams = DEF
     return dict(likelihood=lik, motion=motion, artefacts=arts)
 
 
-N_FEATURES = 4
-POSITION_CENTRE_BPM = 120.0   # feature 3 = (bpm - 120) / 100
+N_FEATURES = 6
+HARMONIC = 2.0                # features 3 and 4 read the spectra at this multiple of the class frequency
+POSITION_CENTRE_BPM = 120.0   # feature 5 = (bpm - 120) / 100
 
 
 def position_feature() -> np.ndarray:
-    """Feature 3 of features(): (bpm - 120) / 100 on the class grid, the same in every window."""
+    """Feature 5 of features(): (bpm - 120) / 100 on the class grid, the same in every window."""
     return (_BPM - POSITION_CENTRE_BPM) / 100.0
+
+
+def grid_power_at(x: np.ndarray, multiple: float) -> np.ndarray:
+    """(..., 200) windows -> (..., 180) power at multiple x the class frequencies (same FFT and
+    linear interpolation as grid_power; 0 above the Nyquist frequency)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(axis=-1, keepdims=True)
+    spec = np.fft.fft(x * _HANN, n=N_FFT, axis=-1)
+    p = spec.real ** 2 + spec.imag ** 2
+    pos = _POS * multiple
+    lo = np.floor(pos).astype(np.int64)
+    ok = lo + 1 <= N_FFT // 2
+    lo_c = np.where(ok, lo, 0)
+    fr = np.where(ok, pos - lo, 0.0)
+    out = p[..., lo_c] * (1.0 - fr) + p[..., lo_c + 1] * fr
+    return np.where(ok, out, 0.0)
 
 
 def features(window: np.ndarray, n_ppg: int, params: SpectralParams = DEFAULT_PARAMS,
              accelerometer: bool = True) -> np.ndarray:
-    """One window (n_ppg + 3, 200) -> the (4, 180) input of the spectral networks (family specnet,
+    """One window (n_ppg + 3, 200) -> the (6, 180) input of the spectral networks (family specnet,
     models.SpecNet), read off the estimator's own steps so it does not depend on the device's units,
-    gain, rate or number of PPG channels:
+    gain, rate or number of PPG channels. With w(b) the PPG weight, P_c the channel's grid power,
+    A the accelerometer's (axes summed) and m = min(1, motion / motion_ref_g):
 
-      0. the PPG spectrum: mean over channels of s_c = weighted grid power / its max (step 4's s
-         before cleaning; 0 for a flat channel);
-      1. the accelerometer: its grid spectrum A / max A, times min(1, motion / motion_ref_g)
-         (0 without an accelerometer or when A is 0);
+      0. the PPG spectrum: mean over channels of s_c = w P_c / max(w P_c) (step 4's s before
+         cleaning; 0 for a flat channel);
+      1. the accelerometer: A / max A x m (0 without an accelerometer or when A is 0);
       2. the cleaned PPG spectrum: step 5's mean of the channels' cleaned s (before power / floor);
-      3. the position on the grid: (bpm - 120) / 100.
+      3. the PPG at twice the class frequency: mean over channels of
+         min(1, w(b) P_c(2 f_b) / max(w P_c)) (a pulse whose second harmonic is strong shows here);
+      4. the accelerometer at twice the class frequency: min(1, A(2 f_b) / max A) x m (0 as in 1);
+      5. the position on the grid: (bpm - 120) / 100.
     """
     window = np.asarray(window, dtype=np.float64)
     weight = np.minimum(1.0, _BPM / params.ppg_weight_ref_bpm) ** params.ppg_weight_exponent
     ppg = grid_power(window[:n_ppg]) * weight
+    ppg2 = grid_power_at(window[:n_ppg], HARMONIC) * weight
     accw = window[n_ppg:n_ppg + 3]
     motion = float(np.sqrt((accw ** 2).mean(axis=-1).sum()))
     a = grid_power(accw).sum(axis=0)
+    a2 = grid_power_at(accw, HARMONIC).sum(axis=0)
     arts = artefacts(a, motion, params) if accelerometer else []
     out = np.zeros((N_FEATURES, N_CLASSES))
     for c in range(n_ppg):
@@ -202,12 +224,17 @@ def features(window: np.ndarray, n_ppg: int, params: SpectralParams = DEFAULT_PA
         s = ppg[c] / top if top > 0.0 else np.zeros(N_CLASSES)
         out[0] += s
         out[2] += clean(s, arts, params.search)
+        if top > 0.0:
+            out[3] += np.minimum(ppg2[c] / top, 1.0)
     out[0] /= n_ppg
     out[2] /= n_ppg
+    out[3] /= n_ppg
     top = a.max()
     if accelerometer and top > 0.0:
-        out[1] = a / top * min(1.0, motion / params.motion_ref_g)
-    out[3] = position_feature()
+        wm = min(1.0, motion / params.motion_ref_g)
+        out[1] = a / top * wm
+        out[4] = np.minimum(a2 / top, 1.0) * wm
+    out[5] = position_feature()
     return out
 
 
