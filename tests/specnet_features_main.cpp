@@ -5,7 +5,7 @@
 //   ppghr_specnet_features --ppg C --in IN.f32 --out OUT.f32 [--no-acc] [--blob specnet2.ppgw]
 //
 // IN.f32: float32 windows [W][C + 3][200] (PPG channels, then acc x, y, z). OUT.f32: per window the
-// 720 features as features() writes them ([180][4], bin-major), then with --blob the 180 logits of
+// 1080 features as features() writes them ([180][6], bin-major), then with --blob the 180 logits of
 // SpectralNet<C, SpecNet<2>>::predict (NaN when it refused the window). Exit 0 on success, 2 on bad
 // usage or a refused window / blob, 3 on an I/O error.
 #include <cmath>

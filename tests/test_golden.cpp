@@ -46,7 +46,7 @@ std::string hex(std::uint64_t v) {
 
 // The golden inputs are row-major as PyTorch takes them ([channels][length]); the C++ networks
 // take [length][channels]. Only SpecNet has more than one channel and length (its features
-// [4][180] -> [180][4]); for the others the two layouts are the same.
+// [6][180] -> [180][6]); for the others the two layouts are the same.
 template <class Net>
 std::vector<float> as_cpp_input(const float* x) {
   std::vector<float> v(x, x + Net::input_size);

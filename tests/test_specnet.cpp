@@ -24,14 +24,14 @@ using namespace ppghr_test;
 namespace {
 
 // tools/ppghr_tools/archs.py blob_float_count("specnet<N>[w32]").
-static_assert(SpecNet<1>::param_count == 4369, "specnet1");
-static_assert(SpecNet<2>::param_count == 7985, "specnet2");
-static_assert(SpecNet<12>::param_count == 44145, "specnet12");
-static_assert(SpecNet<10, 32>::param_count == 146017, "specnet10w32");
-static_assert(SpecNet<12, 32>::param_count == 174817, "specnet12w32");
-static_assert(SpecNet<2>::input_size == 720 && SpecNet<2>::output_size == kNumClasses, "features in, logits out");
+static_assert(SpecNet<1>::param_count == 4593, "specnet1");
+static_assert(SpecNet<2>::param_count == 8209, "specnet2");
+static_assert(SpecNet<12>::param_count == 44369, "specnet12");
+static_assert(SpecNet<10, 32>::param_count == 146465, "specnet10w32");
+static_assert(SpecNet<12, 32>::param_count == 175265, "specnet12w32");
+static_assert(SpecNet<2>::input_size == 1080 && SpecNet<2>::output_size == kNumClasses, "features in, logits out");
 
-// features [180][4] -> logits [180] with the reference kernels, on the blob-order tensors.
+// features [180][6] -> logits [180] with the reference kernels, on the blob-order tensors.
 std::vector<float> reference_specnet(int n_blocks, int width, const std::vector<TensorRecord>& ts,
                                      const std::vector<float>& x) {
   std::size_t k = 0;
@@ -41,7 +41,7 @@ std::vector<float> reference_specnet(int n_blocks, int width, const std::vector<
   {
     const auto& w = next();
     const auto& b = next();
-    reference::conv1d(x.data(), 4, L, w.data(), b.data(), W, 7, 1, 1, 3, 3, 1, Act::relu, a.data());
+    reference::conv1d(x.data(), 6, L, w.data(), b.data(), W, 7, 1, 1, 3, 3, 1, Act::relu, a.data());
   }
   for (int i = 0; i < n_blocks; ++i) {
     const auto& w1 = next();
@@ -71,7 +71,7 @@ void check_against_reference(std::uint32_t seed) {
   REQUIRE(net->load(blob.data(), blob.size()).ok());
   double worst = 0;
   for (int w = 0; w < 3; ++w) {
-    const auto x = random_vector(720, seed + 100 + w, 0.f, 1.f);
+    const auto x = random_vector(1080, seed + 100 + w, 0.f, 1.f);
     const auto ref = reference_specnet(N, W, ts, x);
     const auto& p = net->predict(x.data());
     REQUIRE(p.ok());
@@ -116,23 +116,25 @@ void check_features_leave_predict_alone() {
     CHECK(std::memcmp(pa.probabilities.data(), pb.probabilities.data(), sizeof(float) * kNumClasses) == 0);
     CHECK(std::memcmp(pa.logits.data(), pb.logits.data(), sizeof(float) * kNumClasses) == 0);
     CHECK(pa.class_index == pb.class_index);
-    // the layout: [180][4], feature 3 the position, 0 and 2 normalised spectra, 1 in [0, 1]
+    // the layout: [180][6], feature 5 the position, 0 and 2 normalised spectra, 1, 3 and 4 in [0, 1]
     float top0 = 0, top2 = 0;
     for (int k = 0; k < kNumClasses; ++k) {
-      CHECK(f[k * 4 + 3] == doctest::Approx((30 + k - 120) / 100.0));
-      CHECK((f[k * 4 + 0] >= 0.f && f[k * 4 + 0] <= 1.f + 1e-6f));
-      CHECK((f[k * 4 + 1] >= 0.f && f[k * 4 + 1] <= 1.f + 1e-6f));
-      CHECK((f[k * 4 + 2] >= 0.f && f[k * 4 + 2] <= f[k * 4 + 0] + 1e-6f));
-      top0 = std::max(top0, f[k * 4 + 0]);
-      top2 = std::max(top2, f[k * 4 + 2]);
+      CHECK(f[k * 6 + 5] == doctest::Approx((30 + k - 120) / 100.0));
+      CHECK((f[k * 6 + 0] >= 0.f && f[k * 6 + 0] <= 1.f + 1e-6f));
+      CHECK((f[k * 6 + 1] >= 0.f && f[k * 6 + 1] <= 1.f + 1e-6f));
+      CHECK((f[k * 6 + 2] >= 0.f && f[k * 6 + 2] <= f[k * 6 + 0] + 1e-6f));
+      CHECK((f[k * 6 + 3] >= 0.f && f[k * 6 + 3] <= 1.f));
+      CHECK((f[k * 6 + 4] >= 0.f && f[k * 6 + 4] <= 1.f));
+      top0 = std::max(top0, f[k * 6 + 0]);
+      top2 = std::max(top2, f[k * 6 + 2]);
     }
     if (C == 1) CHECK(top0 == doctest::Approx(1.0));
     // the mean of the channels' cleaned spectra is the likelihood before power (1) and floor
     const float floor = b->params().floor;
     double sum = 0;
-    for (int k = 0; k < kNumClasses; ++k) sum += f[k * 4 + 2] + floor;
+    for (int k = 0; k < kNumClasses; ++k) sum += f[k * 6 + 2] + floor;
     for (int k = 0; k < kNumClasses; ++k)
-      CHECK(pb.probabilities[k] == doctest::Approx((f[k * 4 + 2] + floor) / sum).epsilon(1e-5));
+      CHECK(pb.probabilities[k] == doctest::Approx((f[k * 6 + 2] + floor) / sum).epsilon(1e-5));
   }
   // NaN / Inf refused, the buffer untouched
   auto w = synth_window(C, 80.f, 100.f, 0.f, 0.f, 9);
@@ -140,11 +142,25 @@ void check_features_leave_predict_alone() {
   std::vector<float> g(SpectralEstimator<C>::feature_size, -3.f);
   CHECK(b->features(w.data(), g.data()) == InputStatus::non_finite);
   CHECK(g[0] == -3.f);
-  // without an accelerometer, feature 1 is 0
+  // features 3 and 4 read the spectra at twice the class frequency: a pulse at 80 BPM shows in
+  // feature 3 at 40 BPM, arm swing at 130 BPM (1 g, full motion weight) in feature 4 at 65 BPM
+  {
+    const auto w3 = synth_window(C, 80.f, 130.f, 0.f, 1.f, 11);
+    REQUIRE(b->features(w3.data(), g.data()) == InputStatus::ok);
+    int best3 = 0, best4 = 0;
+    for (int k = 1; k < kNumClasses; ++k) {
+      best3 = g[k * 6 + 3] > g[best3 * 6 + 3] ? k : best3;
+      best4 = g[k * 6 + 4] > g[best4 * 6 + 4] ? k : best4;
+    }
+    CHECK(std::abs(best3 - (40 - 30)) <= 1);
+    CHECK(std::abs(best4 - (65 - 30)) <= 1);
+    CHECK(g[best4 * 6 + 4] > 0.9f);
+  }
+  // without an accelerometer, features 1 and 4 are 0
   b->set_accelerometer(false);
   const auto w2 = synth_window(C, 80.f, 130.f, 100.f, 1.f, 10);
   REQUIRE(b->features(w2.data(), g.data()) == InputStatus::ok);
-  for (int k = 0; k < kNumClasses; ++k) CHECK(g[k * 4 + 1] == 0.f);
+  for (int k = 0; k < kNumClasses; ++k) CHECK((g[k * 6 + 1] == 0.f && g[k * 6 + 4] == 0.f));
 }
 
 }  // namespace
@@ -153,7 +169,7 @@ TEST_CASE("SpecNet: counts, memory and distinct fingerprints") {
   using S = SpecNet<12, 32>;
   CHECK(S::memory_bytes == sizeof(S));
   CHECK(S::memory_bytes >= S::weight_bytes + S::scratch_bytes);
-  CHECK(S::macs == 180 * (4 * 32 * 7 + 12 * 2 * 32 * 32 * 7 + 32 * 32 + 32));
+  CHECK(S::macs == 180 * (6 * 32 * 7 + 12 * 2 * 32 * 32 * 7 + 32 * 32 + 32));
   CHECK(SpecNet<2>::fingerprint != SpecNet<2, 32>::fingerprint);
   CHECK(SpecNet<2>::fingerprint != SpecNet<3>::fingerprint);
   CHECK(SpecNet<1>::descriptor()[1] == 5);  // family specnet
@@ -171,7 +187,7 @@ TEST_CASE("SpecNet matches a naive reference network built from the reference ke
 
 TEST_CASE("SpecNet: refusals, zero allocations in predict(), all-or-nothing loading") {
   auto net = std::make_unique<SpecNet<2>>();
-  const auto x = random_vector(720, 3, 0.f, 1.f);
+  const auto x = random_vector(1080, 3, 0.f, 1.f);
   CHECK(net->predict(x.data()).status == InputStatus::not_loaded);
   const auto blob = make_blob(*net, random_tensors(*net, 1));
   REQUIRE(net->load(blob.data(), blob.size()).ok());
@@ -245,9 +261,9 @@ TEST_CASE("SpectralNet: features -> network, refusals keep their status, no allo
   REQUIRE(p.ok());
   // the same as features() then the network
   auto est = std::make_unique<SpectralEstimator<3>>();
-  std::vector<float> f(720);
+  std::vector<float> f(1080);
   REQUIRE(est->features(w.data(), f.data()) == InputStatus::ok);
-  CHECK(std::memcmp(f.data(), sn->features(), sizeof(float) * 720) == 0);
+  CHECK(std::memcmp(f.data(), sn->features(), sizeof(float) * 1080) == 0);
   const auto& q = net->predict(f.data());
   CHECK(std::memcmp(p.logits.data(), q.logits.data(), sizeof(float) * kNumClasses) == 0);
   CHECK(p.class_index == q.class_index);
@@ -261,7 +277,7 @@ TEST_CASE("SpectralNet: features -> network, refusals keep their status, no allo
   sn->set_accelerometer(false);
   CHECK(!sn->accelerometer());
   REQUIRE(sn->predict(w.data()).ok());
-  for (int k = 0; k < kNumClasses; ++k) CHECK(sn->features()[k * 4 + 1] == 0.f);
+  for (int k = 0; k < kNumClasses; ++k) CHECK((sn->features()[k * 6 + 1] == 0.f && sn->features()[k * 6 + 4] == 0.f));
   sn->set_accelerometer(true);
   const AllocationScope scope;
   float checksum = 0;

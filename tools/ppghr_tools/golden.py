@@ -12,7 +12,7 @@ non-trivial statistics (gamma, beta, running mean, running var all random), PULS
 normalisation pairs. The blob is exported from these weights (BatchNorm folded in float64, rounded
 once to float32). Four plausible inputs are drawn (PPG-like windows, z-scored; for PULSE 4 rows,
 z-scored then mapped back to raw units through the random (mean, std) pairs, since the network
-normalises its own input; for SpecNet the (4, 180) spectral.features() of a synthetic PPG +
+normalises its own input; for SpecNet the (6, 180) spectral.features() of a synthetic PPG +
 accelerometer window, see specnet_features_window). The expected outputs are computed in float64 by torch from the weights
 AS STORED IN THE BLOB (blob.import_blob), i.e. exactly what a C++ reader sees, then stored as
 float32. For 180-class heads an input whose top-2 logit gap is below MIN_ARGMAX_GAP is redrawn, so
@@ -25,8 +25,8 @@ float32. For 180-class heads an input whose top-2 logit gap is below MIN_ARGMAX_
     f32 inputs[n_windows * input_floats] | f32 logits[n_windows * n_outputs] |
     f32 probs[n_windows * n_outputs]  (softmax for class heads; a copy of logits for regression)
 Header: 356 bytes. Inputs are row-major as the network's input (ResNet / MLP: 200; PULSE: 4 x 256,
-rows PPG, ACC x, ACC y, ACC z, raw units before the network's input normalisation; SpecNet: 4 x 180,
-the features' rows, which the C++ SpecNet takes transposed, [180][4]).
+rows PPG, ACC x, ACC y, ACC z, raw units before the network's input normalisation; SpecNet: 6 x 180,
+the features' rows, which the C++ SpecNet takes transposed, [180][6]).
 
 Also written: fingerprints.txt (one line per arch: ``<arch> <fingerprint hex> <descriptor word
 count>``) and descriptors.txt (``<arch> <word count> <words...>``).
@@ -167,7 +167,7 @@ def random_window(arch: A.Arch, rng: np.random.RandomState, input_norm=None) -> 
 
 
 def specnet_features_window(rng: np.random.RandomState) -> np.ndarray:
-    """SpecNet's input: spectral.features() (4, 180) of a synthetic 8 s window at 25 Hz, one PPG
+    """SpecNet's input: spectral.features() (6, 180) of a synthetic 8 s window at 25 Hz, one PPG
     channel (a pulse, its harmonic, drift and noise) plus an accelerometer (steps, their harmonic,
     noise; up to 1 g), band-passed 0.5-4 Hz like the estimator's front end."""
     from scipy import signal

@@ -38,13 +38,14 @@ MLP students (``MLP``, networks.md s.4; our choice)
 
 SpecNet (``SpecNet``, family specnet; our choice)
     A small fully-convolutional network over the 180-class grid. Its input is not the time window
-    but the (4, 180) features of spectral.features() (PPG spectrum, accelerometer spectrum x motion
-    weight, the spectral estimator's cleaned spectrum, grid position), so it refines the spectral
+    but the (6, 180) features of spectral.features() (PPG spectrum, accelerometer spectrum x motion
+    weight, the spectral estimator's cleaned spectrum, the PPG and accelerometer spectra at twice the
+    class frequency, grid position), so it refines the spectral
     estimator's evidence per class. Width W (16; the w32 teachers 32), kernel 7, zero padding 3:
         x = relu(stem(x)); for each block: x = x + conv2(relu(conv1(x)))  (no activation after the add)
         logits = head2(relu(head1(x)))[:, 0]       (head1: 1x1 W -> W, head2: 1x1 W -> 1)
     Keys stem.*, blocks.<i>.conv1.*, blocks.<i>.conv2.*, head1.*, head2.*; no BatchNorm. Input
-    (batch, 4, 180) (feature-major, as spectral.features() returns it).
+    (batch, 6, 180) (feature-major, as spectral.features() returns it).
 
 Parameter counts: ``python3 -m ppghr_tools.models`` prints, for the ResNet, both the paper-style
 count (every module parameter, including dense2 and block 0's unused bn1: what the papers quote) and
@@ -325,7 +326,7 @@ class SpecBlock(nn.Module):
 
 
 class SpecNet(nn.Module):
-    """The spectral-feature network (see the module docstring): (batch, 4, 180) -> (batch, 180)."""
+    """The spectral-feature network (see the module docstring): (batch, 6, 180) -> (batch, 180)."""
 
     def __init__(self, n_blocks: int, width: int = 16):
         super().__init__()
@@ -341,7 +342,7 @@ class SpecNet(nn.Module):
 
     def forward(self, x: torch.Tensor, return_features: bool = False):
         if x.dim() != 3 or x.shape[1] != A.SPECNET_FEATURES or x.shape[2] != A.SPECNET_BINS:
-            raise ValueError(f"expected input (batch, 4, 180); got {tuple(x.shape)}")
+            raise ValueError(f"expected input (batch, {A.SPECNET_FEATURES}, {A.SPECNET_BINS}); got {tuple(x.shape)}")
         out = F.relu(self.stem(x))
         feats = [out]
         for block in self.blocks:

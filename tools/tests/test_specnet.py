@@ -20,7 +20,7 @@ def test_registry():
     assert SPECNETS == [f"specnet{n}" for n in range(1, 13)] + [f"specnet{n}w32" for n in range(1, 13)]
     for name in SPECNETS:
         a = A.get_arch(name)
-        assert (a.family, a.in_channels, a.in_length, a.n_outputs) == (A.FAMILY_SPECNET, 4, 180, 180)
+        assert (a.family, a.in_channels, a.in_length, a.n_outputs) == (A.FAMILY_SPECNET, 6, 180, 180)
         assert a.width == (32 if name.endswith("w32") else 16)
         assert a.variant == int(name[len("specnet"):].split("w")[0])
 
@@ -32,7 +32,7 @@ def test_module_names_and_forward_definition():
                      "blocks.0.conv2.weight", "blocks.0.conv2.bias", "blocks.1.conv1.weight",
                      "blocks.1.conv1.bias", "blocks.1.conv2.weight", "blocks.1.conv2.bias",
                      "head1.weight", "head1.bias", "head2.weight", "head2.bias"]
-    x = torch.rand(3, 4, 180, dtype=torch.float64)
+    x = torch.rand(3, 6, 180, dtype=torch.float64)
     F = torch.nn.functional
     h = F.relu(F.conv1d(x, m.stem.weight, m.stem.bias, padding=3))
     for blk in m.blocks:
@@ -45,7 +45,7 @@ def test_module_names_and_forward_definition():
     assert out.shape == (3, 180) and torch.allclose(out, y, atol=0, rtol=1e-12)
     assert [tuple(f.shape[1:]) for f in feats] == [(16, 180)] * 3
     with pytest.raises(ValueError):
-        m(torch.zeros(1, 180, 4, dtype=torch.float64))
+        m(torch.zeros(1, 180, 6, dtype=torch.float64))
     with pytest.raises(ValueError):
         M.SpecNet(13)
 
@@ -60,14 +60,14 @@ def test_state_dict_spec_matches_module(name):
     assert [(k, tuple(s)) for k, s, _ in spec] == [(k, tuple(s)) for k, s in A.blob_tensor_spec(arch)]
     assert M.count_params(m) == A.blob_float_count(arch) == A.training_param_count(arch)
     w = arch.width
-    assert A.blob_float_count(arch) == (4 * w * 7 + w) + arch.variant * 2 * (w * w * 7 + w) + (w * w + w) + (w + 1)
+    assert A.blob_float_count(arch) == (6 * w * 7 + w) + arch.variant * 2 * (w * w * 7 + w) + (w * w + w) + (w + 1)
 
 
 def test_descriptor():
     words = A.descriptor(A.get_arch("specnet2"))
     assert A.format_descriptor(words).splitlines() == [
-        "NET(5, 2, 4, 180, 180)",
-        "CONV1D(4, 16, 180, 180, 7, 1, 1, 3, 3, 1, 1)",
+        "NET(5, 2, 6, 180, 180)",
+        "CONV1D(6, 16, 180, 180, 7, 1, 1, 3, 3, 1, 1)",
         "RESIDUAL_BEGIN()", "CONV1D(16, 16, 180, 180, 7, 1, 1, 3, 3, 1, 1)",
         "CONV1D(16, 16, 180, 180, 7, 1, 1, 3, 3, 1, 0)", "SHORTCUT()", "ADD(16, 180)",
         "RESIDUAL_BEGIN()", "CONV1D(16, 16, 180, 180, 7, 1, 1, 3, 3, 1, 1)",
@@ -110,12 +110,12 @@ def test_export_blob_read_round_trip(name):
 
 
 def test_golden_inputs_are_spectral_features():
-    """The golden inputs are spectral.features() of synthetic windows: (4, 180) row-major, the
-    position row exact, spectra in [0, 1]."""
+    """The golden inputs are spectral.features() of synthetic windows: (6, 180) row-major, the
+    position row (5) exact, spectra (0-4) in [0, 1]."""
     for name in ("specnet2", "specnet10w32"):
         g = G.unpack_golden((GOLDEN_DIR / f"{name}.golden").read_bytes())
-        x = g["inputs"].reshape(4, 4, 180)
-        assert np.allclose(x[:, 3], sp.position_feature().astype(np.float32))
-        assert np.all(x[:, :3] >= 0) and np.all(x[:, :3] <= 1 + 1e-6)
+        x = g["inputs"].reshape(4, 6, 180)
+        assert np.allclose(x[:, 5], sp.position_feature().astype(np.float32))
+        assert np.all(x[:, :5] >= 0) and np.all(x[:, :5] <= 1 + 1e-6)
         assert np.all(x[:, 0].max(axis=1) > 0.99)          # one PPG channel: its max is 1
         assert np.all(x[:, 2] <= x[:, 0] + 1e-6)           # cleaning only removes

@@ -1,7 +1,7 @@
 """SpectralEstimator<C>::features (C++) against spectral.features (the float64 twin), and
 SpectralNet<C, SpecNet<2>> (C++) against the PyTorch SpecNet on spectral.features, window by window.
 
-Parity metric: per window, the max abs difference over the 720 features (all in [-0.9, 1]) and over
+Parity metric: per window, the max abs difference over the 1080 features (all in [-0.9, 1]) and over
 the 180 logits.
 - synthetic windows (clear pulse and artefact peaks, C = 1 and 3, with and without the
   accelerometer): every window <= 1e-4 (features and logits); measured: see the MESSAGE lines
@@ -70,10 +70,11 @@ def run_cpp(exe, tmp_path, windows, n_ppg, acc=True, blob=None):
     if blob is not None:
         cmd += ["--blob", str(blob)]
     subprocess.run(cmd, check=True)
-    per = 720 + (180 if blob is not None else 0)
+    nf = sp.N_FEATURES * sp.N_CLASSES                                       # 6 x 180
+    per = nf + (180 if blob is not None else 0)
     o = np.fromfile(out, dtype=np.float32).reshape(len(windows), per)
-    feats = o[:, :720].reshape(len(windows), 180, 4).transpose(0, 2, 1)     # -> (W, 4, 180)
-    return feats, (o[:, 720:] if blob is not None else None)
+    feats = o[:, :nf].reshape(len(windows), 180, sp.N_FEATURES).transpose(0, 2, 1)  # -> (W, 6, 180)
+    return feats, (o[:, nf:] if blob is not None else None)
 
 
 def compare(exe, tmp_path, windows, n_ppg, acc=True, net=None):
@@ -104,13 +105,14 @@ def test_features_parity_synthetic(exe, tmp_path, specnet2):
 
 
 def test_features_position_and_flat_channels(exe, tmp_path):
-    """A flat PPG channel gives 0 spectra, feature 3 is the grid position in every window."""
+    """A flat PPG channel gives 0 spectra (features 0, 2 and 3 count it as 0 in the channel mean),
+    feature 5 is the grid position in every window."""
     w = synth_window(3, 90.0, seed=3)
     w[1] = 5.0
     feats, _ = run_cpp(exe, tmp_path, w[None], 3)
     ref = sp.features(w, 3)
     assert np.abs(feats[0] - ref).max() <= TOL
-    assert np.array_equal(feats[0, 3], sp.position_feature().astype(np.float32))
+    assert np.array_equal(feats[0, 5], sp.position_feature().astype(np.float32))
 
 
 def real_windows(ds, rid, channels=None):

@@ -4,11 +4,12 @@
 //
 // SpecNet<N, W> (tools/ppghr_tools/models.py SpecNet(N, W) is its PyTorch twin, family specnet = 5
 // of docs/blob-format.md):
-//   input   features [180][4]: bin-major, the 4 features of a bin contiguous (x[b * 4 + f]), the
+//   input   features [180][6]: bin-major, the 6 features of a bin contiguous (x[b * 6 + f]), the
 //           [length][channels] layout of every ppghr layer; f = 0 PPG spectrum, 1 accelerometer
-//           spectrum x motion weight, 2 the estimator's cleaned spectrum, 3 (bpm - 120) / 100
+//           spectrum x motion weight, 2 the estimator's cleaned spectrum, 3 the PPG and 4 the
+//           accelerometer (x motion weight) at twice the class frequency, 5 (bpm - 120) / 100
 //           (SpectralEstimator::features, tools/ppghr_tools/spectral.py features());
-//   stem    Conv1d(4 -> W, kernel 7, zero padding 3) + ReLU;
+//   stem    Conv1d(6 -> W, kernel 7, zero padding 3) + ReLU;
 //   N x     x = x + conv2(relu(conv1(x))), both Conv1d(W -> W, kernel 7, padding 3), no activation
 //           after the add (the add is fused into conv2's store);
 //   head    Conv1d(W -> W, 1) + ReLU, Conv1d(W -> 1, 1): the 180 logits, one per bin.
@@ -39,7 +40,7 @@ namespace ppghr {
 
 namespace specnet {
 
-inline constexpr int kFeatures = 4;          ///< features per bin (SpectralEstimator::features)
+inline constexpr int kFeatures = 6;          ///< features per bin (SpectralEstimator::features)
 inline constexpr int kBins = kNumClasses;    ///< 180: one position per heart-rate class
 inline constexpr int kKernel = 7;
 inline constexpr std::size_t kInputSize = std::size_t(kFeatures) * kBins;
@@ -97,7 +98,7 @@ class Block {
 
 }  // namespace specnet
 
-/// SpecNet with N residual blocks (1..12) of width W, scalar type T. Input: features [180][4].
+/// SpecNet with N residual blocks (1..12) of width W, scalar type T. Input: features [180][6].
 template <int N, int W = 16, class T = float>
 class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
   static_assert(N >= 1 && N <= 12, "SpecNet: the block count N must be in 1..12");
@@ -136,7 +137,7 @@ class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
-  /// Raw forward pass: features [180][4] -> logits [180]. No checks.
+  /// Raw forward pass: features [180][6] -> logits [180]. No checks.
   void forward(const T* features, T* logits) noexcept {
     T* a = buf_[0].data();
     T* b = buf_[1].data();
@@ -186,8 +187,8 @@ const std::size_t SpecNet<N, W, T>::memory_bytes = sizeof(SpecNet<N, W, T>);
 /// estimator's windows (Preprocessor<25, PpgChannels + 3> with preprocessing_config(fs): PPG
 /// channels, then acc x, y, z, band-passed, not normalised) and streams through Monitor like
 /// SpectralEstimator (Monitor<SpectralNet<C, Net>, SpectralNet<C, Net>::preprocessor>).
-/// Net: a 180-class float network over features [180][4] (SpecNet<N, W>). Memory:
-/// sizeof(SpectralEstimator<C>) + sizeof(Net) + 720 floats; no heap; predict() never allocates.
+/// Net: a 180-class float network over features [180][6] (SpecNet<N, W>). Memory:
+/// sizeof(SpectralEstimator<C>) + sizeof(Net) + 1080 floats; no heap; predict() never allocates.
 template <int PpgChannels, class Net>
 class SpectralNet {
  public:
@@ -197,7 +198,9 @@ class SpectralNet {
   using preprocessor = typename estimator_type::preprocessor;
   static_assert(std::is_same_v<typename Net::result_type, Prediction<float>>,
                 "SpectralNet: Net must be a 180-class float network (Classifier<..., float, ...>)");
-  static_assert(Net::input_size == specnet::kInputSize, "SpectralNet: Net's input must be the features [180][4]");
+  static_assert(Net::input_size == specnet::kInputSize, "SpectralNet: Net's input must be the features [180][6]");
+  static_assert(estimator_type::feature_size == specnet::kInputSize,
+                "SpectralNet: SpectralEstimator::features() and SpecNet disagree on the feature count");
 
   static constexpr int ppg_channels = PpgChannels;
   static constexpr int channels = estimator_type::channels;
@@ -242,7 +245,7 @@ class SpectralNet {
   }
   /// The last prediction.
   [[nodiscard]] const Prediction<float>& last() const noexcept { return *last_; }
-  /// The features of the last window predict() accepted ([180][4]).
+  /// The features of the last window predict() accepted ([180][6]).
   [[nodiscard]] const float* features() const noexcept { return features_.data(); }
 
   estimator_type& estimator() noexcept { return est_; }

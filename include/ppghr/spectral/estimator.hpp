@@ -26,10 +26,12 @@
 //     power response (the artefact's whole spectral lobe, +-15 BPM, is subtracted);
 //  5. likelihood = (mean over channels of s)^params.power + params.floor, normalised to sum 1.
 // Without an accelerometer (set_accelerometer(false)) step 3 finds nothing: the PPG spectrum alone.
-// features(window, out) stops before step 5 and writes the 4 x 180 input of the spectral networks
+// features(window, out) stops before step 5 and writes the 6 x 180 input of the spectral networks
 // (models/specnet.hpp): the PPG spectrum, the accelerometer spectrum x motion weight, the cleaned
-// spectrum and the grid position, [180][4]; it shares steps 1-4 with predict(), whose results it
-// leaves as they are (its output goes to the caller's buffer, so the object does not grow).
+// spectrum, the PPG and accelerometer spectra at twice the class frequency, and the grid position,
+// [180][6]; it shares steps 1-4 with predict(), whose results it leaves as they are to the bit
+// (the double-frequency bins are read only on features()' path; its output goes to the caller's
+// buffer, so the object does not grow).
 //
 // Cost: ceil((C + 3) / 2) complex FFTs of 1024 points (RadixTwoFft::forward_padded: the 200
 // samples are written in bit-reversed order, so the FFT skips its permutation and first two stages;
@@ -176,36 +178,50 @@ class SpectralEstimator {
     return result_;
   }
 
-  static constexpr int feature_count = 4;  ///< features per class of features()
+  static constexpr int feature_count = 6;  ///< features per class of features()
   static constexpr std::size_t feature_size = std::size_t(feature_count) * kNumClasses;
 
-  /// One window -> the 4 x 180 input of the spectral networks (models/specnet.hpp), read off
+  /// One window -> the 6 x 180 input of the spectral networks (models/specnet.hpp), read off
   /// predict()'s own steps (tools/ppghr_tools/spectral.py features() is the twin), written to
-  /// out[b * 4 + f] (bin-major, [180][4], the layout of every ppghr layer) for class b and feature f:
-  ///   0  the PPG spectrum: mean over channels of s = weighted grid power / its max (step 4's s
-  ///      before cleaning; 0 for a flat channel);
-  ///   1  the accelerometer: A / max A x min(1, motion / motion_ref_g) (0 without an accelerometer
-  ///      or when A is 0);
+  /// out[b * 6 + f] (bin-major, [180][6], the layout of every ppghr layer) for class b and feature f.
+  /// With w(b) the PPG weight, P_c channel c's grid power, A the accelerometer's (axes summed),
+  /// m = min(1, motion / motion_ref_g) and X(2 f_b) a spectrum read at twice class b's frequency
+  /// (the same FFT, linear interpolation at bin position 2 x bpm / 60 x 1024 / 25):
+  ///   0  the PPG spectrum: mean over channels of s = w P_c / max(w P_c) (step 4's s before
+  ///      cleaning; 0 for a flat channel);
+  ///   1  the accelerometer: A / max A x m (0 without an accelerometer or when A is 0);
   ///   2  the cleaned PPG spectrum: step 5's mean of the channels' cleaned s (before power / floor);
-  ///   3  the position on the grid: (bpm - 120) / 100.
+  ///   3  the PPG at twice the class frequency: mean over channels of
+  ///      min(1, w(b) P_c(2 f_b) / max(w P_c)) (0 for a flat channel);
+  ///   4  the accelerometer at twice the class frequency: min(1, A(2 f_b) / max A) x m (0 as in 1);
+  ///   5  the position on the grid: (bpm - 120) / 100.
   /// A window holding NaN / infinity is refused (non_finite; out untouched). Afterwards motion(),
-  /// artefact_count() ... and grid() describe this window; result() is not changed. No allocation.
+  /// artefact_count() ... and grid() describe this window; result() is not changed. No allocation;
+  /// the double-frequency powers are read from the FFTs in spectra()'s own pass (predict() does not
+  /// compute them) straight into out, so the object does not grow.
   [[nodiscard]] InputStatus features(const float* window, float* out) noexcept {
     if (!detail::all_finite(window, input_size)) return InputStatus::non_finite;
-    spectra(window);
-    find_artefacts();
     constexpr int F = feature_count;
+    for (int b = 0; b < kNumClasses; ++b) {
+      out[b * F + 3] = 0.f;  // spectra<true>() accumulates sum_c min(1, w P_c(2 f) / max(w P_c))
+      out[b * F + 4] = 0.f;  // and A(2 f)
+    }
+    spectra<true>(window, out);
+    find_artefacts();
     const float* a = power_[PpgChannels].data();
     float top = 0.f;
     for (int b = 0; b < kNumClasses; ++b) top = a[b] > top ? a[b] : top;
     const float ratio = motion_ / params_.motion_ref_g;
     const float wm = ratio < 1.f ? ratio : 1.f;
     const bool acc = accelerometer_ && top > 0.f;
+    const float inv_top = acc ? 1.f / top : 0.f;
     for (int b = 0; b < kNumClasses; ++b) {
       out[b * F + 0] = 0.f;
       out[b * F + 1] = acc ? a[b] / top * wm : 0.f;
       out[b * F + 2] = 0.f;
-      out[b * F + 3] = float(kMinBpm + b - 120) / 100.f;
+      const float a2 = out[b * F + 4] * inv_top;
+      out[b * F + 4] = acc ? (a2 < 1.f ? a2 : 1.f) * wm : 0.f;
+      out[b * F + 5] = float(kMinBpm + b - 120) / 100.f;
     }
     for (int c = 0; c < PpgChannels; ++c) {
       float* s = normalise_ppg(c);
@@ -217,6 +233,7 @@ class SpectralEstimator {
     for (int b = 0; b < kNumClasses; ++b) {
       out[b * F + 0] *= inv_c;
       out[b * F + 2] *= inv_c;
+      out[b * F + 3] *= inv_c;
     }
     return InputStatus::ok;
   }
@@ -271,7 +288,13 @@ class SpectralEstimator {
   }
 
   // Step 1 (and the motion of step 2): power_[c] = grid power of every channel.
-  void spectra(const float* window) noexcept {
+  // Harmonic (features() only; out = its [180][6] buffer, slots 3 and 4 zeroed): also reads every
+  // channel's power at twice the class frequencies off the same FFT and accumulates, per class b,
+  // min(1, w(b) P_c(2 f_b) / max(w P_c)) over the PPG channels into out[b * 6 + 3] (nothing for a
+  // flat channel) and the accelerometer axes' P(2 f_b) into out[b * 6 + 4]. Harmonic = false is
+  // predict()'s code as it was (same operations, same results to the bit).
+  template <bool Harmonic = false>
+  void spectra(const float* window, float* out = nullptr) noexcept {
     for (int c0 = 0; c0 < channels; c0 += 2) {
       const bool pair = c0 + 1 < channels;
       load(window + std::size_t(c0) * window_length, re_.data());
@@ -298,6 +321,7 @@ class SpectralEstimator {
         power_[c0][b] = px[i] * (1.f - frac_[b]) + px[i + 1] * frac_[b];
         if (pair) power_[c0 + 1][b] = py[i] * (1.f - frac_[b]) + py[i + 1] * frac_[b];
       }
+      if constexpr (Harmonic) harmonic(c0, pair, out);
     }
     // The accelerometer: axes summed into power_[PpgChannels]; motion from the raw window.
     float ms = 0.f;
@@ -308,6 +332,56 @@ class SpectralEstimator {
         for (int b = 0; b < kNumClasses; ++b) power_[PpgChannels][b] += power_[c][b];
     }
     motion_ = std::sqrt(ms);
+  }
+
+  // spectra<true>()'s addition for the channel pair (c0, c0 + 1) whose FFT is in re_ / im_ and
+  // whose grid power is in power_[c0], power_[c0 + 1]. Twice class b's bin position 2 pos_b =
+  // 2 bin_[b] + 2 frac_[b] is read between bins 2 bin_[b] + (frac_[b] >= 0.5) and the next, with the
+  // fraction 2 frac_[b] (- 1), both exact in float (no class sits at frac 0.5: 256 bpm / 375 never
+  // ends in .5). Highest bin 2 x 142 + 2 = 286 < N / 2: always below Nyquist. The two bins of each
+  // class are computed directly (~360 bins per pair, no scratch on the stack).
+  void harmonic(int c0, bool pair, float* out) const noexcept {
+    constexpr int F = feature_count;
+    static_assert(2 * ((kMinBpm + kNumClasses - 1) * spectral::kFftSize / (60 * spectral::kRateHz)) + 2 <
+                      spectral::kFftSize / 2,
+                  "features(): the double-frequency grid must stay below Nyquist");
+    float top[2] = {0.f, 0.f};
+    for (int j = 0; j < (pair ? 2 : 1); ++j) {
+      const int c = c0 + j;
+      if (c >= PpgChannels) continue;
+      const float* p = power_[c].data();
+      for (int b = 0; b < kNumClasses; ++b) {  // normalise_ppg()'s max, the same products
+        const float v = p[b] * ppg_weight_[b];
+        top[j] = v > top[j] ? v : top[j];
+      }
+    }
+    const float inv0 = top[0] > 0.f ? 1.f / top[0] : 0.f;
+    const float inv1 = top[1] > 0.f ? 1.f / top[1] : 0.f;
+    for (int b = 0; b < kNumClasses; ++b) {
+      const bool up = frac_[b] >= 0.5f;
+      const int k = 2 * bin_[b] + (up ? 1 : 0);
+      const float fr = up ? 2.f * frac_[b] - 1.f : 2.f * frac_[b];
+      float px[2], py[2];
+      for (int t = 0; t < 2; ++t) {
+        const int kk = k + t, m = fft_size - kk;
+        const float xr = 0.5f * (re_[kk] + re_[m]), xi = 0.5f * (im_[kk] - im_[m]);
+        const float yr = 0.5f * (im_[kk] + im_[m]), yi = 0.5f * (re_[m] - re_[kk]);
+        px[t] = xr * xr + xi * xi;
+        py[t] = yr * yr + yi * yi;
+      }
+      const float vx = px[0] * (1.f - fr) + px[1] * fr;
+      const float vy = py[0] * (1.f - fr) + py[1] * fr;
+      for (int j = 0; j < (pair ? 2 : 1); ++j) {
+        const int c = c0 + j;
+        const float v = j == 0 ? vx : vy;
+        if (c >= PpgChannels) {
+          out[b * F + 4] += v;
+        } else if (top[j] > 0.f) {
+          const float r = v * ppg_weight_[b] * (j == 0 ? inv0 : inv1);
+          out[b * F + 3] += r < 1.f ? r : 1.f;
+        }
+      }
+    }
   }
 
   // Step 4's s for PPG channel c, in place in power_[c]: weighted, then divided by its max (0 for
