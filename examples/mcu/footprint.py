@@ -131,7 +131,8 @@ def measure(build: Path, config: str, net: str) -> dict:
 
 
 def is_spectral(net: str) -> bool:
-    return net.startswith("spectral")
+    """spectral<C>: the estimator; specnet<N>: SpectralNet<1, SpecNet<N>> (spectral_main.cpp too)."""
+    return net.startswith("spectral") or net.startswith("specnet")
 
 
 def measure_spectral(build: Path, config: str, net: str) -> dict:
@@ -145,16 +146,20 @@ def measure_spectral(build: Path, config: str, net: str) -> dict:
     inputs = sym.get("ppghr_mcu_inputs", 0) + sym.get("ppghr_mcu_reference_bpm", 0) + sym.get("ppghr_mcu_input_source", 0)
     code = sum(sec.get(s, 0) for s in CODE_SECTIONS)
     rodata, data, bss = sec.get(".rodata", 0), sec.get(".data", 0), sec.get(".bss", 0)
+    model = sec.get(".model", 0)  # specnet<N>: the blob
     sizes = run["sizes"]
     wins = [w for _, w in sorted(run["windows"].items())]
     predict = [int(w["predict_instructions"]) for w in wins]
     decode = [int(w["decode_instructions"]) for w in wins[1:]] or [int(wins[0]["decode_instructions"])]
     total = [int(w["instructions"]) for w in wins]
     return {
-        "code": code, "rodata": rodata - inputs, "inputs": inputs, "data": data, "bss": bss,
-        "flash": code + rodata - inputs + data,
+        "code": code, "rodata": rodata - inputs, "inputs": inputs, "model": model, "data": data, "bss": bss,
+        "flash": code + rodata - inputs + model + data,
         "stack": int(run["stack"]["high_water"]), "stack_reserved": int(run["stack"]["reserved"]),
         "ram": data + bss + int(run["stack"]["high_water"]),
+        "network_bytes": int(sizes.get("network_bytes", 0)), "params": int(sizes.get("params", 0)),
+        "macs": int(sizes.get("macs", 0)),
+        "load_instructions": int(run["load"]["instructions"]) if "load" in run else 0,
         "estimator_bytes": int(sizes["estimator_bytes"]), "filter_bytes": int(sizes["filter_bytes"]),
         "channels": int(sizes["channels"]), "fft_size": int(sizes["fft_size"]),
         "predict": (min(predict), max(predict)), "decode": (min(decode), max(decode)),
@@ -183,14 +188,17 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
         "both objects in static storage. The windows are 4 consecutive windows (stride 2 s) of a synthetic "
         "recording made by `gen_inputs.py --spectral C` (a pulse at 118-124 BPM under a stronger step artefact at "
         "160 BPM and its arm swing at 80 BPM, the motion growing from rest to ~1 g), so the filter runs over them "
-        "as it would on a stream.")
+        "as it would on a stream. `specnet<N>`: `ppghr::SpectralNet<1, SpecNet<N>>` (the estimator's 6 x 180 "
+        "features, `SpectralEstimator<1>::features()`, through the network of family 5, W = 16, random weights "
+        "from golden.py's seed, embedded as a blob and loaded at start) then the same filter, on the spectral1 "
+        "windows; its 'estimator' bytes are the whole SpectralNet (estimator + network + features).")
     add("")
-    add("| estimator | opt | code | constants | .data | **flash** | test windows | .bss | of which estimator + filter | stack used | **RAM** |")
-    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    add("| estimator | opt | code | constants | weights (blob) | .data | **flash** | test windows | .bss | of which estimator + filter | stack used | **RAM** |")
+    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for net in est:
         for c in CONFIGS:
             x = m[(c, net)]
-            add(f"| {net} | {c[3:]} | {b(x['code'])} | {b(x['rodata'])} | {b(x['data'])} | **{b(x['flash'])}** "
+            add(f"| {net} | {c[3:]} | {b(x['code'])} | {b(x['rodata'])} | {b(x['model'])} | {b(x['data'])} | **{b(x['flash'])}** "
                 f"({kb(x['flash'])}) | {b(x['inputs'])} | {b(x['bss'])} | {b(x['estimator_bytes'] + x['filter_bytes'])} "
                 f"({b(x['estimator_bytes'])} + {b(x['filter_bytes'])}) | {b(x['stack'])} | **{b(x['ram'])}** ({kb(x['ram'])}) |")
     add("")
@@ -210,6 +218,13 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
             x = m[(c, net)]
             add(f"| {net} | {c[3:]} | {span(x['predict'])} | {span(x['decode'])} | **{b(x['total'][1])}** | {b(x['startup'])} |")
     add("")
+    for net in est:
+        x = m[("m4-Os", net)]
+        if x["macs"]:
+            add(f"{net}: network {b(x['network_bytes'])} B (sizeof(SpecNet), {b(x['params'])} parameters), "
+                f"{b(x['macs'])} MACs per window ({x['predict'][1] / x['macs']:.2f} predict() instructions per MAC at "
+                f"-Os, the features included); load() {b(x['load_instructions'])} instructions at -Os.")
+            add("")
     add("The first window's update() has no transition to apply (" + ", ".join(
         f"{n}: {b(m[('m4-Os', n)]['decode_first'])}" for n in est) + " instructions at -Os). For scale only, "
         "assuming 2 cycles per instruction at 64 MHz: "

@@ -5,6 +5,10 @@
 // with the host build of the same file (scripts/mcu.sh, compare.py).
 //
 //   PPGHR_MCU_SPECTRAL C   SpectralEstimator<C>: C PPG channels + acc x, y, z at 25 Hz, 8 s windows
+//   PPGHR_MCU_SPECNET N    (optional) instead of the estimator, SpectralNet<C, SpecNet<N>>: its
+//                          features (SpectralEstimator<C>::features) through SpecNet<N> (W = 16),
+//                          weights from the embedded blob ppghr_mcu_model.h (random, golden.py's
+//                          seed); the load is timed (load instructions=...) like main.cpp's
 // The windows (ppghr_mcu_inputs.h, gen_inputs.py --spectral C) are consecutive windows of one
 // synthetic recording, so the filter runs over them in order as it would on a stream.
 //
@@ -20,8 +24,17 @@
 
 #include <ppghr/core/crc32.hpp>
 #include <ppghr/core/simd.hpp>
+// specnet.hpp before decode.hpp: prediction.hpp's finish_classification() calls argmax(x, n)
+// unqualified from ppghr::detail, where decode.hpp's detail::argmax<N>(x) would hide it.
+#if defined(PPGHR_MCU_SPECNET)
+#include <ppghr/models/specnet.hpp>
+#endif
 #include <ppghr/post/decode.hpp>
 #include <ppghr/spectral/estimator.hpp>
+
+#if defined(PPGHR_MCU_SPECNET)
+#include "ppghr_mcu_model.h"
+#endif
 
 #include "line.hpp"
 #include "platform.hpp"
@@ -32,7 +45,11 @@ namespace {
 #if !defined(PPGHR_MCU_SPECTRAL) || PPGHR_MCU_SPECTRAL < 1 || PPGHR_MCU_SPECTRAL > 4
 #error "define PPGHR_MCU_SPECTRAL to the number of PPG channels (1..4)"
 #endif
+#if defined(PPGHR_MCU_SPECNET)
+using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::SpecNet<PPGHR_MCU_SPECNET>>;
+#else
 using Est = ppghr::SpectralEstimator<PPGHR_MCU_SPECTRAL>;
+#endif
 static_assert(Est::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this estimator");
 
 #if defined(PPGHR_NO_EIGEN)
@@ -62,7 +79,12 @@ int plat::app_main() noexcept {
   l.str(" simd=").u64(PPGHR_HAS_SIMD).str(" eigen=").u64(kEigen).flush();
   l.str("sizes estimator_bytes=").u64(sizeof(Est)).str(" filter_bytes=").u64(sizeof(ppghr::ForwardFilter));
   l.str(" memory_bytes=").u64(sizeof(Est) + sizeof(ppghr::ForwardFilter)).str(" channels=").u64(Est::channels);
-  l.str(" input_floats=").u64(Est::input_size).str(" fft_size=").u64(Est::fft_size).flush();
+  l.str(" input_floats=").u64(Est::input_size).str(" fft_size=").u64(ppghr::spectral::kFftSize);
+#if defined(PPGHR_MCU_SPECNET)
+  l.str(" network_bytes=").u64(sizeof(Est::network_type)).str(" params=").u64(Est::network_type::param_count);
+  l.str(" macs=").u64(Est::network_type::macs);
+#endif
+  l.flush();
   l.str("input ").str(ppghr_mcu_input_source).flush();
 
   std::uint64_t t0 = plat::instructions();
@@ -73,6 +95,17 @@ int plat::app_main() noexcept {
   t1 = plat::instructions();
   l.str("calibration spin=2000000 measured=").u64(t1 - t0).str(" overhead=").u64(overhead).flush();
   l.str("startup instructions=").u64(startup).flush();
+#if defined(PPGHR_MCU_SPECNET)
+  t0 = plat::instructions();
+  const ppghr::LoadReport rep = g_est.load(ppghr_mcu_model, ppghr_mcu_model_size);
+  t1 = plat::instructions();
+  l.str("load status=").str(rep.ok() ? "ok" : "failed").str(" bytes=").u64(ppghr_mcu_model_size);
+  l.str(" instructions=").u64(t1 - t0).flush();
+  if (!rep.ok()) return 2;
+  const auto artefacts = [] { return g_est.estimator().artefact_count(); };
+#else
+  const auto artefacts = [] { return g_est.artefact_count(); };
+#endif
 
   std::uint32_t crc = 0;
   int refused = 0;
@@ -87,7 +120,7 @@ int plat::app_main() noexcept {
     l.str(" class=").i64(p.class_index).str(" bpm=").fixed3(p.bpm).str(" ref=").fixed3(ppghr_mcu_reference_bpm[w]);
     l.str(" instructions=").u64(t2 - t0).str(" predict_instructions=").u64(t1 - t0);
     l.str(" decode_instructions=").u64(t2 - t1).str(" decoded=").i64(decoded);
-    l.str(" decoded_bpm=").fixed3(g_filter.argmax_bpm()).str(" artefacts=").i64(g_est.artefact_count()).flush();
+    l.str(" decoded_bpm=").fixed3(g_filter.argmax_bpm()).str(" artefacts=").i64(artefacts()).flush();
     hex_vector("out", w, p.probabilities.data(), ppghr::kNumClasses);
     hex_vector("belief", w, g_filter.belief().data(), ppghr::kNumClasses);
     crc = ppghr::crc32(reinterpret_cast<const unsigned char*>(p.probabilities.data()), sizeof p.probabilities, crc);
