@@ -20,7 +20,9 @@
 // The network is recognised from the blob's architecture fingerprint (any ResNet1d<1..12>,
 // Mlp<1..4>, PulseTeacher / PulseStudent with either head); --arch insists on one and reports a
 // blob for another network as such. `--model spectral` is the built-in accelerometer-aware
-// spectral estimator (no blob): PPG channels chosen with --channels, plus the accelerometer.
+// spectral estimator (no blob): PPG channels chosen with --channels, plus the accelerometer. A
+// spectral network (specnet1..4, 6, 10, 10w32: models/specnet.hpp) takes the same channels and
+// front end as `--model spectral` and runs its network over the estimator's features.
 // PULSE (pulse_teacher, pulse_student and their _cls 180-class heads) takes PPG + 3-axis ACC,
 // resampled to 32 Hz and not normalised here (the network normalises its input with the constants
 // in its blob). The regression heads (pulse_teacher, pulse_student) give one BPM per window, no
@@ -566,7 +568,9 @@ const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resn
                       {"resnet7"}, {"resnet8"}, {"resnet9"}, {"resnet10"}, {"resnet11"}, {"resnet12"},
                       {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"},
                       {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"}};
-const char* const kNetList = "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls";
+const char* const kNetList =
+    "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls, "
+    "specnet1..4, specnet6, specnet10, specnet10w32";
 
 // A network: ResNet / MLP take one PPG channel, band-passed and z-scored per window
 // (ResNetPreprocessor); PULSE takes one PPG channel + ACC x, y, z in sensor units
@@ -611,6 +615,73 @@ class NetRunner final : public Runner {
   std::string name_;
 };
 
+// A spectral network (models/specnet.hpp): the spectral estimator's front end on the recording's
+// chosen PPG channels (1..4) + the accelerometer, and the network over its features. The blob is
+// loaded into one SpectralNet per channel count (all-or-nothing; the same weights for any count).
+template <class Net>
+class SpectralNetRunner final : public Runner {
+ public:
+  SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
+      : blob_(blob), path_(path), name_(name) {
+    // Load once up front so a bad blob fails here, before any recording is read.
+    auto probe = std::make_unique<ppghr::SpectralNet<1, Net>>();
+    check(probe->load(blob_.data(), blob_.size()));
+  }
+  bool wants_acc() const override { return true; }
+  bool has_probabilities() const override { return true; }
+
+  RunOut run(const Recording& r, const Options& o) override {
+    const std::vector<int> ch = resolve_channels(o.channels, r);
+    switch (ch.size()) {
+      case 1: return run_c<1>(r, o, ch);
+      case 2: return run_c<2>(r, o, ch);
+      case 3: return run_c<3>(r, o, ch);
+      default: return run_c<4>(r, o, ch);
+    }
+  }
+
+ private:
+  void check(const ppghr::LoadReport& rep) const {
+    if (rep.ok()) return;
+    std::ostringstream m;
+    m << "cannot load '" << path_ << "': " << ppghr::status_name(rep.status);
+    if (rep.tensor_index >= 0) m << " at tensor " << rep.tensor_index << " '" << rep.tensor_name << "'";
+    m << " (expected " << rep.expected << ", found " << rep.found << ", offset " << rep.offset << ")";
+    die(m.str());
+  }
+  template <int P>
+  RunOut run_c(const Recording& r, const Options& o, const std::vector<int>& ch) {
+    using Est = ppghr::SpectralNet<P, Net>;
+    using Pre = typename Est::preprocessor;
+    using M = ppghr::Monitor<Est, Pre>;
+    auto est = std::make_unique<Est>();
+    check(est->load(blob_.data(), blob_.size()));
+    const bool acc = !r.acc.empty();
+    est->set_accelerometer(acc);
+    if (!acc && !warned_no_acc_) {
+      std::fprintf(stderr, "ppghr-estimate: note: no accelerometer: %s runs on the PPG spectra alone ('%s': no %s)\n",
+                   name_.c_str(), r.name.c_str(), r.acc_source.c_str());
+      warned_no_acc_ = true;
+    }
+    auto mon = std::make_unique<M>();
+    init_monitor(*mon, *est, Est::preprocessing_config(r.rate_hz), r, o);
+    return stream(*mon, r, ch, true);
+  }
+  std::vector<unsigned char> blob_;
+  std::string path_, name_;
+  bool warned_no_acc_ = false;
+};
+
+template <class Net>
+struct SpecInfo {
+  using type = Net;
+  const char* name;
+};
+using KnownSpecNets = std::tuple<SpecInfo<ppghr::SpecNet<1>>, SpecInfo<ppghr::SpecNet<2>>, SpecInfo<ppghr::SpecNet<3>>,
+                                 SpecInfo<ppghr::SpecNet<4>>, SpecInfo<ppghr::SpecNet<6>>, SpecInfo<ppghr::SpecNet<10>>,
+                                 SpecInfo<ppghr::SpecNet<10, 32>>>;
+const KnownSpecNets kSpecNets{{"specnet1"}, {"specnet2"}, {"specnet3"}, {"specnet4"}, {"specnet6"}, {"specnet10"}, {"specnet10w32"}};
+
 std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) die("cannot open model '" + path + "': " + errno_text());
@@ -631,9 +702,21 @@ std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::stri
         (try_one(info), ...);
       },
       kNets);
+  std::apply(
+      [&](const auto&... info) {
+        auto try_one = [&](const auto& i) {
+          using Net = typename std::decay_t<decltype(i)>::type;
+          if (Net::fingerprint == fp) found_name = i.name;
+          if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
+            runner = std::make_unique<SpectralNetRunner<Net>>(blob, path, i.name);
+        };
+        (try_one(info), ...);
+      },
+      kSpecNets);
   if (!arch.empty()) {
     bool known = false;
     std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kNets);
+    std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kSpecNets);
     if (!known) die("--arch " + arch + " is not a network this tool runs (" + kNetList + ")");
   }
   if (!runner) {

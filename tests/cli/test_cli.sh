@@ -366,6 +366,37 @@ else
   bad "spectral on the demo failed: $(cat "$TMP/sp.err")"
 fi
 
+# 4b. Spectral networks (SpectralNet<C, SpecNet<N>>, the seeded golden blobs): every PPG channel +
+# the accelerometer through the spectral front end; the tool against its Python twin end to end.
+SPEC=$BLOBS/specnet2.ppgw
+if [[ -f $SPEC ]]; then
+  "$EXE" --model "$SPEC" --csv "$DEMO" --ref "$REF" --track >"$TMP/s.csv" 2>"$TMP/s.err" &&
+    [[ $(grep -c ',ok,' "$TMP/s.csv") -eq 177 ]] && grep -Eq 'specnet2: MAE [0-9.]+ BPM over 177 ok windows of 177' "$TMP/s.err" &&
+    ok "specnet2 on the demo: 177 ok windows, MAE line" || bad "specnet2 on the demo: $(cat "$TMP/s.err")"
+  cut -d, -f1,2 "$DEMO" >"$TMP/s_ppg_only.csv"
+  "$EXE" --model "$SPEC" --csv "$TMP/s_ppg_only.csv" >"$TMP/s2.csv" 2>"$TMP/s2.err" &&
+    [[ $(grep -cE ',ok(,|$)' "$TMP/s2.csv") -eq 177 ]] && grep -q "no accelerometer: specnet2 runs on the PPG spectra alone" "$TMP/s2.err" &&
+    ok "specnet2 without accelerometer columns: runs, says so" || bad "specnet2 without accelerometer: $(cat "$TMP/s2.err")"
+  expect_error "a specnet blob with --arch resnet2" "is a blob for another network \(specnet2\), not --arch resnet2" --model "$SPEC" --arch resnet2 --csv "$DEMO"
+  [[ -f $BLOBS/specnet12.ppgw ]] &&
+    expect_error "a specnet the tool does not run" "a network this tool does not run .*specnet10w32" --model "$BLOBS/specnet12.ppgw" --csv "$DEMO"
+  if [[ $have_torch -eq 1 ]]; then
+    for a in specnet2 specnet10w32; do
+      if SP_OUT=$(PYTHONPATH=$ROOT/tools "$PY" "$ROOT/tests/cli/specnet_parity.py" "$EXE" "$BLOBS/$a.ppgw" "$a" --csv "$DEMO" 2>&1); then
+        ok "parity $a, demo CSV: ${SP_OUT#ok   }"
+      else
+        bad "parity $a, demo CSV: $SP_OUT"
+      fi
+    done
+    SP_OUT=$(PYTHONPATH=$ROOT/tools "$PY" "$ROOT/tests/cli/specnet_parity.py" "$EXE" "$SPEC" specnet2 --csv "$TMP/s_ppg_only.csv" 2>&1) &&
+      ok "parity specnet2, PPG only: ${SP_OUT#ok   }" || bad "parity specnet2, PPG only: $SP_OUT"
+  else
+    echo "SKIPPED specnet parity with PyTorch: $PY lacks torch, numpy or scipy"
+  fi
+else
+  echo "SKIPPED specnet cases: no $SPEC (the golden_blobs test makes it)"
+fi
+
 # 5. The ../shared/data layout, when present.
 BAMI=$ROOT/../shared/data/bami
 if [[ -f $BAMI/index.json ]]; then

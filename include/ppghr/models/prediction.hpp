@@ -63,7 +63,7 @@ inline void refuse(Estimate<T>& e, InputStatus s) noexcept {
 template <class T>
 inline void finish_classification(Prediction<T>& p) noexcept {
   Softmax<T, kNumClasses>{}.forward(p.logits.data(), p.probabilities.data());
-  p.class_index = argmax(p.logits.data(), kNumClasses);
+  p.class_index = ppghr::argmax(p.logits.data(), kNumClasses);
   p.bpm = static_cast<T>(p.class_index + kMinBpm);
   p.status = InputStatus::ok;
 }
