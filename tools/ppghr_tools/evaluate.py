@@ -634,11 +634,14 @@ def _overview(summary: dict, ests: Sequence[Estimator]) -> List[str]:
 
 
 def _dagger(est: Estimator, res: dict, group: str) -> str:
-    """' &dagger;' when the group's windows include the model's training subset."""
-    t = est.train_subset
-    if not t or t not in res["groups"]:
+    """' &dagger;' when the group's windows include one of the model's training sets (a card's
+    train_subset: one subset or data set, or several joined by '+', e.g. 'bami1+wrist')."""
+    if not est.train_subset:
         return ""
-    return " &dagger;" if group in (t, "all") else ""
+    for t in est.train_subset.split("+"):
+        if t in res["groups"] and group in (t, "all"):
+            return " &dagger;"
+    return ""
 
 
 def _in_fit(name: str, group: str) -> bool:

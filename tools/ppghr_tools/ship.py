@@ -17,6 +17,8 @@ Blobs are exported from runs/sweep/<run>/best.pt (the run is retrained first whe
 missing, e.g. in a fresh clone: distill.run resumes / trains it). Writes models/<run>.ppgw + .json +
 .md per role (the card's "role" says which), models/DEFAULT (the default blob's file name, one line;
 scripts/demo.sh reads it) and models/README.md (the table of the choice).
+Since the spectral networks (issue 13) the default and models/README.md come from specship.py: this
+module writes its table to models/sweep.md and leaves models/DEFAULT alone.
 """
 
 from __future__ import annotations
@@ -120,21 +122,19 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
                    role=ROLE_TEXT[role], notes=PULSE_NOTE(res, other) if role == "pulse" else None)
     if "small" in index["roles"]:
         index["default"] = index["roles"]["small"]["blob"]
-    lines += ["", "Default (README's main command, scripts/demo.sh): "
-              + (f"`{index['default']}`" if "default" in index else "none"), "",
+    lines += ["", "The sweep's small model "
+              + (f"`{index['default']}`" if "default" in index else "(none)")
+              + " was the default until the spectral networks (models/README.md, tools/ppghr_tools/specship.py).", "",
               "Also here: `resnet2_bami1.ppgw`, a from-scratch ResNet1d<2> trained before the sweep (60 epochs, "
               "patience 12; card `resnet2_bami1.md`), kept as the Cortex-M4F example's ResNet model "
               "(examples/mcu).", "",
               "Built in, no blob: the accelerometer-aware spectral estimator (`--model spectral`, "
               "include/ppghr/spectral/): its card is [`spectral.md`](spectral.md) (parameters, accuracy per "
-              "data set and decoding, commands). It is not the default: it beats every network here on BAMI "
-              "but not on the `wrist` data set (docs/evaluation/).", "",
+              "data set and decoding, commands).", "",
               "Rebuild: `PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship` (after the sweep, "
               "`python3 -m ppghr_tools.sweep`).", ""]
     if not dry_run:
-        if "default" in index:
-            (Path(models_dir) / "DEFAULT").write_text(index["default"] + "\n")
-        (Path(models_dir) / "README.md").write_text("\n".join(lines))
+        (Path(models_dir) / "sweep.md").write_text("\n".join(lines))
     return index
 
 

@@ -90,6 +90,58 @@ def cpp_table(name: str) -> List[str]:
     return lines if found else []
 
 
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
+
+
+def online_confidence(probs: Dict[str, np.ndarray], recs, A) -> tuple:
+    """(confidence, correct) over every labelled window: the online posterior's mass within +-5 BPM
+    of its argmax, and whether that argmax is within 5 BPM of the reference."""
+    from . import decode as dc
+    conf, corr = [], []
+    for rid, p in probs.items():
+        post = dc.forward_filter(dc.likelihoods(p, None), A)
+        est = ST.sp.MIN_BPM + post.argmax(axis=1)
+        conf.append(dc.posterior_mass_within(post, est))
+        corr.append(np.abs(est - recs[rid]["hr"].astype(np.float64)) <= 5.0)
+    return np.concatenate(conf), np.concatenate(corr)
+
+
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(conf, edges) - 1, 0, bins - 1)
+    return float(sum(abs(conf[idx == b].mean() - correct[idx == b].mean()) * (idx == b).mean()
+                     for b in range(bins) if (idx == b).any()))
+
+
+def fit_temperature(model, val) -> dict:
+    """The temperature T of the logits (folded into head2: logits / T) that minimises the Brier score
+    of the online decoder's confidence (mass within +-5 BPM) against correctness (|error| <= 5 BPM)
+    on the validation recordings (never a test set)."""
+    import torch
+    A = ST._prior_matrix()
+    model.eval()
+    with torch.no_grad():
+        logits = {r: torch.cat([model(torch.from_numpy(ST.recording_features(v)))]).double() for r, v in val.items()}
+    best = None
+    for T in TEMPERATURES:
+        probs = {r: torch.softmax(z / T, dim=1).numpy() for r, z in logits.items()}
+        c, k = online_confidence(probs, val, A)
+        brier = float(((c - k) ** 2).mean())
+        if best is None or brier < best["brier"]:
+            best = dict(T=float(T), brier=brier, ece=ece(c, k))
+    probs = {r: torch.softmax(z, dim=1).numpy() for r, z in logits.items()}
+    c, k = online_confidence(probs, val, A)
+    best.update(brier_T1=float(((c - k) ** 2).mean()), ece_T1=ece(c, k))
+    return best
+
+
+def fold_temperature(model, T: float) -> None:
+    import torch
+    with torch.no_grad():
+        model.head2.weight.div_(T)
+        model.head2.bias.div_(T)
+
+
 def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS) -> dict:
     import torch
     from .export import export_module
@@ -99,6 +151,22 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
     model = ST.build(arch)
     model.load_state_dict(torch.load(ST.RUNS / run / "model.pt"))
     model.eval()
+    # confidence: the temperature fitted on the run's validation recordings, folded into the head
+    tr_recs, val_recs = ST.training_data(ST.RunSpec(train=spec["train"], val_fraction=spec["val_fraction"]), False)
+    if sorted(val_recs) != sorted(res["val_recordings"]):
+        raise SystemExit("specship: the validation split differs from the run's")
+    temp = fit_temperature(model, val_recs)
+    fold_temperature(model, temp["T"])
+    A_ = ST._prior_matrix()
+    metrics = {"val": ST.decode_metrics(ST.predict_probs(model, val_recs), val_recs, A_)}
+    conf_ece = {}
+    for key in [e for e in spec["eval"].split(",") if e]:
+        recs = ST.select(key, False)
+        probs = ST.predict_probs(model, recs)
+        metrics[key] = ST.decode_metrics(probs, recs, A_)
+        c, k = online_confidence(probs, recs, A_)
+        conf_ece[key] = round(ece(c, k), 4)
+    res = dict(res, metrics=metrics)
     blob = models / f"{name}.ppgw"
     export_module(arch, model, blob)
     data = blob.read_bytes()
@@ -129,6 +197,9 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
         "test": {"windows": test["windows"], "mae_argmax": round(test["raw"], 4), "mae_online": round(test["online"], 4),
                  "mae_offline": round(test["offline"], 4)},
         "validation": {k: v for k, v in res["metrics"]["val"].items() if k != "per_recording_online"},
+        "wrist_online": res["metrics"].get("wrist", {}).get("online"),
+        "temperature": {k: round(v, 4) for k, v in temp.items()},
+        "online_confidence_ece": conf_ece,
         "command": cmd_train, "reproduce": [cmd_train, cmd_ship],
     }
     (models / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -149,6 +220,11 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
              "- Augmentation (tools/ppghr_tools/spectrain.py `Augment`): " +
              ", ".join(f"{k} {v:g}" for k, v in spec["aug"].items()) + ". The recipe was chosen on validation "
              "(docs/results/specnet/recipes.md), never on a test set.",
+             f"- Confidence: the logits are divided by T = {temp['T']:.3f} (folded into head2), the temperature that "
+             f"minimises the Brier score of the online decoder's confidence (posterior mass within +-5 BPM) on the "
+             f"validation recordings (Brier {temp['brier_T1']:.4f} -> {temp['brier']:.4f}, ECE {temp['ece_T1']:.3f} -> "
+             f"{temp['ece']:.3f} there); ECE of the online confidence on the evaluated sets: "
+             + ", ".join(f"{k} {v:.3f}" for k, v in conf_ece.items()) + ". The numbers below are with T folded in.",
              f"- Test on `{test_subset}`" + (" (IN the training data: not a test of generalisation)" if card["test_in_training"] else "")
              + f": raw {test['raw']:.3f}, online {test['online']:.3f}, offline {test['offline']:.3f} BPM "
              "(Python twin; the C++ tool reproduces the raw figure, tests/cli/test_shipped_models.sh).", ""]
@@ -168,14 +244,57 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
     return card
 
 
+def write_index(models: Path = MODELS) -> str:
+    """models/README.md (the shipped spectral networks, the default) and models/DEFAULT."""
+    cards = []
+    for p in sorted(models.glob("*.json")):
+        c = json.loads(p.read_text())
+        if str(c.get("arch", "")).startswith("specnet") and c.get("role") in ROLE_TEXT:
+            cards.append(c)
+    cards.sort(key=lambda c: list(ROLE_TEXT).index(c["role"]))
+    lines = ["# Shipped models (generated by tools/ppghr_tools/specship.py --index; do not edit)", "",
+             "The spectral networks (include/ppghr/models/specnet.hpp: a fully-convolutional network over the "
+             "spectral estimator's features of every PPG channel and the accelerometer). Their recipe was chosen "
+             "on validation (held-out recordings of the training data, and `wrist` left out: "
+             "docs/results/specnet/recipes.md); each card gives the recipe's results on data it never saw and "
+             "the C++ tool's numbers on every visible data set (docs/evaluation/).", "",
+             "| role | model | architecture | parameters | blob bytes | trained on | BAMI-2 raw / online / offline (test) | wrist online (in training) |",
+             "|---|---|---|---:|---:|---|---|---|"]
+    default = None
+    for c in cards:
+        t = c["test"]
+        lines.append(f"| {c['role']} | [`{c['blob']}`]({c['name']}.md) | `{c['arch']}` | {c['parameters']['blob_floats']:,} | "
+                     f"{c['blob_bytes']:,} | {c['train']} | {t['mae_argmax']:.2f} / {t['mae_online']:.2f} / {t['mae_offline']:.2f} | "
+                     + (f"{c['wrist_online']:.2f}" if c.get("wrist_online") is not None else "-") + " |")
+        if c["role"] == "default":
+            default = c["blob"]
+    lines += ["", "Default (README's main command, scripts/demo.sh): " + (f"`{default}`" if default else "none"), "",
+              "Also here, from the time-domain distillation sweep (one PPG channel, per-window z-score; "
+              "[sweep.md](sweep.md), tools/ppghr_tools/ship.py): `mlp2_dkd_from_resnet12_bami1.ppgw`, "
+              "`resnet6_scratch_bami1.ppgw`, `pulse_student_relation_from_pulse_teacher_bami1.ppgw` (the PULSE "
+              "student), and `resnet2_bami1.ppgw` (the Cortex-M4F example's ResNet).", "",
+              "Built in, no blob: the accelerometer-aware spectral estimator (`--model spectral`): "
+              "[`spectral.md`](spectral.md).", ""]
+    (models / "README.md").write_text("\n".join(lines))
+    if default:
+        (models / "DEFAULT").write_text(default + "\n")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", required=True)
-    ap.add_argument("--name", required=True)
+    ap.add_argument("--run")
+    ap.add_argument("--name")
+    ap.add_argument("--index", action="store_true", help="only rewrite models/README.md and models/DEFAULT")
     ap.add_argument("--role", default="default", choices=sorted(ROLE_TEXT))
     ap.add_argument("--test-subset", default="bami2")
     ap.add_argument("--models", default=str(MODELS))
     a = ap.parse_args(argv)
+    if a.index:
+        print(write_index(Path(a.models)))
+        return 0
+    if not (a.run and a.name):
+        ap.error("--run and --name are required (or --index)")
     card = ship(a.run, a.name, a.role, a.test_subset, Path(a.models))
     print(json.dumps({k: card[k] for k in ("name", "arch", "blob_bytes", "test")}))
     return 0
