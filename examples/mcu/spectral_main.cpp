@@ -13,6 +13,7 @@
 // synthetic recording, so the filter runs over them in order as it would on a stream.
 //
 // Output records (see main.cpp for the common ones; the host prints instructions=0):
+//   ppghr-mcu platform=... net=spectral<C> | specnet<N> simd=0|1 eigen=0|1   (the image's name)
 //   sizes estimator_bytes=... filter_bytes=... memory_bytes=... channels=... input_floats=... fft_size=...
 //   startup instructions=...   reset to app_main: the static constructors (the estimator's twiddle,
 //                              Hann and lobe tables, the filter's transition normalisers)
@@ -52,6 +53,16 @@ using Est = ppghr::SpectralEstimator<PPGHR_MCU_SPECTRAL>;
 #endif
 static_assert(Est::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this estimator");
 
+// The image's name on the first output line: specnet<N> or spectral<C> (compare.py checks that the
+// MCU and host runs name the same network).
+#if defined(PPGHR_MCU_SPECNET)
+constexpr const char* kNetPrefix = " net=specnet";
+constexpr std::uint64_t kNetNumber = PPGHR_MCU_SPECNET;
+#else
+constexpr const char* kNetPrefix = " net=spectral";
+constexpr std::uint64_t kNetNumber = PPGHR_MCU_SPECTRAL;
+#endif
+
 #if defined(PPGHR_NO_EIGEN)
 constexpr int kEigen = 0;
 #else
@@ -75,7 +86,7 @@ int plat::app_main() noexcept {
   // Instructions since SysTick started, just before the static constructors ran.
   const std::uint64_t startup = plat::instructions();
   Line& l = g_line;
-  l.str("ppghr-mcu platform=").str(plat::name()).str(" net=spectral").u64(PPGHR_MCU_SPECTRAL);
+  l.str("ppghr-mcu platform=").str(plat::name()).str(kNetPrefix).u64(kNetNumber);
   l.str(" simd=").u64(PPGHR_HAS_SIMD).str(" eigen=").u64(kEigen).flush();
   l.str("sizes estimator_bytes=").u64(sizeof(Est)).str(" filter_bytes=").u64(sizeof(ppghr::ForwardFilter));
   l.str(" memory_bytes=").u64(sizeof(Est) + sizeof(ppghr::ForwardFilter)).str(" channels=").u64(Est::channels);
