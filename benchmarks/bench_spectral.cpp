@@ -11,12 +11,23 @@
 //                                     RadixTwoFft (in place; the copy of the input is timed with it)
 //                                     vs Eigen's unsupported FFT module (kissfft, out of place, its
 //                                     plan made by a warm-up transform before timing)
+//   BM_spectral_features/<C>          SpectralEstimator<C>::features() on one window: the [180][6]
+//                                     input of the spectral networks (models/specnet.hpp)
+//   BM_specnet/<C>/<arch>             SpectralNet<C, SpecNet<N, W>>::predict() on one window: the
+//                                     features and the network (arch = specnet2: SpecNet<2>,
+//                                     specnet10w32: SpecNet<10, 32>); fixed-seed uniform weights
+//                                     (bench_common.hpp UniformFill) written to a blob and loaded
+//   BM_predict/specnet2, BM_predict/specnet10w32   SpecNet<N, W>::predict() on the features alone
+//                                     (register_predict, as bench_shipped.py names it; its input is
+//                                     a fixed-seed normal [180][6]: the cost does not depend on it)
+//   The specnet benchmarks report MACs (the network's, per window), GFLOP/s = 2 x MACs / time and
+//   %peak as the network benchmarks do; in BM_specnet the time includes the features (no MACs).
 // items/s = windows (or transforms) per second; memory_bytes = sizeof of the object(s) a user
 // holds: the estimator, the decoder, the Monitor (the estimator is held by pointer and counted apart).
 // The windows are synthetic and fixed-seed: a pulse at 128 BPM under a stronger step artefact at
 // 160 BPM, its arm swing at 80 BPM in a second axis, gravity on the third, noise; the accelerometer
 // moves enough (~0.75 g) that the artefact removal runs at full weight, as in a run.
-// Run: build/benchmarks/ppghr_bench --benchmark_filter='spectral|fft' --benchmark_repetitions=5
+// Run: build/benchmarks/ppghr_bench --benchmark_filter='spectral|specnet|fft' --benchmark_repetitions=5
 #include <benchmark/benchmark.h>
 
 #include <unsupported/Eigen/FFT>
@@ -29,10 +40,13 @@
 #include <string>
 #include <vector>
 
+#include <ppghr/models/specnet.hpp>
 #include <ppghr/monitor/monitor.hpp>
 #include <ppghr/post/decode.hpp>
 #include <ppghr/spectral/estimator.hpp>
 #include <ppghr/spectral/fft.hpp>
+
+#include "bench_common.hpp"
 
 namespace {
 
@@ -155,6 +169,55 @@ void BM_spectral_monitor(benchmark::State& state, double fs) {
   state.counters["bpm"] = double(est->result().bpm);
 }
 
+template <int C>
+void BM_spectral_features(benchmark::State& state) {
+  using Est = ppghr::SpectralEstimator<C>;
+  auto est = std::make_unique<Est>();
+  const std::vector<float> window = spectral_window<C>();
+  std::vector<float> features(Est::feature_size);
+  if (est->features(window.data(), features.data()) != ppghr::InputStatus::ok) {
+    state.SkipWithError("window refused");
+    return;
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(est->features(window.data(), features.data()));
+    benchmark::DoNotOptimize(features.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["memory_bytes"] = double(sizeof(Est));
+}
+
+// SpectralNet<C, Net>::predict() on the synthetic window: features + network, per window.
+template <int C, class Net>
+void BM_specnet(benchmark::State& state) {
+  using Est = ppghr::SpectralNet<C, Net>;
+  auto est = std::make_unique<Est>();
+  std::vector<unsigned char> blob(ppghr::blob::blob_size(est->net()));
+  std::size_t written = 0;
+  if (ppghr::blob::write_blob(est->net(), ppghr_bench::UniformFill{}, blob.data(), blob.size(), &written) !=
+          ppghr::Status::ok ||
+      !est->load(blob.data(), blob.size()).ok()) {
+    state.SkipWithError("could not load weights");
+    return;
+  }
+  const std::vector<float> window = spectral_window<C>();
+  if (!est->predict(window.data()).ok()) {
+    state.SkipWithError("window refused");
+    return;
+  }
+  const ppghr_bench::CpuStopwatch clock;
+  for (auto _ : state) {
+    const auto& p = est->predict(window.data());
+    benchmark::DoNotOptimize(p.bpm);
+    benchmark::ClobberMemory();
+  }
+  ppghr_bench::set_flop_counters(state, Net::macs, clock.seconds());
+  state.counters["memory_bytes"] = double(sizeof(Est));
+  state.counters["network_bytes"] = double(sizeof(Net));
+  state.counters["bpm"] = double(est->last().bpm);
+}
+
 constexpr int kFftN = 1024;
 
 std::vector<std::complex<float>> fft_input() {
@@ -214,6 +277,13 @@ void BM_fft_eigen(benchmark::State& state) {
     benchmark::RegisterBenchmark(("BM_spectral_monitor/3/" + hz).c_str(),
                                  [fs](benchmark::State& s) { BM_spectral_monitor<3>(s, fs); });
   }
+  benchmark::RegisterBenchmark("BM_spectral_features/1", BM_spectral_features<1>);
+  benchmark::RegisterBenchmark("BM_spectral_features/3", BM_spectral_features<3>);
+  benchmark::RegisterBenchmark("BM_specnet/1/specnet2", BM_specnet<1, ppghr::SpecNet<2>>);
+  benchmark::RegisterBenchmark("BM_specnet/3/specnet2", BM_specnet<3, ppghr::SpecNet<2>>);
+  benchmark::RegisterBenchmark("BM_specnet/3/specnet10w32", BM_specnet<3, ppghr::SpecNet<10, 32>>);
+  ppghr_bench::register_predict<ppghr::SpecNet<2>>("specnet2", ppghr_bench::UniformFill{});
+  ppghr_bench::register_predict<ppghr::SpecNet<10, 32>>("specnet10w32", ppghr_bench::UniformFill{});
   benchmark::RegisterBenchmark("BM_fft/ppghr/1024", BM_fft_ppghr);
   benchmark::RegisterBenchmark("BM_fft/eigen/1024", BM_fft_eigen);
   return 0;
