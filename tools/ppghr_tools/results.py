@@ -216,6 +216,13 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
                  f"{r0.get('threads', 1)} CPU thread(s); losses and their hyperparameters in tools/ppghr_tools/losses.py.")
         L.append("")
 
+    L.append("**The study redone on the spectral networks** (the spectral estimator's features of every PPG "
+             "channel and the accelerometer; 3 seeds per cell, BAMI cross-subset and the `wrist` data set; "
+             "tools/ppghr_tools/spectrain.py): [specnet/study.md](specnet/study.md); how their training recipe was "
+             "chosen: [specnet/recipes.md](specnet/recipes.md); fusion with the spectral estimator's likelihood: "
+             "[specnet/fusion.md](specnet/fusion.md). This page is the time-domain study (one PPG channel).")
+    L.append("")
+
     # ---- strategy table
     L.append(f"## Strategy table (teacher: {main_teacher or '-'})")
     L.append("")

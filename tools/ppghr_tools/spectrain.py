@@ -681,6 +681,17 @@ def study_report(base: RunSpec, out_dir: Path = STUDY_DIR) -> str:
         fig.savefig(out_dir / f"study_{key}.png", dpi=90)
         plt.close(fig)
         lines += [f"![{lbl}](study_{key}.png)", ""]
+    lines += ["## Training cost", "", "Seconds per run on one thread of this project's 2-core CPU machine (mean over "
+              "seeds; two runs at a time shared the machine; the teacher's outputs on the pool are computed once and "
+              "cached, the feature strategy's once per run):", "",
+              "| student | " + " | ".join(STRATEGIES) + " |", "|---|" + "---:|" * len(STRATEGIES)]
+    for arch in STUDY_STUDENTS:
+        cells = []
+        for strat in STRATEGIES:
+            c = table.get((arch, strat))
+            cells.append(f"{np.mean([r['cost']['train_s'] for r in c['runs']]):.0f}" if c else "-")
+        lines.append(f"| {arch} | " + " | ".join(cells) + " |")
+    lines.append("")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "study.md").write_text("\n".join(lines) + "\n")
     (out_dir / "study.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
