@@ -30,7 +30,7 @@ REPO = ST.REPO
 MODELS = REPO / "models"
 SUMMARY = REPO / "docs" / "evaluation" / "summary.json"
 ROLE_TEXT = {
-    "default": "the default model (README's main command, scripts/demo.sh, the Cortex-M4F example's spectral network)",
+    "default": "the default model (README's main command, scripts/demo.sh; its architecture is the Cortex-M4F example's specnet2)",
     "large": "the larger spectral network",
 }
 
@@ -197,7 +197,8 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
         "test": {"windows": test["windows"], "mae_argmax": round(test["raw"], 4), "mae_online": round(test["online"], 4),
                  "mae_offline": round(test["offline"], 4)},
         "validation": {k: v for k, v in res["metrics"]["val"].items() if k != "per_recording_online"},
-        "wrist_online": res["metrics"].get("wrist", {}).get("online"),
+        "wrist": {k: res["metrics"]["wrist"][k] for k in ("raw", "online", "lag3", "offline", "online_cov80")}
+        if "wrist" in res["metrics"] else None,
         "temperature": {k: round(v, 4) for k, v in temp.items()},
         "online_confidence_ece": conf_ece,
         "command": cmd_train, "reproduce": [cmd_train, cmd_ship],
@@ -228,6 +229,14 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
              f"- Test on `{test_subset}`" + (" (IN the training data: not a test of generalisation)" if card["test_in_training"] else "")
              + f": raw {test['raw']:.3f}, online {test['online']:.3f}, offline {test['offline']:.3f} BPM "
              "(Python twin; the C++ tool reproduces the raw figure, tests/cli/test_shipped_models.sh).", ""]
+    mcu = REPO / "docs" / "mcu-footprint.md"
+    if mcu.is_file():
+        rows = [l for l in mcu.read_text().splitlines() if l.startswith(f"| {arch} | Os |")]
+        if len(rows) >= 2:
+            size, instr = [c.strip() for c in rows[0].split("|")], [c.strip() for c in rows[1].split("|")]
+            lines.insert(len(lines) - 1, f"- Cortex-M4F (docs/mcu-footprint.md, `SpectralNet<1, SpecNet<...>>` + the online "
+                         f"filter, -Os): flash {size[7]}, RAM {size[12]}, {instr[5]} instructions per window (one "
+                         "window every 2 s). Host cost: README \"Benchmarks\" (`BM_specnet`).")
     lines += ["## The recipe on data it never saw (Python twin, decoders of post/decode.hpp)", "",
               "Same recipe and architecture, trained without the set it is evaluated on; mean +- sd over seeds.", ""]
     for train, sets in (("bami1", ("bami2", "wrist")), ("bami2", ("bami1", "wrist")), ("bami", ("wrist",))):
@@ -258,14 +267,15 @@ def write_index(models: Path = MODELS) -> str:
              "on validation (held-out recordings of the training data, and `wrist` left out: "
              "docs/results/specnet/recipes.md); each card gives the recipe's results on data it never saw and "
              "the C++ tool's numbers on every visible data set (docs/evaluation/).", "",
-             "| role | model | architecture | parameters | blob bytes | trained on | BAMI-2 raw / online / offline (test) | wrist online (in training) |",
+             "| role | model | architecture | parameters | blob bytes | trained on | BAMI-2 raw / online / offline (test) | wrist raw / online / offline |",
              "|---|---|---|---:|---:|---|---|---|"]
     default = None
     for c in cards:
         t = c["test"]
         lines.append(f"| {c['role']} | [`{c['blob']}`]({c['name']}.md) | `{c['arch']}` | {c['parameters']['blob_floats']:,} | "
                      f"{c['blob_bytes']:,} | {c['train']} | {t['mae_argmax']:.2f} / {t['mae_online']:.2f} / {t['mae_offline']:.2f} | "
-                     + (f"{c['wrist_online']:.2f}" if c.get("wrist_online") is not None else "-") + " |")
+                     + (" / ".join(f"{c['wrist'][k]:.2f}" for k in ("raw", "online", "offline")) if c.get("wrist") else "-")
+                     + (" (in training)" if "wrist" in c["train"].split("+") else " (never trained on)") + " |")
         if c["role"] == "default":
             default = c["blob"]
     lines += ["", "Default (README's main command, scripts/demo.sh): " + (f"`{default}`" if default else "none"), "",
