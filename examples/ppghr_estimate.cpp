@@ -545,6 +545,32 @@ class Runner {
   virtual cli::DecoderModel decoder_model() const { return {}; }
 };
 
+// Exits with one line naming the blob, the load status and where it failed, unless rep is ok.
+void check_load(const ppghr::LoadReport& rep, const std::string& path) {
+  if (rep.ok()) return;
+  std::ostringstream m;
+  m << "cannot load '" << path << "': " << ppghr::status_name(rep.status);
+  if (rep.tensor_index >= 0) m << " at tensor " << rep.tensor_index << " '" << rep.tensor_name << "'";
+  m << " (expected " << rep.expected << ", found " << rep.found << ", offset " << rep.offset << ")";
+  die(m.str());
+}
+
+// A runner over the recording's chosen PPG channels (1..4): Self::run_c<P>(r, o, channels) for P of them.
+template <class Self>
+class MultiChannelRunner : public Runner {
+ public:
+  RunOut run(const Recording& r, const Options& o) override {
+    const std::vector<int> ch = resolve_channels(o.channels, r);
+    Self& self = static_cast<Self&>(*this);
+    switch (ch.size()) {
+      case 1: return self.template run_c<1>(r, o, ch);
+      case 2: return self.template run_c<2>(r, o, ch);
+      case 3: return self.template run_c<3>(r, o, ch);
+      default: return self.template run_c<4>(r, o, ch);
+    }
+  }
+};
+
 template <class Net, class Pre = ppghr::ResNetPreprocessor>
 struct NetInfo {
   using type = Net;
@@ -585,14 +611,7 @@ class NetRunner final : public Runner {
  public:
   NetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
       : net_(std::make_unique<Net>()), name_(name) {
-    const ppghr::LoadReport rep = net_->load(blob.data(), blob.size());
-    if (!rep.ok()) {
-      std::ostringstream m;
-      m << "cannot load '" << path << "': " << ppghr::status_name(rep.status);
-      if (rep.tensor_index >= 0) m << " at tensor " << rep.tensor_index << " '" << rep.tensor_name << "'";
-      m << " (expected " << rep.expected << ", found " << rep.found << ", offset " << rep.offset << ")";
-      die(m.str());
-    }
+    check_load(net_->load(blob.data(), blob.size()), path);
   }
   bool wants_acc() const override { return C == 4; }
   bool has_probabilities() const override { return M::has_probabilities; }
@@ -619,43 +638,24 @@ class NetRunner final : public Runner {
 // chosen PPG channels (1..4) + the accelerometer, and the network over its features. The blob is
 // loaded into one SpectralNet per channel count (all-or-nothing; the same weights for any count).
 template <class Net>
-class SpectralNetRunner final : public Runner {
+class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner<Net>> {
  public:
   SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
       : blob_(blob), path_(path), name_(name) {
     // Load once up front so a bad blob fails here, before any recording is read.
     auto probe = std::make_unique<ppghr::SpectralNet<1, Net>>();
-    check(probe->load(blob_.data(), blob_.size()));
+    check_load(probe->load(blob_.data(), blob_.size()), path_);
   }
   bool wants_acc() const override { return true; }
   bool has_probabilities() const override { return true; }
 
-  RunOut run(const Recording& r, const Options& o) override {
-    const std::vector<int> ch = resolve_channels(o.channels, r);
-    switch (ch.size()) {
-      case 1: return run_c<1>(r, o, ch);
-      case 2: return run_c<2>(r, o, ch);
-      case 3: return run_c<3>(r, o, ch);
-      default: return run_c<4>(r, o, ch);
-    }
-  }
-
- private:
-  void check(const ppghr::LoadReport& rep) const {
-    if (rep.ok()) return;
-    std::ostringstream m;
-    m << "cannot load '" << path_ << "': " << ppghr::status_name(rep.status);
-    if (rep.tensor_index >= 0) m << " at tensor " << rep.tensor_index << " '" << rep.tensor_name << "'";
-    m << " (expected " << rep.expected << ", found " << rep.found << ", offset " << rep.offset << ")";
-    die(m.str());
-  }
   template <int P>
   RunOut run_c(const Recording& r, const Options& o, const std::vector<int>& ch) {
     using Est = ppghr::SpectralNet<P, Net>;
     using Pre = typename Est::preprocessor;
     using M = ppghr::Monitor<Est, Pre>;
     auto est = std::make_unique<Est>();
-    check(est->load(blob_.data(), blob_.size()));
+    check_load(est->load(blob_.data(), blob_.size()), path_);
     const bool acc = !r.acc.empty();
     est->set_accelerometer(acc);
     if (!acc && !warned_no_acc_) {
@@ -667,6 +667,8 @@ class SpectralNetRunner final : public Runner {
     init_monitor(*mon, *est, Est::preprocessing_config(r.rate_hz), r, o);
     return stream(*mon, r, ch, true);
   }
+
+ private:
   std::vector<unsigned char> blob_;
   std::string path_, name_;
   bool warned_no_acc_ = false;
@@ -733,7 +735,7 @@ std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::stri
 
 // The built-in spectral estimator for the recording's chosen PPG channels (1..4) + the
 // accelerometer (zeros, and set_accelerometer(false), when the recording has none).
-class SpectralRunner final : public Runner {
+class SpectralRunner final : public MultiChannelRunner<SpectralRunner> {
  public:
   bool wants_acc() const override { return true; }
   bool has_probabilities() const override { return true; }
@@ -741,17 +743,6 @@ class SpectralRunner final : public Runner {
     return cli::spectral_calibration(mode, accelerometer);
   }
 
-  RunOut run(const Recording& r, const Options& o) override {
-    const std::vector<int> ch = resolve_channels(o.channels, r);
-    switch (ch.size()) {
-      case 1: return run_c<1>(r, o, ch);
-      case 2: return run_c<2>(r, o, ch);
-      case 3: return run_c<3>(r, o, ch);
-      default: return run_c<4>(r, o, ch);
-    }
-  }
-
- private:
   template <int P>
   RunOut run_c(const Recording& r, const Options& o, const std::vector<int>& ch) {
     using Est = ppghr::SpectralEstimator<P>;
@@ -769,6 +760,8 @@ class SpectralRunner final : public Runner {
     init_monitor(*mon, *est, Est::preprocessing_config(r.rate_hz), r, o);
     return stream(*mon, r, ch, true);
   }
+
+ private:
   bool warned_no_acc_ = false;
 };
 
