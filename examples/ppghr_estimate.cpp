@@ -580,6 +580,7 @@ struct NetInfo {
 template <class Net>
 using PulseInfo = NetInfo<Net, ppghr::PulsePreprocessor>;
 using PulseHead = ppghr::pulse::Head;
+using PulseInput = ppghr::pulse::Input;
 
 using KnownNets = std::tuple<NetInfo<ppghr::ResNet1d<1>>, NetInfo<ppghr::ResNet1d<2>>, NetInfo<ppghr::ResNet1d<3>>,
                              NetInfo<ppghr::ResNet1d<4>>, NetInfo<ppghr::ResNet1d<5>>, NetInfo<ppghr::ResNet1d<6>>,
@@ -589,13 +590,19 @@ using KnownNets = std::tuple<NetInfo<ppghr::ResNet1d<1>>, NetInfo<ppghr::ResNet1
                              PulseInfo<ppghr::PulseTeacher<PulseHead::regression>>,
                              PulseInfo<ppghr::PulseTeacher<PulseHead::classes>>,
                              PulseInfo<ppghr::PulseStudent<PulseHead::regression>>,
-                             PulseInfo<ppghr::PulseStudent<PulseHead::classes>>>;
+                             PulseInfo<ppghr::PulseStudent<PulseHead::classes>>,
+                             PulseInfo<ppghr::PulseTeacher<PulseHead::regression, float, PulseInput::window>>,
+                             PulseInfo<ppghr::PulseTeacher<PulseHead::classes, float, PulseInput::window>>,
+                             PulseInfo<ppghr::PulseStudent<PulseHead::regression, float, PulseInput::window>>,
+                             PulseInfo<ppghr::PulseStudent<PulseHead::classes, float, PulseInput::window>>>;
 const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resnet5"}, {"resnet6"},
                       {"resnet7"}, {"resnet8"}, {"resnet9"}, {"resnet10"}, {"resnet11"}, {"resnet12"},
                       {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"},
-                      {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"}};
+                      {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"},
+                      {"pulse_teacher_wn"}, {"pulse_teacher_wn_cls"}, {"pulse_student_wn"}, {"pulse_student_wn_cls"}};
 const char* const kNetList =
     "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls, "
+    "pulse_teacher_wn, pulse_teacher_wn_cls, pulse_student_wn, pulse_student_wn_cls, "
     "specnet1..4, specnet6, specnet10, specnet10w32";
 
 // A network: ResNet / MLP take one PPG channel, band-passed and z-scored per window
@@ -918,6 +925,7 @@ void usage() {
                "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] [--subset NAME]\n"
                "  --model M.ppgw    a blob for resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_student\n"
                "                    (regression heads) or pulse_teacher_cls, pulse_student_cls (180 classes);\n"
+               "                    the PULSE *_wn / *_wn_cls ones normalise each window themselves;\n"
                "                    the network is recognised from the blob, --arch NAME insists on one\n"
                "  --model spectral  the built-in accelerometer-aware spectral estimator (no blob)\n"
                "  --channels SEL    PPG channels in: all (default) or a list from 0 (spectral: 1..4 of them;\n"

@@ -32,6 +32,11 @@ using TeacherReg = PulseTeacher<pulse::Head::regression>;
 using TeacherCls = PulseTeacher<pulse::Head::classes>;
 using StudentReg = PulseStudent<pulse::Head::regression>;
 using StudentCls = PulseStudent<pulse::Head::classes>;
+// The per-window-normalised variants (arch names *_wn, *_wn_cls).
+using TeacherRegW = PulseTeacher<pulse::Head::regression, float, pulse::Input::window>;
+using TeacherClsW = PulseTeacher<pulse::Head::classes, float, pulse::Input::window>;
+using StudentRegW = PulseStudent<pulse::Head::regression, float, pulse::Input::window>;
+using StudentClsW = PulseStudent<pulse::Head::classes, float, pulse::Input::window>;
 
 namespace {
 
@@ -316,6 +321,47 @@ TEST_CASE("InputNorm: (x - mean) / std per row; check() finds a std that is not 
   CHECK(check_of({-3, 1, 0, 1, 0, 1, 0, 1}) == -1);  // a negative mean is fine
 }
 
+TEST_CASE("WindowNorm: the per-window normalisation equals its double reference, in place too") {
+  using WN = WindowNorm<float, 4, 256>;
+  WN n;
+  CHECK(WN::param_count == 0);
+  CHECK(WN::acc_floor == doctest::Approx(0.05f));
+  // PPG in raw ADC units (DC 30000, pulse +-200), accelerometer in g at three motion levels: the
+  // last one below the 0.05 g floor (a resting wrist), where the divisor is the floor.
+  for (const float acc_amp : {1.0f, 0.2f, 0.004f}) {
+    std::vector<float> x(1024);
+    const auto noise = random_vector(1024, 7, -1.f, 1.f);
+    for (int t = 0; t < 256; ++t) {
+      x[t] = 30000.f + 200.f * std::sin(0.3f * t) + 20.f * noise[t];
+      for (int r = 1; r < 4; ++r) x[r * 256 + t] = (r == 3 ? -1.f : 0.1f * r) + acc_amp * r * std::sin(0.11f * t + r) * 0.5f + 0.01f * acc_amp * noise[r * 256 + t];
+    }
+    std::vector<float> y(1024), ref(1024);
+    n.forward(x.data(), y.data());
+    reference::window_norm(x.data(), 4, 256, 0.05, ref.data());
+    INFO("acc amplitude " << acc_amp);
+    // float two-pass sums of 256 values against double: ~1e-5 relative on the PPG row's DC.
+    CHECK(max_abs_diff(y.data(), ref.data(), y.size()) <= 2e-4);
+    double m0 = 0, v0 = 0;
+    for (int t = 0; t < 256; ++t) m0 += ref[t];
+    for (int t = 0; t < 256; ++t) v0 += (ref[t] - m0 / 256) * (ref[t] - m0 / 256);
+    CHECK(m0 / 256 == doctest::Approx(0).epsilon(1e-6).scale(1));
+    CHECK(v0 / 256 == doctest::Approx(1.0).epsilon(1e-5));  // the PPG row has unit variance
+    double acc_var = 0;
+    for (int r = 1; r < 4; ++r)
+      for (int t = 0; t < 256; ++t) acc_var += double(ref[r * 256 + t]) * ref[r * 256 + t];
+    acc_var /= 3 * 256;
+    if (acc_amp >= 0.2f) CHECK(acc_var == doctest::Approx(1.0).epsilon(1e-4));  // the shared divisor
+    else CHECK(acc_var < 0.01);                                                 // the floor
+    std::vector<float> z = x;
+    n.forward(z.data(), z.data());  // in place
+    CHECK(max_abs_diff(z.data(), y.data(), y.size()) == 0.0);
+  }
+  // A flat PPG row gives zeros (the floor), not NaN; the monitor reports flat signal upstream.
+  std::vector<float> flat(1024, 512.f), y(1024);
+  n.forward(flat.data(), y.data());
+  for (float v : y) CHECK(v == 0.f);
+}
+
 TEST_CASE("FlattenLinear equals Linear on PyTorch's channel-major flatten") {
   constexpr int C = 32, L = 8, O = 32;
   auto fl = std::make_unique<FlattenLinear<float, C, L, O>>();
@@ -338,10 +384,15 @@ TEST_CASE("FlattenLinear equals Linear on PyTorch's channel-major flatten") {
 
 namespace {
 
-// Random weights for a PULSE network, with valid input_norm pairs (std in [0.5, 2]).
+// Random weights for a PULSE network, with valid input_norm pairs (std in [0.5, 2]); the
+// per-window variants have no input_norm tensor.
 template <class Net>
 std::vector<TensorRecord> pulse_tensors(Net& net, std::uint32_t seed) {
   auto ts = random_tensors(net, seed);
+  if constexpr (Net::input == pulse::Input::window) {
+    REQUIRE(ts.at(0).name == "conv11.weight");
+    return ts;
+  }
   REQUIRE(ts.at(0).name == "input_norm");
   const auto mean = random_vector(4, seed + 50, -1.f, 1.f), sd = random_vector(4, seed + 51, 0.5f, 2.f);
   for (int r = 0; r < 4; ++r) {
@@ -358,14 +409,17 @@ struct StageGeom {
 // A straightforward PULSE network over runtime shapes, with the reference kernels, on the blob
 // tensors (PyTorch layouts); activations in the library's [rows][length][channels].
 std::vector<float> reference_pulse(bool teacher, int outputs, const std::vector<TensorRecord>& ts,
-                                   const std::vector<float>& x) {
+                                   const std::vector<float>& x, bool window_norm = false) {
   std::size_t k = 0;
   auto next = [&]() -> const std::vector<float>& { return ts.at(k++).data; };
   const StageGeom teacher_stages[3] = {{1, 32, 256, 5, 2, 4}, {32, 48, 64, 5, 2, 2}, {48, 64, 32, 5, 2, 2}};
   const StageGeom student_stages[3] = {{1, 16, 256, 3, 2, 4}, {16, 24, 64, 3, 3, 4}, {24, 32, 16, 3, 4, 2}};
   const StageGeom* stages = teacher ? teacher_stages : student_stages;
   std::vector<float> a(1024);
-  reference::input_norm(x.data(), 4, 256, next().data(), a.data());
+  if (window_norm)
+    reference::window_norm(x.data(), 4, 256, 0.05, a.data());
+  else
+    reference::input_norm(x.data(), 4, 256, next().data(), a.data());
   int C = 1, L = 256;
   for (int s = 0; s < 3; ++s) {
     const StageGeom& g = stages[s];
@@ -418,9 +472,15 @@ std::vector<float> reference_pulse(bool teacher, int outputs, const std::vector<
   return out;
 }
 
-// Raw-unit windows: rows around the input_norm means with spreads of the stds.
+// Raw-unit windows: rows around the input_norm means with spreads of the stds (per-window
+// variants: PPG around 2000 ADC counts, the accelerometer around 0 g with spreads of 0.3 g).
 std::vector<float> raw_window(const std::vector<TensorRecord>& ts, std::uint32_t seed) {
   auto x = random_vector(1024, seed, -2.f, 2.f);
+  if (ts.at(0).name != "input_norm") {
+    for (int t = 0; t < 256; ++t) x[t] = 2000.f + 40.f * x[t];
+    for (int t = 256; t < 1024; ++t) x[t] *= 0.3f;
+    return x;
+  }
   for (int r = 0; r < 4; ++r)
     for (int t = 0; t < 256; ++t) x[r * 256 + t] = x[r * 256 + t] * ts[0].data[2 * r + 1] + ts[0].data[2 * r];
   return x;
@@ -434,7 +494,8 @@ const float* outputs_of(const Net& net) {
 
 template <class Net>
 void check_against_reference(std::uint32_t seed) {
-  constexpr bool teacher = Net::fingerprint == PulseTeacher<Net::head>::fingerprint;
+  constexpr bool teacher = Net::fingerprint == PulseTeacher<Net::head, float, Net::input>::fingerprint;
+  constexpr bool window = Net::input == pulse::Input::window;
   auto net = std::make_unique<Net>();
   const auto ts = pulse_tensors(*net, seed);
   const auto blob = make_blob(*net, ts);
@@ -443,7 +504,7 @@ void check_against_reference(std::uint32_t seed) {
   REQUIRE(r.ok());
   for (int w = 0; w < 3; ++w) {
     const auto x = raw_window(ts, seed + 100 + w);
-    const auto ref = reference_pulse(teacher, Net::outputs, ts, x);
+    const auto ref = reference_pulse(teacher, Net::outputs, ts, x, window);
     const auto& p = net->predict(x.data());
     REQUIRE(p.ok());
     INFO((teacher ? "teacher" : "student") << " outputs " << Net::outputs << " window " << w);
@@ -515,6 +576,15 @@ TEST_CASE("PULSE descriptors equal tools/ppghr_tools' (tests/golden/descriptors.
   check_descriptor<TeacherCls>("pulse_teacher_cls");
   check_descriptor<StudentReg>("pulse_student");
   check_descriptor<StudentCls>("pulse_student_cls");
+  check_descriptor<TeacherRegW>("pulse_teacher_wn");
+  check_descriptor<TeacherClsW>("pulse_teacher_wn_cls");
+  check_descriptor<StudentRegW>("pulse_student_wn");
+  check_descriptor<StudentClsW>("pulse_student_wn_cls");
+  // The front end is part of the fingerprint: a blob says which normalisation it needs.
+  CHECK(TeacherRegW::fingerprint != TeacherReg::fingerprint);
+  CHECK(StudentClsW::fingerprint != StudentCls::fingerprint);
+  CHECK(StudentRegW::blob_float_count == StudentRegW::param_count);  // no input_norm tensor
+  CHECK(StudentRegW::param_count == StudentReg::param_count);
 }
 
 TEST_CASE("PULSE networks match a naive reference network built from the reference kernels") {
@@ -522,6 +592,31 @@ TEST_CASE("PULSE networks match a naive reference network built from the referen
   check_against_reference<TeacherCls>(42);
   check_against_reference<StudentReg>(43);
   check_against_reference<StudentCls>(44);
+  check_against_reference<TeacherRegW>(45);
+  check_against_reference<TeacherClsW>(46);
+  check_against_reference<StudentRegW>(47);
+  check_against_reference<StudentClsW>(48);
+}
+
+TEST_CASE("PULSE per-window variants: a training-set-normalised blob is refused (arch_mismatch) and the reverse, weights intact") {
+  auto w = std::make_unique<StudentClsW>();
+  const auto wts = pulse_tensors(*w, 21);
+  const auto wblob = make_blob(*w, wts);
+  REQUIRE(w->load(wblob.data(), wblob.size()).ok());
+  const auto x = raw_window(wts, 22);
+  const auto before = w->predict(x.data()).probabilities;
+  auto g = std::make_unique<StudentCls>();
+  const auto gblob = make_blob(*g, pulse_tensors(*g, 23));
+  CHECK(w->load(gblob.data(), gblob.size()).status == Status::arch_mismatch);
+  CHECK(w->predict(x.data()).probabilities == before);
+  REQUIRE(g->load(gblob.data(), gblob.size()).ok());
+  CHECK(g->load(wblob.data(), wblob.size()).status == Status::arch_mismatch);
+  CHECK(g->loaded());
+  // The network's output does not change with the PPG's gain and DC level (the point of it).
+  std::vector<float> scaled = x;
+  for (int t = 0; t < 256; ++t) scaled[t] = 3.f * (x[t] - 2000.f) + 50000.f;
+  const auto after = w->predict(scaled.data()).probabilities;
+  CHECK(max_abs_diff(after.data(), before.data(), after.size()) <= 1e-5);
 }
 
 TEST_CASE("PULSE predict refuses without weights and on NaN/Inf input") {
@@ -610,6 +705,10 @@ TEST_CASE("PULSE predict() and load from memory make no heap allocation") {
   auto tc = std::make_unique<TeacherCls>();
   auto sr = std::make_unique<StudentReg>();
   auto sc = std::make_unique<StudentCls>();
+  auto tw = std::make_unique<TeacherClsW>();
+  auto sw = std::make_unique<StudentClsW>();
+  const auto btw = make_blob(*tw, pulse_tensors(*tw, 16));
+  const auto bsw = make_blob(*sw, pulse_tensors(*sw, 17));
   const auto btr = make_blob(*tr, pulse_tensors(*tr, 11));
   const auto btc = make_blob(*tc, pulse_tensors(*tc, 12));
   const auto bsr = make_blob(*sr, pulse_tensors(*sr, 13));
@@ -618,7 +717,8 @@ TEST_CASE("PULSE predict() and load from memory make no heap allocation") {
   {
     const AllocationScope scope;
     ok = tr->load(btr.data(), btr.size()).ok() && tc->load(btc.data(), btc.size()).ok() &&
-         sr->load(bsr.data(), bsr.size()).ok() && sc->load(bsc.data(), bsc.size()).ok();
+         sr->load(bsr.data(), bsr.size()).ok() && sc->load(bsc.data(), bsc.size()).ok() &&
+         tw->load(btw.data(), btw.size()).ok() && sw->load(bsw.data(), bsw.size()).ok();
     CHECK(scope.count() == 0);
   }
   REQUIRE(ok);
@@ -633,6 +733,8 @@ TEST_CASE("PULSE predict() and load from memory make no heap allocation") {
     checksum += sr->predict(x.data()).bpm;
     checksum += sc->predict(x.data()).probabilities[7];
     checksum += sc->predict(bad.data()).bpm;
+    checksum += tw->predict(x.data()).probabilities[7];
+    checksum += sw->predict(x.data()).probabilities[7];
   }
   CHECK(scope.count() == 0);
   CHECK(std::isfinite(checksum));
@@ -727,5 +829,11 @@ TEST_SUITE("golden") {
     check_pulse_golden<TeacherCls>("pulse_teacher_cls");
     check_pulse_golden<StudentReg>("pulse_student");
     check_pulse_golden<StudentCls>("pulse_student_cls");
+  }
+  TEST_CASE("PULSE per-window variants (*_wn), both heads, match PyTorch") {
+    check_pulse_golden<TeacherRegW>("pulse_teacher_wn");
+    check_pulse_golden<TeacherClsW>("pulse_teacher_wn_cls");
+    check_pulse_golden<StudentRegW>("pulse_student_wn");
+    check_pulse_golden<StudentClsW>("pulse_student_wn_cls");
   }
 }

@@ -25,6 +25,7 @@
 #include "ppghr/layers/row_conv.hpp"
 #include "ppghr/layers/row_pool.hpp"
 #include "ppghr/layers/softmax.hpp"
+#include "ppghr/layers/window_norm.hpp"
 #include "ppghr/models/mlp.hpp"
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"

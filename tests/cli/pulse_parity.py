@@ -6,7 +6,8 @@
 Runs the command-line tool (``EXE --model BLOB --arch ARCH``, JSON output: hr with 6 decimals) on
 the recording, and
 PyTorch on the same recording: ``preprocess.windows_from_recording(ppg + acc, fs, net="pulse")``
-(resampled to 32 Hz, raw units: the network normalises its input with the constants in the blob),
+(resampled to 32 Hz, raw units: the network normalises its input with the constants in the blob,
+or per window for the *_wn archs),
 then ``blob.import_blob(ARCH, BLOB, float64)``, the module as the blob stores it, in float64.
 For every window the tool calls ok:
   regression head (pulse_teacher, pulse_student): |hr_C++ - BPM_PyTorch| <= TOLERANCE_BPM +
@@ -64,7 +65,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("exe")
     ap.add_argument("blob")
-    ap.add_argument("arch", choices=("pulse_teacher", "pulse_teacher_cls", "pulse_student", "pulse_student_cls"))
+    ap.add_argument("arch", choices=("pulse_teacher", "pulse_teacher_cls", "pulse_student", "pulse_student_cls",
+                                     "pulse_teacher_wn", "pulse_teacher_wn_cls", "pulse_student_wn",
+                                     "pulse_student_wn_cls"))
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--csv", type=Path)
     src.add_argument("--dataset", type=Path)

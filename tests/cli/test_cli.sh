@@ -182,7 +182,7 @@ if [[ -f $STUDENT ]]; then
     [[ $(grep -c '"confidence": null, "status": "ok"' "$TMP/p.json") -eq 177 ]] &&
     ok "pulse_student json: confidence null" || bad "pulse_student json: $(sed -n 2p "$TMP/p.json")"
   if [[ $have_torch -eq 1 ]]; then
-    for a in pulse_student pulse_teacher pulse_student_cls; do
+    for a in pulse_student pulse_teacher pulse_student_cls pulse_student_wn_cls pulse_teacher_wn; do
       parity "parity $a, demo CSV" "$BLOBS/$a.ppgw" "$a" --csv "$DEMO"
     done
   else

@@ -7,6 +7,9 @@ Architecture names (``ARCH_NAMES``):
   resnet1 .. resnet12             1D-ResNet with N blocks, 180 classes          (family 1, variant N)
   pulse_teacher, pulse_teacher_cls PULSE teacher, regression / 180-class head   (family 2, variant 0 / 1)
   pulse_student, pulse_student_cls PULSE student, regression / 180-class head   (family 3, variant 0 / 1)
+  pulse_teacher_wn, pulse_teacher_wn_cls, pulse_student_wn, pulse_student_wn_cls
+                                  the same networks with per-window input normalisation inside the
+                                  network (op WINDOW_NORM in place of INPUT_NORM; no input_norm tensor)
   mlp1 .. mlp4                    MLP students, width set 1..4                   (family 4, variant 1..4)
   specnet1 .. specnet12           SpecNet over the spectral features, N blocks,  (family 5, variant N)
                                   width 16
@@ -35,6 +38,13 @@ PULSE_INPUT_LEN = 256     # 8 s at 32 Hz
 PULSE_EMBED = 16
 PULSE_HEADS = 4
 PULSE_HIDDEN = 32
+# Per-window normalisation of the _wn PULSE variants (op WINDOW_NORM): the PPG row is z-scored over
+# the window; the three accelerometer rows lose their own mean and share one divisor, the root of
+# their mean variance, floored at PULSE_ACC_FLOOR_G g (so a resting wrist's sensor noise is not
+# blown up to unit variance, and the axes keep their relative amplitude). Our choice.
+PULSE_ACC_FLOOR_G = 0.05
+PULSE_ACC_FLOOR_UG = 50000       # the same floor in micro-g, the descriptor's word
+PULSE_PPG_EPS = 1e-6             # floor of the PPG row's std (a flat row is the monitor's to flag)
 SPECNET_FEATURES = 6      # spectral.features(): PPG, acc, cleaned spectra; PPG, acc at 2x the class frequency; position
 SPECNET_BINS = N_CLASSES  # one position per heart-rate class
 SPECNET_KERNEL = 7
@@ -67,6 +77,7 @@ OP_ROW_AVGPOOL = 14
 OP_CROSS_ATTENTION = 15
 OP_LAYER_NORM = 16
 OP_MODALITY_CONV = 17
+OP_WINDOW_NORM = 18
 
 # number of words after the op code, per op
 OP_WORDS = {
@@ -87,6 +98,7 @@ OP_WORDS = {
     OP_CROSS_ATTENTION: 8,
     OP_LAYER_NORM: 2,
     OP_MODALITY_CONV: 5,
+    OP_WINDOW_NORM: 3,
 }
 
 OP_NAMES = {
@@ -95,7 +107,7 @@ OP_NAMES = {
     OP_CHANNEL_PAD: "CHANNEL_PAD", OP_RESIDUAL_BEGIN: "RESIDUAL_BEGIN", OP_SHORTCUT: "SHORTCUT",
     OP_ADD: "ADD", OP_INPUT_NORM: "INPUT_NORM", OP_ROW_CONV: "ROW_CONV",
     OP_ROW_AVGPOOL: "ROW_AVGPOOL", OP_CROSS_ATTENTION: "CROSS_ATTENTION",
-    OP_LAYER_NORM: "LAYER_NORM", OP_MODALITY_CONV: "MODALITY_CONV",
+    OP_LAYER_NORM: "LAYER_NORM", OP_MODALITY_CONV: "MODALITY_CONV", OP_WINDOW_NORM: "WINDOW_NORM",
 }
 
 ACT_NONE = 0
@@ -123,6 +135,7 @@ class Arch:
     in_length: int
     n_outputs: int
     width: int = 0        # SpecNet: channels of its convolutions (16 or 32); 0 otherwise
+    window_norm: bool = False  # PULSE: per-window normalisation inside the network (the _wn names)
 
     @property
     def input_floats(self) -> int:
@@ -156,8 +169,11 @@ def _build_registry() -> Dict[str, Arch]:
     for idx in sorted(MLP_WIDTHS):
         reg[f"mlp{idx}"] = Arch(f"mlp{idx}", FAMILY_MLP, idx, 1, RESNET_INPUT_LEN, N_CLASSES)
     for base, fam in (("pulse_teacher", FAMILY_PULSE_TEACHER), ("pulse_student", FAMILY_PULSE_STUDENT)):
-        reg[base] = Arch(base, fam, HEAD_REGRESSION, PULSE_ROWS, PULSE_INPUT_LEN, 1)
-        reg[base + "_cls"] = Arch(base + "_cls", fam, HEAD_CLASSES, PULSE_ROWS, PULSE_INPUT_LEN, N_CLASSES)
+        for wn, suffix in ((False, ""), (True, "_wn")):
+            name = base + suffix
+            reg[name] = Arch(name, fam, HEAD_REGRESSION, PULSE_ROWS, PULSE_INPUT_LEN, 1, window_norm=wn)
+            reg[name + "_cls"] = Arch(name + "_cls", fam, HEAD_CLASSES, PULSE_ROWS, PULSE_INPUT_LEN, N_CLASSES,
+                                      window_norm=wn)
     for width, suffix in ((16, ""), (32, "w32")):
         for n in range(1, 13):
             name = f"specnet{n}{suffix}"
@@ -400,7 +416,10 @@ def descriptor(arch: Arch) -> List[int]:
     elif arch.is_pulse:
         rows = PULSE_ROWS
         length = PULSE_INPUT_LEN
-        op(OP_INPUT_NORM, rows, length)
+        if arch.window_norm:
+            op(OP_WINDOW_NORM, rows, length, PULSE_ACC_FLOOR_UG)
+        else:
+            op(OP_INPUT_NORM, rows, length)
         for st in pulse_stages(arch.family):
             for cv in st.convs:
                 l_out = length + 2 * cv.pad - cv.dilation * (cv.kernel - 1)
@@ -496,7 +515,8 @@ def blob_tensor_spec(arch: Arch) -> List[Tuple[str, Tuple[int, ...]]]:
         t += [("final_bn.scale", (c,)), ("final_bn.shift", (c,)),
               ("dense.weight", (N_CLASSES, c)), ("dense.bias", (N_CLASSES,))]
     elif arch.is_pulse:
-        t.append(("input_norm", (PULSE_ROWS, 2)))
+        if not arch.window_norm:
+            t.append(("input_norm", (PULSE_ROWS, 2)))
         t += [(k, s) for (k, s, req) in state_dict_spec(arch)]
     elif arch.is_mlp or arch.is_specnet:
         t += [(k, s) for (k, s, req) in state_dict_spec(arch)]

@@ -36,6 +36,15 @@ part of the fold, validation excluded) are the global normalisation, held by the
 input_norm and stored in the exported blob. Folds by subset, validation = whole recordings of the
 training subset (data.split_validation, seeded), exactly as train.py.
 
+PULSE variants with per-window normalisation inside the network (arch names *_wn, *_wn_cls;
+models.window_norm, op WINDOW_NORM): no input_norm is fitted or stored; the raw windows go in.
+
+PULSE heads with the 180-class head (*_cls): scratch is the cross-entropy of every classification
+network; relation is w_ce * CE(z_s, y) + PULSE's relation loss with y^ = the probability-weighted
+mean BPM of each network (losses.pulse_relation_loss_classes; our choice: the published loss needs
+a BPM, and the CE keeps the probabilities a likelihood for the decoders). Teacher outputs cached:
+'logits' and 'hidden'.
+
 PULSE heads: regression (Linear(32 -> 1), the published heads; arch names pulse_teacher /
 pulse_student). Reason: the relation-based loss is an L1 on the regressed BPM against the label
 and the teacher, as published; the output bias is initialised to the training set's mean BPM (an
@@ -74,7 +83,7 @@ from . import train as TR
 DEFAULT_RUNS = D.REPO / "runs" / "sweep"
 DEFAULT_RESULTS = D.REPO / "results" / "runs"
 STRATEGIES = ("scratch", "hard", "soft", "dkd", "feature", "relation")
-PULSE_ARCHS = ("pulse_teacher", "pulse_student")
+PULSE_ARCHS = tuple(n for n in A.ARCH_NAMES if A.get_arch(n).is_pulse)
 PULSE_LOADER_VERSION = b"pulse4-v1"
 
 
@@ -106,8 +115,12 @@ class RunSpec:
         pulse = self.student in PULSE_ARCHS
         if pulse and self.strategy not in ("scratch", "relation"):
             raise ValueError("PULSE networks train with 'scratch' or 'relation'")
-        if self.strategy == "relation" and (self.student != "pulse_student" or self.teacher != "pulse_teacher"):
-            raise ValueError("'relation' distils pulse_student from pulse_teacher")
+        if self.strategy == "relation":
+            s_arch, t_arch = A.get_arch(self.student), A.get_arch(self.teacher)
+            if (s_arch.family != A.FAMILY_PULSE_STUDENT or t_arch.family != A.FAMILY_PULSE_TEACHER
+                    or s_arch.window_norm != t_arch.window_norm or s_arch.variant != t_arch.variant):
+                raise ValueError("'relation' distils a PULSE student from the PULSE teacher of the same "
+                                 "input normalisation and head (e.g. pulse_student from pulse_teacher)")
         if not pulse and self.teacher is not None and not A.get_arch(self.teacher).is_resnet:
             raise ValueError("ResNet / MLP students are distilled from ResNet teachers")
 
@@ -123,6 +136,11 @@ class RunSpec:
     @property
     def net(self) -> str:
         return "pulse" if self.student in PULSE_ARCHS else "resnet"
+
+    @property
+    def regression(self) -> bool:
+        """A one-output BPM network (the published PULSE heads)."""
+        return A.get_arch(self.student).n_outputs == 1
 
     def teacher_spec(self) -> "RunSpec":
         return replace(self, student=self.teacher, strategy="scratch", teacher=None)
@@ -249,9 +267,11 @@ def make_model_fn(spec: RunSpec, fold: Fold) -> Callable[[], torch.nn.Module]:
     def make():
         m = build_model(spec.student)
         if spec.net == "pulse":
-            m.set_input_norm(fold.input_norm)
-            with torch.no_grad():
-                m.out.bias.fill_(float(np.mean(fold.tr.bpm)))
+            if not A.get_arch(spec.student).window_norm:
+                m.set_input_norm(fold.input_norm)
+            if spec.regression:
+                with torch.no_grad():
+                    m.out.bias.fill_(float(np.mean(fold.tr.bpm)))
         return m
     return make
 
@@ -286,7 +306,7 @@ def evaluate_regression(model, w: D.Windows) -> Dict[str, object]:
 
 
 def evaluate_fn(spec: RunSpec):
-    return evaluate_regression if spec.net == "pulse" else TR.evaluate
+    return evaluate_regression if spec.regression else TR.evaluate
 
 
 # ------------------------------------------------------------------------------------------------
@@ -304,7 +324,7 @@ def teacher_outputs(teacher_model, teacher_dir: Path, tr: D.Windows, need_featur
     """Teacher outputs over the training windows, computed once and cached in teacher_dir.
     ResNet: 'logits' (n, 180) and 'features' (n, C, L) of the last block (always stored; returned
     only when need_features).
-    PULSE: 'out' (n,) regressed BPM and 'hidden' (n, 32)."""
+    PULSE: 'out' (n,) regressed BPM (180-class head: 'logits' (n, 180)) and 'hidden' (n, 32)."""
     best = teacher_dir / "best.pt"
     key = hashlib.sha256(best.read_bytes() + _fingerprint_windows(tr).encode()).hexdigest()[:16]
     path = teacher_dir / f"outputs_{key}.npz"
@@ -320,7 +340,10 @@ def teacher_outputs(teacher_model, teacher_dir: Path, tr: D.Windows, need_featur
             xb = torch.from_numpy(tr.x[i:i + 256])
             if pulse:
                 out, f = teacher_model(xb, return_features=True)
-                outs.setdefault("out", []).append(out.reshape(-1).numpy())
+                if out.shape[1] == 1:
+                    outs.setdefault("out", []).append(out.reshape(-1).numpy())
+                else:
+                    outs.setdefault("logits", []).append(out.numpy())
                 outs.setdefault("hidden", []).append(f["hidden"].numpy())
             else:
                 logits, feats = teacher_model(xb, return_features=True)
@@ -341,9 +364,17 @@ def teacher_outputs(teacher_model, teacher_dir: Path, tr: D.Windows, need_featur
 def make_loss(spec: RunSpec, tout: Optional[Dict[str, np.ndarray]]):
     s = spec.strategy
     if s == "scratch":
-        if spec.net == "pulse":
+        if spec.regression:
             return lambda model, extra, idx, xb, yb, epoch: F.l1_loss(model(xb).reshape(-1), yb)
         return TR.cross_entropy_step
+    if s == "relation" and not spec.regression:
+        z_t = torch.from_numpy(tout["logits"])
+        h_t = torch.from_numpy(tout["hidden"])
+
+        def relation_classes(model, extra, idx, xb, yb, epoch):
+            z_s, f = model(xb, return_features=True)
+            return LS.pulse_relation_loss_classes(z_s, yb, z_t[idx], f["hidden"], h_t[idx])
+        return relation_classes
     if s == "relation":
         y_t = torch.from_numpy(tout["out"])
         h_t = torch.from_numpy(tout["hidden"])
@@ -419,7 +450,7 @@ def run(spec: RunSpec, data: DataSource, runs_dir: Path = DEFAULT_RUNS, results_
         del teacher
     log(f"== {spec.name}: train {len(fold.tr.bpm)} windows, validation {len(fold.val.bpm)} "
         f"({', '.join(fold.val_ids)}), test {len(fold.te.bpm)}")
-    y = (torch.from_numpy(fold.tr.bpm.astype(np.float32)) if spec.net == "pulse"
+    y = (torch.from_numpy(fold.tr.bpm.astype(np.float32)) if spec.regression
          else torch.from_numpy(D.labels_from_bpm(fold.tr.bpm)))
     model, state = TR.train(spec.student, fold.tr, fold.val, spec.epochs, spec.seed, spec.lr, spec.batch_size,
                             spec.patience, run_dir, max_batches, log=log,
@@ -431,7 +462,7 @@ def run(spec: RunSpec, data: DataSource, runs_dir: Path = DEFAULT_RUNS, results_
         "name": spec.name, "student": spec.student, "strategy": spec.strategy, "teacher": spec.teacher,
         "teacher_run": spec.teacher_spec().name if spec.teacher else None,
         "family": "pulse" if spec.net == "pulse" else ("mlp" if A.get_arch(spec.student).is_mlp else "resnet"),
-        "head": "regression" if spec.net == "pulse" else "classes",
+        "head": "regression" if spec.regression else "classes",
         "train_subset": spec.fold, "test_subset": D.normalise_subset(spec.test_subset), "seed": spec.seed,
         "validation_recordings": fold.val_ids, "params": param_counts(spec.student),
         "epochs_max": spec.epochs, "patience": spec.patience, "lr": spec.lr, "batch_size": spec.batch_size,
@@ -450,7 +481,7 @@ def run(spec: RunSpec, data: DataSource, runs_dir: Path = DEFAULT_RUNS, results_
         "command": spec.command(),
         "generated_by": "tools/ppghr_tools/distill.py",
     }
-    if spec.net == "pulse":
+    if spec.net == "pulse" and not A.get_arch(spec.student).window_norm:
         result["input_norm"] = [[float(a), float(b)] for a, b in fold.input_norm]
     if extra_result:
         result.update(extra_result)

@@ -145,7 +145,7 @@ def export_tensors(arch: Union[str, A.Arch], sd: Mapping[str, object],
         out += [("dense.weight", _f64(sd, "dense.weight").astype(np.float32)),
                 ("dense.bias", _f64(sd, "dense.bias").astype(np.float32))]
     else:
-        if arch.is_pulse:
+        if arch.is_pulse and not arch.window_norm:
             if input_norm is None:
                 input_norm = sd.get("input_norm") if "input_norm" in sd else [[0.0, 1.0]] * A.PULSE_ROWS
             out.append(("input_norm", _input_norm_array(_to_numpy(input_norm))))
@@ -202,11 +202,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             break
     args = ap.parse_args(argv)
     arch = A.get_arch(args.arch)
-    if args.input_norm is not None and not arch.is_pulse:
-        ap.error("--input-norm applies to PULSE archs only")
+    if args.input_norm is not None and (not arch.is_pulse or arch.window_norm):
+        ap.error("--input-norm applies to the PULSE archs with training-set constants only (not the _wn ones)")
     try:
         sd = load_checkpoint(args.checkpoint)
-        if arch.is_pulse and args.input_norm is None and "input_norm" not in sd:
+        if arch.is_pulse and not arch.window_norm and args.input_norm is None and "input_norm" not in sd:
             print("warning: no --input-norm given; storing (0, 1) for every row "
                   "(the input must then be normalised already)", file=sys.stderr)
         data = export_blob(arch, sd, args.out, input_norm=args.input_norm)

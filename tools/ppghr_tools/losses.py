@@ -170,6 +170,18 @@ def pulse_relation_loss(y_s: torch.Tensor, y: torch.Tensor, y_t: torch.Tensor, h
     return g * l1 + (1.0 - g) * rel
 
 
+def pulse_relation_loss_classes(z_s: torch.Tensor, y: torch.Tensor, z_t: torch.Tensor, h_s: torch.Tensor,
+                                h_t: torch.Tensor, b: float = PULSE_B, g: float = PULSE_G,
+                                w_ce: float = W_CE) -> torch.Tensor:
+    """PULSE's relation loss for the 180-class heads (distill.py, *_cls): w_ce * CE(z_s, y) +
+    pulse_relation_loss with each network's BPM = its probability-weighted mean over the classes
+    (30 + k BPM); y holds class indices."""
+    bpm = torch.arange(z_s.shape[1], dtype=z_s.dtype, device=z_s.device) + 30.0
+    y_s = F.softmax(z_s, dim=1) @ bpm
+    y_t = F.softmax(z_t.to(z_s.dtype), dim=1) @ bpm
+    return w_ce * F.cross_entropy(z_s, y) + pulse_relation_loss(y_s, y.to(z_s.dtype) + 30.0, y_t, h_s, h_t, b, g)
+
+
 STRATEGIES = ("scratch", "hard", "soft", "dkd", "feature")
 
 
@@ -182,4 +194,6 @@ def describe() -> Dict[str, object]:
                         "regressor": "1x1 Conv1d with bias",
                         "time_resampling": "adaptive_avg_pool1d to shrink, linear interpolation to grow"},
             "hard": {"target": "argmax of the teacher's logits", "label_term": False},
-            "pulse_relation": {"b": PULSE_B, "g": PULSE_G}}
+            "pulse_relation": {"b": PULSE_B, "g": PULSE_G,
+                               "classes_heads": "w_ce * CE + the relation loss on the probability-weighted "
+                                                "mean BPM", "w_ce": W_CE}}

@@ -26,6 +26,10 @@ DATA_PULSE = ("BAMI-1 / BAMI-2 (../shared/data/bami), PPG channel 0 and the 3-ax
               "no band-pass; each of the 4 inputs normalised by the mean / std of the training windows, stored "
               "in the blob and applied by predict() (tools/ppghr_tools/preprocess.py net='pulse' = "
               "include/ppghr/dsp PulsePreprocessor)")
+DATA_PULSE_WN = ("BAMI-1 / BAMI-2 (../shared/data/bami), PPG channel 0 and the 3-axis accelerometer, 50 Hz -> 32 Hz, "
+                 "no band-pass, raw units; each window normalised inside the network (PPG z-scored, the "
+                 "accelerometer centred and scaled by one floored divisor: op WINDOW_NORM), no constants in the blob "
+                 "(tools/ppghr_tools/preprocess.py net='pulse' = include/ppghr/dsp PulsePreprocessor raw_config)")
 STRATEGY_TEXT = {
     "scratch": "from scratch",
     "hard": "distilled from `{teacher}` with the hard-label loss (CE against the teacher's argmax)",
@@ -53,7 +57,8 @@ def _training_text(res: dict) -> str:
 
 
 def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str],
-               role: Optional[str] = None, notes: Optional[List[str]] = None) -> dict:
+               role: Optional[str] = None, notes: Optional[List[str]] = None,
+               extra: Optional[List[str]] = None) -> dict:
     """models/<blob stem>.json and .md from the shipped run's result (res) and the same recipe's run
     on the other fold (other); reproduce: the commands that rebuild the blob and this card."""
     blob = Path(blob)
@@ -67,7 +72,7 @@ def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str
         "blob_crc32": f"0x{zlib.crc32(data[:-4]) & 0xffffffff:08x}", "sha256": hashlib.sha256(data).hexdigest(),
         "fingerprint": f"0x{A.fingerprint(arch):016x}", "parameters": counts,
         "head": "regression" if regression else "classes",
-        "data": DATA_PULSE if arch.is_pulse else DATA_RESNET,
+        "data": (DATA_PULSE_WN if arch.window_norm else DATA_PULSE) if arch.is_pulse else DATA_RESNET,
         "train_subset": res["train_subset"], "test_subset": res["test_subset"],
         "validation_recordings": res["validation_recordings"], "seed": res["seed"],
         "strategy": res.get("strategy", "scratch"), "teacher": res.get("teacher"),
@@ -121,6 +126,7 @@ def write_card(blob: Path, res: dict, other: Optional[dict], reproduce: List[str
                      + ("" if regression else f" argmax, {o['mae_weighted']:.3f} weighted")
                      + f". Two-fold mean: {(t['mae_argmax'] + o['mae_argmax']) / 2:.3f} BPM")
     lines += [f"- **Note:** {n}" for n in notes or []]
+    lines += list(extra or [])
     lines += ["", "Reproduce (the runs directory is resumable; a finished run only re-exports):", ""]
     for c in reproduce:
         lines += [f"    {c}", ""]

@@ -178,14 +178,28 @@ class ResNet1D(nn.Module):
 # --------------------------------------------------------------------------------------------
 # PULSE
 
+def window_norm(x: torch.Tensor) -> torch.Tensor:
+    """Per-window normalisation of the _wn PULSE variants (op WINDOW_NORM, archs.py): x (B, 1, 4, T)
+    rows [PPG, ACC x, y, z] -> the PPG row z-scored (population std, floored at PULSE_PPG_EPS); the
+    ACC rows minus their own means, divided by max(sqrt(mean of their 3 variances), PULSE_ACC_FLOOR_G).
+    The C++ twin is include/ppghr/layers/window_norm.hpp."""
+    mean = x.mean(dim=-1, keepdim=True)
+    d = x - mean
+    var = (d * d).mean(dim=-1, keepdim=True)                       # (B, 1, 4, 1)
+    s_ppg = torch.clamp(torch.sqrt(var[:, :, 0:1]), min=A.PULSE_PPG_EPS)
+    s_acc = torch.clamp(torch.sqrt(var[:, :, 1:].mean(dim=2, keepdim=True)), min=A.PULSE_ACC_FLOOR_G)
+    return torch.cat([d[:, :, 0:1] / s_ppg, d[:, :, 1:] / s_acc], dim=2)
+
+
 class _PulseBase(nn.Module):
     family: int
 
-    def __init__(self, head: str, dropout: float):
+    def __init__(self, head: str, dropout: float, window_norm: bool = False):
         super().__init__()
         if head not in ("regression", "classes"):
             raise ValueError(f"head must be 'regression' or 'classes', got {head!r}")
         self.head = head
+        self.window_norm = bool(window_norm)
         self.n_outputs = 1 if head == "regression" else A.N_CLASSES
         self.stages_geom = A.pulse_stages(self.family)
         for st in self.stages_geom:
@@ -210,6 +224,8 @@ class _PulseBase(nn.Module):
             x = x.unsqueeze(1)
         if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != A.PULSE_ROWS:
             raise ValueError(f"expected input (batch, 1, 4, T) or (batch, 4, T); got {tuple(x.shape)}")
+        if self.window_norm:
+            return window_norm(x)
         mean = self.input_norm[:, 0].to(x.dtype).view(1, 1, A.PULSE_ROWS, 1)
         std = self.input_norm[:, 1].to(x.dtype).view(1, 1, A.PULSE_ROWS, 1)
         return (x - mean) / std
@@ -231,8 +247,8 @@ class PulseTeacher(_PulseBase):
 
     family = A.FAMILY_PULSE_TEACHER
 
-    def __init__(self, head: str = "regression", dropout: float = 0.5):
-        super().__init__(head, dropout)
+    def __init__(self, head: str = "regression", dropout: float = 0.5, window_norm: bool = False):
+        super().__init__(head, dropout, window_norm)
         e = A.PULSE_EMBED
         self.multihead_attn = nn.MultiheadAttention(embed_dim=e, num_heads=A.PULSE_HEADS, batch_first=True)
         self.layer_norm = nn.LayerNorm(e)
@@ -262,8 +278,8 @@ class PulseStudent(_PulseBase):
 
     family = A.FAMILY_PULSE_STUDENT
 
-    def __init__(self, head: str = "regression", dropout: float = 0.1):
-        super().__init__(head, dropout)
+    def __init__(self, head: str = "regression", dropout: float = 0.1, window_norm: bool = False):
+        super().__init__(head, dropout, window_norm)
         c, _ = A.pulse_feature_shape(self.family)
         self.conv4 = nn.Conv2d(c, c, kernel_size=(A.PULSE_ROWS, 1), padding=(0, 0))
         self.flatten = nn.Flatten()
@@ -368,8 +384,8 @@ def build_model(arch_name: str, **kwargs) -> nn.Module:
         return SpecNet(arch.variant, arch.width, **kwargs)
     head = "classes" if arch.has_classes else "regression"
     if arch.family == A.FAMILY_PULSE_TEACHER:
-        return PulseTeacher(head=head, **kwargs)
-    return PulseStudent(head=head, **kwargs)
+        return PulseTeacher(head=head, window_norm=arch.window_norm, **kwargs)
+    return PulseStudent(head=head, window_norm=arch.window_norm, **kwargs)
 
 
 def count_params(module: nn.Module) -> int:

@@ -70,6 +70,15 @@ def run(words: Sequence[int], tensors: Sequence[Tuple[str, np.ndarray]], x) -> n
             (norm,) = take(1)
             cur = (cur.reshape(rows, length) - norm[:, 0:1]) / norm[:, 1:2]
             cur = cur.reshape(1, rows, length)          # [C=1][R][T]
+        elif code == A.OP_WINDOW_NORM:
+            # per window: PPG row z-scored; ACC rows centred, one shared divisor floored (archs.py)
+            rows, length, floor_ug = a
+            r = cur.reshape(rows, length)
+            d = r - r.mean(axis=1, keepdims=True)
+            v = (d ** 2).mean(axis=1)
+            s_ppg = max(np.sqrt(v[0]), A.PULSE_PPG_EPS)
+            s_acc = max(np.sqrt(v[1:].mean()), floor_ug * 1e-6)
+            cur = np.concatenate([d[0:1] / s_ppg, d[1:] / s_acc]).reshape(1, rows, length)
         elif code == A.OP_CONV1D:
             ci, co, l_in, l_out, k, s, d, pl, pr, g, act = a
             w, b = take(2)

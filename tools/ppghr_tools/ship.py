@@ -9,7 +9,9 @@ finished on both folds:
            (resnet1, resnet2, mlp1, mlp2; <= 30,000 parameters), any strategy incl. scratch
   large    a student of the 6-block budget (resnet6, mlp3; ~126-129K parameters, ~0.5 MB blobs): the
            study's saturation point, and the folder stays small (a 10-block blob is 2 MB)
-  pulse    the PULSE student (scratch or distilled with the relation loss)
+  pulse    the PULSE student (scratch or distilled with the relation loss): the published one
+           (training-set input constants, regression head) or the per-window-normalised one with
+           the 180-class head (pulse_student_wn_cls, sweep.pulse_wn_plan())
 Criterion: the lowest two-fold mean VALIDATION MAE (best_val_mae: whole recordings of the training
 subset, never the test subset), ties to fewer parameters. The test MAEs are reported, not used.
 The shipped blob is the recipe's run trained on BAMI-1 (tested on BAMI-2); its card reports both folds.
@@ -37,12 +39,12 @@ from .model_card import write_card
 ROLES = {
     "small": ("resnet1", "resnet2", "mlp1", "mlp2"),
     "large": ("resnet6", "mlp3"),
-    "pulse": ("pulse_student",),
+    "pulse": ("pulse_student", "pulse_student_wn_cls"),
 }
 ROLE_TEXT = {
     "small": "the default model: the best small student (1-/2-block budget, <= 30K parameters) of the sweep",
     "large": "the larger student (6-block budget) of the sweep",
-    "pulse": "the PULSE student (PPG + accelerometer, regression head) of the sweep",
+    "pulse": "the PULSE student (PPG + accelerometer) of the sweep",
 }
 SHIPPED_FOLD = "bami1"
 
@@ -55,6 +57,31 @@ def PULSE_NOTE(res: dict, other: dict) -> List[str]:      # noqa: N802 (a consta
             f"(BAMI-2); test MAE across subsets: {res['test']['mae_argmax']:.3f} and {other['test']['mae_argmax']:.3f} "
             f"BPM. Use this model on recordings from the training device's ADC only, or prefer the ResNet / MLP models "
             f"(per-window z-score front end)."]
+
+
+def pulse_notes(res: dict, other: dict) -> List[str]:
+    """The PULSE card's notes: the published front end's, or the per-window variant's."""
+    if not res["student"].startswith("pulse_student_wn"):
+        return PULSE_NOTE(res, other)
+    return [f"Per-window input normalisation inside the network (op WINDOW_NORM, "
+            f"include/ppghr/layers/window_norm.hpp): the PPG row z-scored over each 8 s window, the accelerometer "
+            f"rows centred and scaled by one shared divisor floored at 0.05 g; no training-set constants, so the "
+            f"blob does not depend on the device's PPG units. Validation MAE inside the training subset: "
+            f"{res['best_val_mae']:.3f} BPM (BAMI-1), {other['best_val_mae']:.3f} BPM (BAMI-2). The 180-class head "
+            f"gives a probability vector, so the decoders (--decode online / lag:N / offline) apply; the C++ tool's "
+            f"numbers on every data set are in the table below.",
+            "Chosen against the published PULSE student by the two-fold mean validation MAE (ship.py)."]
+
+
+def pulse_extra(stem: str) -> List[str]:
+    """The C++ tool's evaluation table for the PULSE card (docs/evaluation/summary.json)."""
+    from .specship import cpp_table
+    rows = cpp_table(stem)
+    if not rows:
+        return []
+    return ["", "The C++ tool on every visible data set (`PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.evaluate "
+            "--cli build-cli/examples/ppghr-estimate`, docs/evaluation/; MAE in BPM; online = causal forward "
+            "filter, lag 3 = fixed-lag smoother, offline = Viterbi; 80% = the most confident 80% of windows):", ""] + rows
 
 
 def recipes(results: Dict[str, dict], specs: Sequence[DI.RunSpec]) -> Dict[Tuple, Dict[str, dict]]:
@@ -89,7 +116,7 @@ def spec_of(res: dict) -> DI.RunSpec:
 
 
 def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = False, log=print) -> dict:
-    specs = SW.plan()
+    specs = SW.plan() + SW.pulse_wn_plan()
     from .results import load_results
     chosen = choose(load_results(results_dir), specs)
     index = {"generated_by": "tools/ppghr_tools/ship.py", "criterion": "lowest two-fold mean validation MAE",
@@ -119,7 +146,8 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
         export_module(spec.student, model, blob)
         write_card(blob, res, other, [res["command"] + f" --export models/{blob.name}",
                                       "PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship"],
-                   role=ROLE_TEXT[role], notes=PULSE_NOTE(res, other) if role == "pulse" else None)
+                   role=ROLE_TEXT[role], notes=pulse_notes(res, other) if role == "pulse" else None,
+                   extra=pulse_extra(blob.stem) if role == "pulse" else None)
     if "small" in index["roles"]:
         index["default"] = index["roles"]["small"]["blob"]
     lines += ["", "The sweep's small model "

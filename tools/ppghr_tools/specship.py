@@ -253,6 +253,15 @@ def ship(run: str, name: str, role: str, test_subset: str, models: Path = MODELS
     return card
 
 
+def _pulse_blob(models: Path) -> str:
+    """The shipped PULSE student's blob name (its card's role, written by ship.py)."""
+    for p in sorted(models.glob("*.json")):
+        c = json.loads(p.read_text())
+        if str(c.get("role", "")).startswith("the PULSE student"):
+            return c["blob"]
+    return "(none)"
+
+
 def write_index(models: Path = MODELS) -> str:
     """models/README.md (the shipped spectral networks, the default) and models/DEFAULT."""
     cards = []
@@ -281,7 +290,7 @@ def write_index(models: Path = MODELS) -> str:
     lines += ["", "Default (README's main command, scripts/demo.sh): " + (f"`{default}`" if default else "none"), "",
               "Also here, from the time-domain distillation sweep (one PPG channel, per-window z-score; "
               "[sweep.md](sweep.md), tools/ppghr_tools/ship.py): `mlp2_dkd_from_resnet12_bami1.ppgw`, "
-              "`resnet6_scratch_bami1.ppgw`, `pulse_student_relation_from_pulse_teacher_bami1.ppgw` (the PULSE "
+              f"`resnet6_scratch_bami1.ppgw`, `{_pulse_blob(models)}` (the PULSE "
               "student), and `resnet2_bami1.ppgw` (the Cortex-M4F example's ResNet).", "",
               "Built in, no blob: the accelerometer-aware spectral estimator (`--model spectral`): "
               "[`spectral.md`](spectral.md).", ""]

@@ -119,6 +119,19 @@ def plan(epochs: int = EPOCHS, patience: int = PATIENCE, seed: int = SEED, full:
     return out
 
 
+def pulse_wn_plan(epochs: int = EPOCHS, patience: int = PATIENCE, seed: int = SEED) -> List[DI.RunSpec]:
+    """The per-window-normalised PULSE pair with 180-class heads (issue 13), both folds: the teacher
+    from scratch, the student with the relation loss and from scratch. Not part of plan() (the
+    time-domain sweep's page); ship.py chooses the PULSE student among both."""
+    out = []
+    for f in FOLDS:
+        kw = dict(epochs=epochs, patience=patience, seed=seed)
+        out += [_spec("pulse_teacher_wn_cls", fold=f, **kw),
+                _spec("pulse_student_wn_cls", "relation", "pulse_teacher_wn_cls", f, **kw),
+                _spec("pulse_student_wn_cls", fold=f, **kw)]
+    return out
+
+
 def quick_plan() -> List[DI.RunSpec]:
     """--quick: a resnet3 teacher, resnet1 / resnet2 students with every strategy, mlp1 (scratch, dkd,
     feature), the PULSE pair; both folds; 2 epochs, batch 32 (and 3 batches per epoch, run_quick)."""

@@ -174,3 +174,37 @@ def test_runspec_validation():
     s = DI.RunSpec("resnet2", "dkd", "resnet12", "BAMI-2", "BAMI-1")
     assert s.name == "resnet2_dkd_from_resnet12_bami2_s0"
     assert s.teacher_spec().name == "resnet12_scratch_bami2_s0"
+
+
+def test_runspec_pulse_wn_pairs():
+    s = DI.RunSpec("pulse_student_wn_cls", "relation", "pulse_teacher_wn_cls")
+    assert s.net == "pulse" and not s.regression
+    assert DI.RunSpec("pulse_student_wn", "relation", "pulse_teacher_wn").regression
+    for student, teacher in (("pulse_student_wn_cls", "pulse_teacher_cls"),   # other front end
+                             ("pulse_student_wn_cls", "pulse_teacher_wn"),    # other head
+                             ("pulse_teacher_wn_cls", "pulse_teacher_wn_cls")):
+        with pytest.raises(ValueError):
+            DI.RunSpec(student, "relation", teacher)
+
+
+def test_pulse_wn_cls_pair_trains_and_exports(tmp_path):
+    """The per-window PULSE pair with 180-class heads: teacher from scratch (CE), student with the
+    relation loss for class heads; tiny synthetic data, 3 batches per epoch; blob round trip."""
+    from ppghr_tools import blob as B
+    data, _ = SW.quick_data()
+    spec = DI.RunSpec("pulse_student_wn_cls", "relation", "pulse_teacher_wn_cls", epochs=2, patience=1,
+                      batch_size=32)
+    model, res = DI.run(spec, data, tmp_path / "runs", tmp_path / "results", max_batches=3, log=_quiet)
+    assert res["head"] == "classes" and "input_norm" not in res
+    assert math.isfinite(res["test"]["mae_argmax"]) and res["teacher_test_mae"] is not None
+    tdir = tmp_path / "runs" / spec.teacher_spec().name
+    z = np.load(next(tdir.glob("outputs_*.npz")))
+    assert z["logits"].shape[1] == D.N_CLASSES and z["hidden"].shape[1] == 32
+    from ppghr_tools.export import export_module
+    out = tmp_path / "s.ppgw"
+    export_module("pulse_student_wn_cls", model, out)
+    m2 = B.import_blob("pulse_student_wn_cls", out)
+    x = torch.randn(2, 4, 256) * 50 + 1000
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(model(x), m2(x), rtol=0, atol=1e-6)

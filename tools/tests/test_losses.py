@@ -331,3 +331,24 @@ def test_gradcheck_pulse():
     # L1 is not differentiable at 0: student outputs away from y and y_t
     assert torch.autograd.gradcheck(lambda ys, hs: L.pulse_relation_loss(ys, y, y_t, hs, h_t),
                                     (_leaf([100.0, 80.0]), _leaf(rng.randn(2, 32))))
+
+
+def test_pulse_relation_classes_by_hand():
+    """The 180-class heads' relation loss: w_ce * CE + the relation loss on the probability-
+    weighted mean BPM (30 + k) of student and teacher."""
+    rng = np.random.RandomState(3)
+    z_s, z_t = rng.standard_normal((2, 180)), rng.standard_normal((2, 180))
+    h_s, h_t = rng.standard_normal((2, 32)), rng.standard_normal((2, 32))
+    y = np.array([70, 12])
+    bpm = np.arange(180) + 30.0
+
+    def p(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    ce = -np.mean(np.log(p(z_s)[np.arange(2), y]))
+    e_s, e_t = p(z_s) @ bpm, p(z_t) @ bpm
+    rel = (2 / 3) * (0.5 * np.mean(np.abs(e_s - (y + 30))) + 0.5 * np.mean(np.abs(e_s - e_t))) \
+        + (1 / 3) * np.mean((p(h_s) - p(h_t)) ** 2)
+    got = L.pulse_relation_loss_classes(t64(z_s), torch.from_numpy(y), t64(z_t), t64(h_s), t64(h_t)).item()
+    assert got == pytest.approx(ce + rel, abs=1e-10)

@@ -165,3 +165,68 @@ def test_models_cli_prints_table(capsys):
     out = capsys.readouterr().out
     assert "863,676" in out and "837,876" in out and "23,292" in out and "16,692" in out
     assert "131,825" in out and "27,241" in out
+
+
+# ------------------------------------------------------------------------------------------------
+# PULSE per-window variants (*_wn): models.window_norm, the C++ twin's definition (window_norm.hpp)
+
+def _window_norm_numpy(x: np.ndarray) -> np.ndarray:
+    """float64 definition: PPG row z-scored; the ACC rows centred and divided by one shared
+    divisor sqrt(mean of their variances) floored at A.PULSE_ACC_FLOOR_G."""
+    x = np.asarray(x, np.float64)
+    m = x.mean(axis=-1, keepdims=True)
+    d = x - m
+    v = (d ** 2).mean(axis=-1)
+    s_ppg = np.maximum(np.sqrt(v[..., 0]), A.PULSE_PPG_EPS)[..., None]
+    s_acc = np.maximum(np.sqrt(v[..., 1:].mean(axis=-1)), A.PULSE_ACC_FLOOR_G)[..., None, None]
+    return np.concatenate([d[..., 0:1, :] / s_ppg[..., None], d[..., 1:, :] / s_acc], axis=-2)
+
+
+@pytest.mark.parametrize("acc_scale", [1.0, 0.2, 0.003])
+def test_window_norm_matches_definition(acc_scale):
+    rng = np.random.RandomState(1)
+    x = rng.standard_normal((3, 1, 4, 256))
+    x[:, :, 0] = 30000 + 150 * x[:, :, 0]
+    x[:, :, 1:] = acc_scale * x[:, :, 1:] + np.array([0.1, -0.9, 0.3])[None, None, :, None]
+    y = M.window_norm(torch.from_numpy(x)).numpy()
+    assert np.allclose(y, _window_norm_numpy(x), rtol=0, atol=1e-9)
+    assert np.allclose(y[:, :, 0].std(axis=-1), 1.0, atol=1e-9)
+    acc_rms = np.sqrt((y[:, :, 1:] ** 2).mean(axis=(-1, -2)))
+    if acc_scale >= 0.2:
+        assert np.allclose(acc_rms, 1.0, atol=1e-9)     # the shared divisor
+    else:
+        assert np.all(acc_rms < 0.1)                     # the floor: a resting wrist stays small
+
+
+def test_pulse_wn_ignores_ppg_gain_and_offset():
+    torch.manual_seed(0)
+    for name in ("pulse_teacher_wn_cls", "pulse_student_wn"):
+        m = M.build_model(name).eval().double()
+        assert m.window_norm
+        x = torch.randn(2, 4, 256, dtype=torch.float64)
+        x2 = x.clone()
+        x2[:, 0] = 40.0 * x[:, 0] - 7000.0
+        with torch.no_grad():
+            assert torch.allclose(m(x), m(x2), rtol=0, atol=1e-9)
+
+
+def test_pulse_wn_archs_descriptor_and_blob():
+    from ppghr_tools import blob as B
+    from ppghr_tools import export as E
+    for base in ("pulse_teacher", "pulse_student"):
+        for suffix in ("", "_cls"):
+            plain, wn = A.get_arch(base + suffix), A.get_arch(base + "_wn" + suffix)
+            d_plain, d_wn = A.descriptor(plain), A.descriptor(wn)
+            assert d_wn[6:10] == [A.OP_WINDOW_NORM, 4, 256, A.PULSE_ACC_FLOOR_UG]
+            assert d_plain[6:9] == [A.OP_INPUT_NORM, 4, 256]
+            assert d_wn[10:] == d_plain[9:]                   # the rest of the network is the same
+            assert A.fingerprint(wn) != A.fingerprint(plain)
+            assert A.blob_float_count(wn) == A.blob_float_count(plain) - 8   # no input_norm tensor
+    m = M.build_model("pulse_student_wn_cls").eval()
+    data = E.export_blob(A.get_arch("pulse_student_wn_cls"), m.state_dict())
+    blob = B.read_blob(data, arch=A.get_arch("pulse_student_wn_cls"))
+    assert "input_norm" not in [e.name for e in blob.entries]
+    m2 = B.import_blob("pulse_student_wn_cls", data)
+    x = torch.randn(3, 4, 256) * 100 + 500
+    with torch.no_grad():
+        assert torch.equal(m(x), m2(x))

@@ -30,6 +30,7 @@ enum class Op : std::uint32_t {
   cross_attention = 15,
   layer_norm = 16,
   modality_conv = 17,
+  window_norm = 18,
 };
 
 /// Activation applied after an op (descriptor word `act`).

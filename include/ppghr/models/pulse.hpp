@@ -7,8 +7,14 @@
 //                            export to this head.
 //
 // Input: one 8 s window at 32 Hz, 4 rows x 256 samples, row-major: [PPG][256], [ACC x][256],
-// [ACC y][256], [ACC z][256], in RAW units. The network z-scores each row itself with the
-// training-set (mean, std) pairs that travel in the blob (tensor `input_norm`), inside predict().
+// [ACC y][256], [ACC z][256], in RAW units (ACC in g). The network normalises its input itself,
+// inside predict(), as its third template argument says:
+//   pulse::Input::train_set  each row z-scored with the training-set (mean, std) pairs that travel
+//                            in the blob (tensor `input_norm`), as published;
+//   pulse::Input::window     per window (layers/window_norm.hpp: PPG z-scored, the accelerometer
+//                            centred and scaled by one floored divisor); no tensor. The arch names
+//                            pulse_teacher_wn*, pulse_student_wn* of tools/ppghr_tools/archs.py.
+// The descriptor (and so the blob's fingerprint) says which: INPUT_NORM or WINDOW_NORM.
 //
 // Activations are [rows][length][channels]: each row is an ordinary Conv1d input, so the (1 x k)
 // temporal convs are the library's Conv1d run per row with shared weights (layers/row_conv.hpp).
@@ -39,6 +45,7 @@
 #include "ppghr/layers/modality_conv.hpp"
 #include "ppghr/layers/row_conv.hpp"
 #include "ppghr/layers/row_pool.hpp"
+#include "ppghr/layers/window_norm.hpp"
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
 
@@ -56,6 +63,14 @@ inline constexpr int kEmbed = 16, kHeads = 4;
 enum class Head : std::uint32_t { regression = 0, classes = 1 };
 
 constexpr int head_outputs(Head h) noexcept { return h == Head::regression ? 1 : kNumClasses; }
+
+/// The input normalisation (see the file comment).
+enum class Input : std::uint32_t { train_set = 0, window = 1 };
+
+/// Input normalisation layer of each Input.
+template <class T, Input I>
+using InputLayer = std::conditional_t<I == Input::window, WindowNorm<T, kRows, kInputLength>,
+                                      InputNorm<T, kRows, kInputLength>>;
 
 template <class T, Head H>
 using Result = std::conditional_t<H == Head::classes, Prediction<T>, Estimate<T>>;
@@ -102,12 +117,14 @@ struct Stage {
 
 /// What teacher and student share: input normalisation and three stages.
 /// forward(window, a, b): window [kRows][kInputLength] raw -> a: [kRows][S3::out_length][S3::channels].
-template <class T, class S1, class S2, class S3>
+template <class T, Input I, class S1, class S2, class S3>
 struct Trunk {
   static_assert(S1::in_channels == 1 && S1::in_length == kInputLength, "pulse::Trunk: stage 1 takes the raw rows");
   static_assert(S2::in_channels == S1::channels && S2::in_length == S1::out_length, "pulse::Trunk: stage 1 -> 2");
   static_assert(S3::in_channels == S2::channels && S3::in_length == S2::out_length, "pulse::Trunk: stage 2 -> 3");
-  using Norm = InputNorm<T, kRows, kInputLength>;
+  using Norm = InputLayer<T, I>;
+  /// The blob's first tensor is input_norm (train_set) or there is none (window).
+  static constexpr bool has_norm_tensor = Norm::param_count > 0;
 
   static constexpr int channels = S3::channels, length = S3::out_length;
   /// Conv weights and biases (input_norm not included).
@@ -132,9 +149,9 @@ struct Trunk {
     stage2.visit_tensors(v, 2u);
     stage3.visit_tensors(v, 3u);
   }
-  /// Tensor 0 of the blob is input_norm: every std must be > 0.
+  /// Tensor 0 of the blob is input_norm (train_set): every std must be > 0.
   static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept {
-    return index == 0 ? Norm::check(s) : -1;
+    return has_norm_tensor && index == 0 ? Norm::check(s) : -1;
   }
   void forward(const T* window, T* a, T* b) const noexcept {
     norm.forward(window, a);
@@ -144,17 +161,19 @@ struct Trunk {
   }
 };
 
-template <class T>
-using TeacherTrunk = Trunk<T, Stage<T, 1, 32, 256, 5, 2, 4>, Stage<T, 32, 48, 64, 5, 2, 2>, Stage<T, 48, 64, 32, 5, 2, 2>>;
-template <class T>
-using StudentTrunk = Trunk<T, Stage<T, 1, 16, 256, 3, 2, 4>, Stage<T, 16, 24, 64, 3, 3, 4>, Stage<T, 24, 32, 16, 3, 4, 2>>;
+template <class T, Input I>
+using TeacherTrunk =
+    Trunk<T, I, Stage<T, 1, 32, 256, 5, 2, 4>, Stage<T, 32, 48, 64, 5, 2, 2>, Stage<T, 48, 64, 32, 5, 2, 2>>;
+template <class T, Input I>
+using StudentTrunk =
+    Trunk<T, I, Stage<T, 1, 16, 256, 3, 2, 4>, Stage<T, 16, 24, 64, 3, 3, 4>, Stage<T, 24, 32, 16, 3, 4, 2>>;
 
 }  // namespace pulse
 
 /// The PULSE teacher (networks.md section 2): trunk -> cross-attention (64 PPG tokens attend to
 /// 192 ACC tokens, embed 16, 4 heads) -> LayerNorm(16) -> Linear(1024 -> 32) -> Linear(32 -> outputs).
-template <pulse::Head H, class T = float>
-class PulseTeacher : public Network<PulseTeacher<H, T>, T, pulse::kInputSize, pulse::Result<T, H>> {
+template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set>
+class PulseTeacher : public Network<PulseTeacher<H, T, I>, T, pulse::kInputSize, pulse::Result<T, H>> {
   static_assert(std::is_floating_point_v<T>, "PulseTeacher: T must be a floating-point type");
 
  public:
@@ -162,7 +181,8 @@ class PulseTeacher : public Network<PulseTeacher<H, T>, T, pulse::kInputSize, pu
   static constexpr int outputs = pulse::head_outputs(H);
   static constexpr int rows = pulse::kRows, input_length = pulse::kInputLength;
 
-  using Trunk = pulse::TeacherTrunk<T>;
+  static constexpr pulse::Input input = I;
+  using Trunk = pulse::TeacherTrunk<T, I>;
   using Attention = CrossAttention<T, Trunk::channels, pulse::kRows, Trunk::length, pulse::kHeads, 0, 1, 1, 3>;
   using Norm = LayerNorm<T, Attention::query_tokens, Trunk::length>;
   using Dense = Linear<T, Attention::query_tokens * Trunk::length, pulse::kHidden>;
@@ -173,7 +193,7 @@ class PulseTeacher : public Network<PulseTeacher<H, T>, T, pulse::kInputSize, pu
   /// 180-class head. The 8 input_norm floats (training-set constants, not trained) are NOT included.
   static constexpr std::size_t param_count =
       Trunk::param_count + Attention::param_count + 2 * std::size_t(Trunk::length) + Dense::param_count + Out::param_count;
-  /// Floats in the blob: param_count + the 8 input_norm floats.
+  /// Floats in the blob: param_count + the 8 input_norm floats (none for Input::window).
   static constexpr std::size_t blob_float_count = param_count + Trunk::Norm::param_count;
   /// Multiply-accumulates per window: convs, attention (projections, scores, weighted sums), dense
   /// layers (~26.3 M).
@@ -239,13 +259,13 @@ class PulseTeacher : public Network<PulseTeacher<H, T>, T, pulse::kInputSize, pu
   alignas(kAlign) std::array<T, pulse::kHidden> hidden_{};
 };
 
-template <pulse::Head H, class T>
-const std::size_t PulseTeacher<H, T>::memory_bytes = sizeof(PulseTeacher<H, T>);
+template <pulse::Head H, class T, pulse::Input I>
+const std::size_t PulseTeacher<H, T, I>::memory_bytes = sizeof(PulseTeacher<H, T, I>);
 
 /// The PULSE student (networks.md section 3): trunk -> modality-wise conv (kernel 4 rows x 1,
 /// 32 -> 32, fuses the rows) -> Linear(256 -> 32) -> Linear(32 -> outputs).
-template <pulse::Head H, class T = float>
-class PulseStudent : public Network<PulseStudent<H, T>, T, pulse::kInputSize, pulse::Result<T, H>> {
+template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set>
+class PulseStudent : public Network<PulseStudent<H, T, I>, T, pulse::kInputSize, pulse::Result<T, H>> {
   static_assert(std::is_floating_point_v<T>, "PulseStudent: T must be a floating-point type");
 
  public:
@@ -253,7 +273,8 @@ class PulseStudent : public Network<PulseStudent<H, T>, T, pulse::kInputSize, pu
   static constexpr int outputs = pulse::head_outputs(H);
   static constexpr int rows = pulse::kRows, input_length = pulse::kInputLength;
 
-  using Trunk = pulse::StudentTrunk<T>;
+  static constexpr pulse::Input input = I;
+  using Trunk = pulse::StudentTrunk<T, I>;
   using Mix = ModalityConv<T, Trunk::channels, Trunk::channels, pulse::kRows, Trunk::length>;
   using Dense = FlattenLinear<T, Trunk::channels, Trunk::length, pulse::kHidden>;
   using Out = Linear<T, pulse::kHidden, outputs>;
@@ -261,7 +282,7 @@ class PulseStudent : public Network<PulseStudent<H, T>, T, pulse::kInputSize, pu
   /// Trained parameters, networks.md's count: 27,241 with the regression head, 33,148 with the
   /// 180-class head. The 8 input_norm floats are NOT included.
   static constexpr std::size_t param_count = Trunk::param_count + Mix::param_count + Dense::param_count + Out::param_count;
-  /// Floats in the blob: param_count + the 8 input_norm floats.
+  /// Floats in the blob: param_count + the 8 input_norm floats (none for Input::window).
   static constexpr std::size_t blob_float_count = param_count + Trunk::Norm::param_count;
   /// Multiply-accumulates per window (~3.38 M).
   static constexpr std::size_t macs = Trunk::macs + Mix::macs + Dense::macs + Out::macs;
@@ -314,7 +335,7 @@ class PulseStudent : public Network<PulseStudent<H, T>, T, pulse::kInputSize, pu
   alignas(kAlign) std::array<T, pulse::kHidden> hidden_{};
 };
 
-template <pulse::Head H, class T>
-const std::size_t PulseStudent<H, T>::memory_bytes = sizeof(PulseStudent<H, T>);
+template <pulse::Head H, class T, pulse::Input I>
+const std::size_t PulseStudent<H, T, I>::memory_bytes = sizeof(PulseStudent<H, T, I>);
 
 }  // namespace ppghr
