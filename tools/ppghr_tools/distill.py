@@ -367,21 +367,16 @@ def make_loss(spec: RunSpec, tout: Optional[Dict[str, np.ndarray]]):
         if spec.regression:
             return lambda model, extra, idx, xb, yb, epoch: F.l1_loss(model(xb).reshape(-1), yb)
         return TR.cross_entropy_step
-    if s == "relation" and not spec.regression:
-        z_t = torch.from_numpy(tout["logits"])
-        h_t = torch.from_numpy(tout["hidden"])
-
-        def relation_classes(model, extra, idx, xb, yb, epoch):
-            z_s, f = model(xb, return_features=True)
-            return LS.pulse_relation_loss_classes(z_s, yb, z_t[idx], f["hidden"], h_t[idx])
-        return relation_classes
     if s == "relation":
-        y_t = torch.from_numpy(tout["out"])
+        # regression heads: the regressed BPM; 180-class heads: the logits (losses.py)
+        key, loss = (("out", LS.pulse_relation_loss) if spec.regression
+                     else ("logits", LS.pulse_relation_loss_classes))
+        y_t = torch.from_numpy(tout[key])
         h_t = torch.from_numpy(tout["hidden"])
 
         def relation(model, extra, idx, xb, yb, epoch):
             out, f = model(xb, return_features=True)
-            return LS.pulse_relation_loss(out, yb, y_t[idx], f["hidden"], h_t[idx])
+            return loss(out, yb, y_t[idx], f["hidden"], h_t[idx])
         return relation
     z_t = torch.from_numpy(tout["logits"])
     if s == "hard":

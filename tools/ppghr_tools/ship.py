@@ -26,6 +26,7 @@ module writes its table to models/sweep.md and leaves models/DEFAULT alone.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -115,7 +116,10 @@ def spec_of(res: dict) -> DI.RunSpec:
                       res["seed"], res["epochs_max"], res["patience"], res["batch_size"], res["lr"])
 
 
-def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = False, log=print) -> dict:
+def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = False, log=print,
+         roles: Optional[Sequence[str]] = None) -> dict:
+    """roles: export and write the cards of these roles only (default: all); the others keep their
+    files in models/ and only their row of sweep.md is rewritten."""
     specs = SW.plan() + SW.pulse_wn_plan()
     from .results import load_results
     chosen = choose(load_results(results_dir), specs)
@@ -138,14 +142,21 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
                                 "test_mae": {"1->2": round(m1, 4), "2->1": round(m2, 4)}}
         lines.append(f"| {role} | [`{blob.name}`]({name}.md) | `{res['student']}` | {res['params']['inference']:,} | "
                      f"{m1:.3f} | {m2:.3f} | {(m1 + m2) / 2:.3f} | {val:.3f} |")
-        if dry_run:
+        if dry_run or (roles is not None and role not in roles):
             continue
+        for old in Path(models_dir).glob("*.json"):      # the role's previous model, when another won
+            card = json.loads(old.read_text())
+            same_role = str(card.get("role", "")).split(" (")[0] == ROLE_TEXT[role].split(" (")[0]
+            if same_role and card.get("blob") != blob.name:
+                log(f"[ship] {role}: removing the previous {card['blob']}")
+                for suffix in (".ppgw", ".json", ".md"):
+                    old.with_suffix(suffix).unlink(missing_ok=True)
         spec = spec_of(res)
         model, _ = DI.run(spec, data, runs_dir, results_dir=None, log=log)
         blob.parent.mkdir(parents=True, exist_ok=True)
         export_module(spec.student, model, blob)
         write_card(blob, res, other, [res["command"] + f" --export models/{blob.name}",
-                                      "PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship"],
+                                      f"PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship --role {role}"],
                    role=ROLE_TEXT[role], notes=pulse_notes(res, other) if role == "pulse" else None,
                    extra=pulse_extra(blob.stem) if role == "pulse" else None)
     if "small" in index["roles"]:
@@ -172,11 +183,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--results-dir", default=str(DI.DEFAULT_RESULTS))
     ap.add_argument("--runs-dir", default=str(DI.DEFAULT_RUNS))
     ap.add_argument("--dry-run", action="store_true", help="print the choice only")
+    ap.add_argument("--role", action="append", choices=list(ROLES),
+                    help="export and write the card of this role only (repeatable; default: every role)")
     args = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)
     idx = ship(Path(args.models_dir), Path(args.results_dir), Path(args.runs_dir), args.dry_run,
-               log=lambda s: print(s, flush=True))
+               log=lambda s: print(s, flush=True), roles=args.role)
     return 0 if idx["roles"] else 1
 
 

@@ -161,10 +161,10 @@ struct Trunk {
   }
 };
 
-template <class T, Input I>
+template <class T, Input I = Input::train_set>
 using TeacherTrunk =
     Trunk<T, I, Stage<T, 1, 32, 256, 5, 2, 4>, Stage<T, 32, 48, 64, 5, 2, 2>, Stage<T, 48, 64, 32, 5, 2, 2>>;
-template <class T, Input I>
+template <class T, Input I = Input::train_set>
 using StudentTrunk =
     Trunk<T, I, Stage<T, 1, 16, 256, 3, 2, 4>, Stage<T, 16, 24, 64, 3, 3, 4>, Stage<T, 24, 32, 16, 3, 4, 2>>;
 
