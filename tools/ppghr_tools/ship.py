@@ -85,6 +85,26 @@ def pulse_extra(stem: str) -> List[str]:
             "filter, lag 3 = fixed-lag smoother, offline = Viterbi; 80% = the most confident 80% of windows):", ""] + rows
 
 
+def pulse_pair_table(results: Dict[str, dict]) -> List[str]:
+    """sweep.md's table of every PULSE run: the published front end and the per-window pair."""
+    runs = [s for s in SW.plan() + SW.pulse_wn_plan() if s.net == "pulse"]
+    lines = ["", "## PULSE runs: the published front end and the per-window pair", "",
+             "Validation = whole recordings of the training subset (early stopping, the choice); test = the other "
+             "subset. MAE in BPM of the regressed BPM (regression heads) or of the argmax (180-class heads, "
+             "`_cls`; the probability-weighted mean beside it). Seconds: training on one core of this 2-core machine.",
+             "", "| run | head | validation | test (argmax) | test (weighted) | best epoch / run | seconds |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for s in runs:
+        r = results.get(s.name)
+        if r is None:
+            lines.append(f"| {s.name} | | not run | | | | |")
+            continue
+        t = r["test"]
+        lines.append(f"| {s.name} | {r.get('head', 'regression')} | {r['best_val_mae']:.2f} | {t['mae_argmax']:.2f} | "
+                     f"{t['mae_weighted']:.2f} | {r['best_epoch']} / {r['epochs_run']} | {r['train_seconds']:.0f} |")
+    return lines
+
+
 def recipes(results: Dict[str, dict], specs: Sequence[DI.RunSpec]) -> Dict[Tuple, Dict[str, dict]]:
     """(student, strategy, teacher) -> {training subset: result} over the plan's finished runs."""
     out: Dict[Tuple, Dict[str, dict]] = {}
@@ -159,6 +179,7 @@ def ship(models_dir: Path, results_dir: Path, runs_dir: Path, dry_run: bool = Fa
                                       f"PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.ship --role {role}"],
                    role=ROLE_TEXT[role], notes=pulse_notes(res, other) if role == "pulse" else None,
                    extra=pulse_extra(blob.stem) if role == "pulse" else None)
+    lines += pulse_pair_table(load_results(results_dir))
     if "small" in index["roles"]:
         index["default"] = index["roles"]["small"]["blob"]
     lines += ["", "The sweep's small model "
