@@ -28,14 +28,23 @@
 // in its blob). The regression heads (pulse_teacher, pulse_student) give one BPM per window, no
 // probability vector: hr is printed with 3 decimals, confidence is empty (CSV) / null (JSON), and
 // --track / --decode (over probability vectors) are refused; --track-clamp works on the BPM values.
+// Bad input: every error is one line on stderr and exit status 2. Inputs must be regular files (a
+// directory, /dev/zero or a FIFO is refused before reading), a CSV line is at most 1 MiB and has no
+// NUL byte, a UTF-8 byte-order mark before the header is skipped, CRLF line ends are accepted, the
+// time column must increase line by line. --out and --windows-out are written to a temporary file
+// beside the target and renamed onto it only when every byte was written (a failed run, e.g. a full
+// disk, leaves no half-written file and an earlier file of that name intact); a target that exists
+// and is not a regular file (/dev/null, /dev/stdout) is written directly, errors checked.
 #include <ppghr/ppghr.hpp>
 #include <ppghr/spectral/estimator.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -44,13 +53,23 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/decode.hpp"
 #include "cli/json.hpp"
 
 namespace {
 
+// Temporary output files not yet renamed onto their targets (OutFile): die() removes them.
+std::vector<std::string>& pending_outputs() {
+  static std::vector<std::string> v;
+  return v;
+}
+
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "ppghr-estimate: error: %s\n", msg.c_str());
+  for (const auto& p : pending_outputs()) std::remove(p.c_str());
   std::exit(2);
 }
 
@@ -99,17 +118,55 @@ bool parse_float(const std::string& s, float& v) {
   return true;
 }
 
+constexpr std::size_t kMaxLineBytes = std::size_t(1) << 20;       // a CSV line
+constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t(1) << 32;  // any input file (4 GiB)
+
+// An input must be an existing regular file of at most kMaxFileBytes: a directory, a device such
+// as /dev/zero (endless) or a FIFO is refused before anything is read.
+void require_regular_file(const std::string& path, const char* what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) die(std::string("cannot open ") + what + "'" + path + "': " + errno_text());
+  if (S_ISDIR(st.st_mode)) die(std::string("cannot read ") + what + "'" + path + "': it is a directory");
+  if (!S_ISREG(st.st_mode)) die(std::string("cannot read ") + what + "'" + path + "': not a regular file");
+  if (std::uintmax_t(st.st_size) > kMaxFileBytes)
+    die(std::string("cannot read ") + what + "'" + path + "': " + std::to_string(st.st_size) + " bytes, more than 4 GiB");
+}
+
 std::ifstream open_or_die(const std::string& path) {
+  require_regular_file(path, "");
   std::ifstream f(path, std::ios::binary);
   if (!f) die("cannot open '" + path + "': " + errno_text());
   return f;
+}
+
+// std::getline with limits: a line of more than kMaxLineBytes or with a NUL byte is an error
+// (lineno: the number of the line being read, for the message). False at the end of the file.
+bool read_line(std::ifstream& f, std::string& line, const std::string& path, int lineno) {
+  line.clear();
+  std::streambuf* sb = f.rdbuf();
+  for (;;) {
+    const int c = sb->sbumpc();
+    if (c == std::char_traits<char>::eof()) return !line.empty();
+    if (c == '\n') return true;
+    if (c == '\0') die("'" + path + "' line " + std::to_string(lineno) + ": a NUL byte (not a text CSV file?)");
+    if (line.size() >= kMaxLineBytes)
+      die("'" + path + "' line " + std::to_string(lineno) + ": longer than " + std::to_string(kMaxLineBytes) + " bytes");
+    line.push_back(static_cast<char>(c));
+  }
+}
+
+// The header line, without a UTF-8 byte-order mark.
+bool read_header(std::ifstream& f, std::string& line, const std::string& path) {
+  if (!read_line(f, line, path, 1)) return false;
+  if (line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+  return true;
 }
 
 // Per-window reference from a CSV with columns time,hr (time = window start in seconds).
 std::vector<float> read_ref_csv(const std::string& path) {
   auto f = open_or_die(path);
   std::string line;
-  if (!std::getline(f, line)) die("'" + path + "' is empty");
+  if (!read_header(f, line, path)) die("'" + path + "' is empty");
   const auto cols = split(line, ',');
   const auto t = std::find(cols.begin(), cols.end(), "time"), h = std::find(cols.begin(), cols.end(), "hr");
   if (t == cols.end() || h == cols.end())
@@ -117,9 +174,9 @@ std::vector<float> read_ref_csv(const std::string& path) {
   const std::size_t ti = t - cols.begin(), hi = h - cols.begin();
   std::vector<float> ref;
   int lineno = 1;
-  while (std::getline(f, line)) {
+  while (read_line(f, line, path, lineno + 1)) {
     ++lineno;
-    if (line.empty()) continue;
+    if (line.empty() || line == "\r") continue;
     const auto v = split(line, ',');
     float tv, hv;
     if (v.size() != cols.size() || !parse_float(v[ti], tv) || !parse_float(v[hi], hv))
@@ -139,7 +196,7 @@ Recording read_csv(const std::string& path, double rate_opt) {
   r.acc_source = "columns acc_x, acc_y, acc_z";
   auto f = open_or_die(path);
   std::string line;
-  if (!std::getline(f, line)) die("'" + path + "' is empty");
+  if (!read_header(f, line, path)) die("'" + path + "' is empty");
   const auto cols = split(line, ',');
   const std::string where = "'" + path + "': header '" + line + "'";
   for (std::size_t i = 0; i < cols.size(); ++i) {
@@ -172,7 +229,7 @@ Recording read_csv(const std::string& path, double rate_opt) {
     die("'" + path + "': accelerometer columns come as the three acc_x, acc_y, acc_z (header: '" + line + "')");
   std::vector<float> times, hr_samples;
   int lineno = 1;
-  while (std::getline(f, line)) {
+  while (read_line(f, line, path, lineno + 1)) {
     ++lineno;
     if (line.empty() || line == "\r") continue;
     const auto v = split(line, ',');
@@ -189,7 +246,12 @@ Recording read_csv(const std::string& path, double rate_opt) {
     for (const long ip : ippg) r.ppg.push_back(number(ip));
     if (n_acc == 3)
       for (const long ia : iacc) r.acc.push_back(number(ia));
-    if (itime >= 0) times.push_back(number(itime, true));
+    if (itime >= 0) {
+      const float t = number(itime, true);
+      if (!times.empty() && !(t > times.back()))
+        die("'" + path + "' line " + std::to_string(lineno) + ": time " + v[itime] + " does not come after the previous line's");
+      times.push_back(t);
+    }
     if (ihr >= 0) hr_samples.push_back(number(ihr));
   }
   if (r.ppg.empty()) die("'" + path + "' has a header but no samples");
@@ -692,6 +754,7 @@ using KnownSpecNets = std::tuple<SpecInfo<ppghr::SpecNet<1>>, SpecInfo<ppghr::Sp
 const KnownSpecNets kSpecNets{{"specnet1"}, {"specnet2"}, {"specnet3"}, {"specnet4"}, {"specnet6"}, {"specnet10"}, {"specnet10w32"}};
 
 std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
+  require_regular_file(path, "model ");
   std::ifstream f(path, std::ios::binary);
   if (!f) die("cannot open model '" + path + "': " + errno_text());
   const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -911,12 +974,70 @@ void write_windows(std::FILE* f, const std::string& id, const std::string& subse
   }
 }
 
-std::FILE* open_out(const std::string& path) {
-  if (path.empty()) return stdout;
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) die("cannot write '" + path + "': " + errno_text());
-  return f;
-}
+// An output file written atomically: open() writes to "<path>.tmp<pid>" beside the target and
+// close() renames it onto the target when every write succeeded; any failure (a full disk, a
+// file-size limit) removes the temporary file and exits 2, so the target is either the complete
+// new output or what it was before. An empty path is stdout; an existing target that is not a
+// regular file (/dev/null, /dev/stdout, a FIFO) is written directly. Every write is checked.
+class OutFile {
+ public:
+  explicit OutFile(std::string path) : path_(std::move(path)) {
+    if (path_.empty()) {
+      f_ = stdout;
+      return;
+    }
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) die("cannot write '" + path_ + "': it is a directory");
+    direct_ = ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+    tmp_ = direct_ ? path_ : path_ + ".tmp" + std::to_string(::getpid());
+    f_ = std::fopen(tmp_.c_str(), "w");
+    if (!f_) die("cannot write '" + path_ + "': " + errno_text());
+    if (!direct_) pending_outputs().push_back(tmp_);
+  }
+  OutFile(const OutFile&) = delete;
+  OutFile& operator=(const OutFile&) = delete;
+  ~OutFile() {
+    if (f_ && f_ != stdout) {  // not closed: an error path; leave no partial file
+      std::fclose(f_);
+      if (!direct_) std::remove(tmp_.c_str());
+    }
+    forget();
+  }
+  std::FILE* get() const { return f_; }
+  /// Flushes, checks every write, and (a regular file) renames the temporary file onto the target.
+  void close() {
+    const bool write_error = std::ferror(f_) != 0;
+    const int saved = errno;
+    if (f_ == stdout) {
+      if (std::fflush(stdout) != 0 || write_error) die(std::string("cannot write the output: ") + std::strerror(write_error ? saved : errno));
+      f_ = nullptr;
+      return;
+    }
+    std::FILE* f = f_;
+    f_ = nullptr;
+    const bool close_error = std::fclose(f) != 0;
+    if (write_error || close_error) {
+      const std::string why = std::strerror(write_error ? saved : errno);
+      if (!direct_) std::remove(tmp_.c_str());
+      die("cannot write '" + path_ + "': " + why + (direct_ ? "" : " (nothing written there)"));
+    }
+    if (!direct_ && std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      const std::string why = errno_text();
+      std::remove(tmp_.c_str());
+      die("cannot write '" + path_ + "': " + why);
+    }
+    forget();
+  }
+
+ private:
+  void forget() {
+    auto& p = pending_outputs();
+    if (!direct_) p.erase(std::remove(p.begin(), p.end(), tmp_), p.end());
+  }
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+  bool direct_ = false;
+};
 
 void usage() {
   std::fprintf(stderr,
@@ -972,6 +1093,9 @@ std::string json_int_list(const std::vector<int>& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the process, so
+  // OutFile reports it and removes its temporary file.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::string model, csv, dataset, recording, eval_dir, ref, arch, format = "csv", out_path, subset, windows_out;
   std::string decode_arg, channels_arg;
   bool track = false, track_clamp = false;
@@ -1057,10 +1181,10 @@ int main(int argc, char** argv) {
   const std::string decode_name = track_clamp ? "track-clamp" : spec.name();
   const bool decoding = track_clamp || spec.mode != cli::DecodeMode::none;
   const bool with_acc = runner->wants_acc();
-  std::FILE* wout = nullptr;
+  std::unique_ptr<OutFile> wout;
   if (!windows_out.empty()) {
-    wout = open_out(windows_out);
-    write_windows_header(wout);
+    wout = std::make_unique<OutFile>(windows_out);
+    write_windows_header(wout->get());
   }
 
   if (!eval_dir.empty()) {
@@ -1080,20 +1204,21 @@ int main(int argc, char** argv) {
       if (per.empty()) channels_used = run.channels;
       acc_all = acc_all && run.accelerometer;
       const auto rows = decode_rows(run, spec, track_clamp, *runner);
-      if (wout) write_windows(wout, e.id, e.subset, rows);
+      if (wout) write_windows(wout->get(), e.id, e.subset, rows);
       PerRec p{e.id, e.subset, {}};
       p.s.add(rows);
       all.add(rows);
       per.push_back(std::move(p));
     }
-    if (wout) std::fclose(wout);
+    if (wout) wout->close();
     int n_rec = 0;
     double sum_rec = 0, sum_rec_dec = 0;
     for (const auto& p : per)
       if (p.s.n) sum_rec += p.s.mae_raw(), sum_rec_dec += p.s.mae_decoded(), ++n_rec;
     if (per.empty()) die("no recording" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " in '" + ds.index_path + "'");
     if (n_rec == 0) die("no labelled ok window in the recordings" + (subset.empty() ? std::string() : " of subset '" + subset + "'") + " of '" + ds.index_path + "'");
-    std::FILE* out = open_out(out_path);
+    OutFile out_file(out_path);
+    std::FILE* out = out_file.get();
     if (format == "json") {
       std::fprintf(out, "{\"dataset\": %s, \"dir\": %s, \"model\": %s, \"decode\": %s, \"channels\": %s, \"accelerometer\": %s,\n",
                    cli::json::quote(ds.name).c_str(), cli::json::quote(eval_dir).c_str(), cli::json::quote(arch_name).c_str(),
@@ -1133,7 +1258,7 @@ int main(int argc, char** argv) {
       std::fprintf(out, "; coverage 50%% %s, 80%% %s, 100%% %s BPM\n", number_or(all.coverage_mae(50), "%.3f", "n/a").c_str(),
                    number_or(all.coverage_mae(80), "%.3f", "n/a").c_str(), number_or(all.coverage_mae(100), "%.3f", "n/a").c_str());
     }
-    if (out != stdout) std::fclose(out);
+    out_file.close();
     return 0;
   }
 
@@ -1153,14 +1278,15 @@ int main(int argc, char** argv) {
   const RunOut run = runner->run(r, opt);
   const auto rows = decode_rows(run, spec, track_clamp, *runner);
   if (wout) {
-    write_windows(wout, r.name, r.subset, rows);
-    std::fclose(wout);
+    write_windows(wout->get(), r.name, r.subset, rows);
+    wout->close();
   }
-  std::FILE* out = open_out(out_path);
+  OutFile out_file(out_path);
+  std::FILE* out = out_file.get();
   const int hr_decimals = runner->has_probabilities() ? 0 : 3;
   const int tracked_decimals = !runner->has_probabilities() ? 3 : (spec.mode == cli::DecodeMode::offline_mean && !track_clamp) ? 2 : 0;
   write_rows(out, rows, format == "json", !r.ref_hr.empty(), hr_decimals, tracked_decimals);
-  if (out != stdout) std::fclose(out);
+  out_file.close();
   if (!r.ref_hr.empty()) {
     Stats m;
     m.add(rows);

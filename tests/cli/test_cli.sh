@@ -444,5 +444,72 @@ else
   echo "SKIPPED dataset cases: $BAMI absent"
 fi
 
+# Bad input: one-line errors, exit status 2 (expect_error checks nonzero; the status is checked
+# here), nothing read from special files, --out written atomically.
+status_is_2() {  # NAME ARGS...: the tool exits with 2 exactly
+  local name=$1 rc=0
+  shift
+  "$EXE" "$@" >/dev/null 2>&1 || rc=$?
+  [[ $rc -eq 2 ]] && ok "$name: exit 2" || bad "$name: exit $rc, expected 2"
+}
+mkdir -p "$TMP/bad"
+expect_error "--csv a directory" "cannot read '$TMP/bad': it is a directory" --model "$MODEL" --csv "$TMP/bad"
+expect_error "--csv /dev/zero (endless)" "cannot read '/dev/zero': not a regular file" --model "$MODEL" --csv /dev/zero
+expect_error "--model /dev/zero" "cannot read model '/dev/zero': not a regular file" --model /dev/zero --csv "$DEMO"
+expect_error "--model a directory" "cannot read model '$TMP/bad': it is a directory" --model "$TMP/bad" --csv "$DEMO"
+status_is_2 "--csv /dev/zero" --model "$MODEL" --csv /dev/zero
+"$EXE" --model "$MODEL" --csv "$DEMO" >"$TMP/bad/plain.csv" 2>/dev/null
+printf '\xEF\xBB\xBF' >"$TMP/bad/bom.csv" && cat "$DEMO" >>"$TMP/bad/bom.csv"
+"$EXE" --model "$MODEL" --csv "$TMP/bad/bom.csv" >"$TMP/bad/bom.out" 2>/dev/null && cmp -s "$TMP/bad/bom.out" "$TMP/bad/plain.csv" &&
+  ok "a UTF-8 byte-order mark before the header is skipped" || bad "CSV with a byte-order mark"
+sed 's/$/\r/' "$DEMO" >"$TMP/bad/crlf.csv"
+"$EXE" --model "$MODEL" --csv "$TMP/bad/crlf.csv" >"$TMP/bad/crlf.out" 2>/dev/null && cmp -s "$TMP/bad/crlf.out" "$TMP/bad/plain.csv" &&
+  ok "CRLF line ends give the same output" || bad "CSV with CRLF line ends"
+head -n 100 "$DEMO" >"$TMP/bad/nul.csv" && printf '2.0,\000,0,0,1\n' >>"$TMP/bad/nul.csv"
+expect_error "an embedded NUL byte" "nul.csv' line 101: a NUL byte" --model "$MODEL" --csv "$TMP/bad/nul.csv"
+{ head -n 1 "$DEMO"; head -c 2000000 /dev/zero | tr '\0' '1'; } >"$TMP/bad/long.csv"
+expect_error "a 2 MB line" "long.csv' line 2: longer than 1048576 bytes" --model "$MODEL" --csv "$TMP/bad/long.csv"
+awk -F, 'NR == 300 { $1 = 0.5 } { print }' OFS=, "$DEMO" >"$TMP/bad/back.csv"
+expect_error "a time column that goes backwards" "back.csv' line 300: time 0.5 does not come after the previous line's" --model "$MODEL" --csv "$TMP/bad/back.csv"
+awk -F, 'NR == 300 { $2 = "abc" } { print }' OFS=, "$DEMO" >"$TMP/bad/nonnum.csv"
+expect_error "a non-numeric value" "nonnum.csv' line 300: ppg 'abc' is not a number" --model "$MODEL" --csv "$TMP/bad/nonnum.csv"
+status_is_2 "a non-numeric value" --model "$MODEL" --csv "$TMP/bad/nonnum.csv"
+awk -F, 'NR >= 300 && NR < 340 { $2 = "" } { print }' OFS=, "$DEMO" >"$TMP/bad/missing.csv"
+"$EXE" --model "$MODEL" --csv "$TMP/bad/missing.csv" >"$TMP/bad/missing.out" 2>/dev/null && grep -q ',gap$' "$TMP/bad/missing.out" &&
+  ok "missing PPG values: windows with status gap" || bad "missing PPG values: $(grep -c gap "$TMP/bad/missing.out") gap windows"
+if [[ $(id -u) -ne 0 ]]; then
+  cp "$DEMO" "$TMP/bad/noperm.csv" && chmod 000 "$TMP/bad/noperm.csv"
+  expect_error "--csv without read permission" "cannot open '.*noperm.csv': Permission denied" --model "$MODEL" --csv "$TMP/bad/noperm.csv"
+else
+  echo "SKIPPED the no-permission case: running as root"
+fi
+expect_error "--out on a full disk (/dev/full)" "cannot write '/dev/full': No space left on device" --model "$MODEL" --csv "$DEMO" --out /dev/full
+status_is_2 "--out /dev/full" --model "$MODEL" --csv "$DEMO" --out /dev/full
+expect_error "--out a directory" "cannot write '$TMP/bad': it is a directory" --model "$MODEL" --csv "$DEMO" --out "$TMP/bad"
+# A write that fails half-way (a file-size limit: the tool ignores SIGXFSZ, so the write returns
+# EFBIG): exit 2, the earlier file of that name intact, no temporary file left beside it.
+mkdir -p "$TMP/bad/outdir" && echo previous >"$TMP/bad/outdir/o.csv"
+rc=0
+(ulimit -f 2; "$EXE" --model "$MODEL" --csv "$DEMO" --out "$TMP/bad/outdir/o.csv") 2>"$TMP/bad/ulimit.err" || rc=$?
+if [[ $rc -eq 2 && $(cat "$TMP/bad/outdir/o.csv") == previous && $(ls "$TMP/bad/outdir") == o.csv ]] &&
+   grep -q "File too large (nothing written there)" "$TMP/bad/ulimit.err"; then
+  ok "--out failing half-way (ulimit -f): exit 2, the previous file intact, no temporary file"
+else
+  bad "--out failing half-way: exit $rc, '$(cat "$TMP/bad/ulimit.err")', files: $(ls "$TMP/bad/outdir" | tr '\n' ' ')"
+fi
+"$EXE" --model "$MODEL" --csv "$DEMO" --out "$TMP/bad/outdir/o.csv" 2>/dev/null && cmp -s "$TMP/bad/outdir/o.csv" "$TMP/bad/plain.csv" &&
+  [[ $(ls "$TMP/bad/outdir") == o.csv ]] && ok "--out replaces the file when the run succeeds" || bad "--out after a successful run"
+# An error after --windows-out was opened (a recording missing from the data set) leaves no file.
+rc=0
+"$EXE" --model "$MODEL" --dataset "$TMP/bad" --recording x --windows-out "$TMP/bad/outdir/w.csv" >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 && ! -e "$TMP/bad/outdir/w.csv" && $(ls "$TMP/bad/outdir") == o.csv ]] &&
+  ok "a failed run leaves no --windows-out file" || bad "failed run with --windows-out: exit $rc, files $(ls "$TMP/bad/outdir" | tr '\n' ' ')"
+if "$EXE" --model "$MODEL" --csv "$DEMO" >/dev/full 2>"$TMP/bad/stdout.err"; then
+  bad "stdout on a full disk: exit 0"
+else
+  grep -q "cannot write the output: No space left on device" "$TMP/bad/stdout.err" && ok "stdout on a full disk: exit 2 with a message" ||
+    bad "stdout on a full disk: $(cat "$TMP/bad/stdout.err")"
+fi
+
 [[ $fails -eq 0 ]] && echo "all CLI checks passed" || echo "$fails CLI check(s) failed"
 exit $((fails > 0))
