@@ -6,6 +6,8 @@
 #   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g, asserts on), then ctest
 #                   without the "consumer" label (the consumer builds are not sanitized anyway) and
 #                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan)
+#   3b. scripts/fuzz.sh: the libFuzzer targets of fuzz/ (clang, ASan + UBSan) 30 s each on their seed
+#      corpora, after replaying fuzz/regressions/ (installs clang and libclang-rt-dev when missing)
 #   4. scripts/mcu.sh: the Cortex-M4F build under qemu-system-arm, compared with the host build,
 #      no heap; regenerates docs/mcu-footprint.md (examples/mcu/README.md)
 #   5. pytest on tools/tests with the system python (/usr/bin/python3), when tools/tests exists
@@ -14,6 +16,7 @@
 #   JOBS=N              parallel build and test jobs (default 2)
 #   PPGHR_SKIP_APT=1    do not check or install packages
 #   PPGHR_SKIP_ASAN=1   skip the sanitizer build
+#   PPGHR_SKIP_FUZZ=1   skip the fuzz smoke step
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -106,6 +109,14 @@ else
   else
     skip_step "asan: ctest" "build failed"
   fi
+fi
+
+# ---- 3b. fuzz smoke ---------------------------------------------------------------------------
+# build-fuzz/: every fuzz target 30 s (JOBS at once); fails on any crash, leak or sanitizer report.
+if [[ ${PPGHR_SKIP_FUZZ:-0} == 1 ]]; then
+  skip_step "fuzz smoke" "PPGHR_SKIP_FUZZ=1"
+else
+  run_step "fuzz smoke (scripts/fuzz.sh 30)" scripts/fuzz.sh 30 || true
 fi
 
 # ---- 4. microcontroller ----------------------------------------------------------------------

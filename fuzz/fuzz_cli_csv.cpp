@@ -1,0 +1,162 @@
+// fuzz_cli_csv: the readers of ppghr-estimate (examples/ppghr_estimate.cpp) on arbitrary files:
+// the recording CSV reader read_csv() and the data set index reader read_index() (index.json
+// through cli::json::parse and its checks), plus the JSON reader alone and its quote() round trip.
+//
+// The CLI is not restructured for this: its source is #included whole with `main` renamed, and its
+// std::exit() (only called by die(), which prints the one-line error and exits 2) made to throw,
+// so a reported error ends the input cleanly (the harness catches it) while a crash, a sanitizer
+// report, a hang or an unbounded allocation still show. The readers take a path, so each input is
+// written to a file in a private temporary directory first.
+//
+// Input: byte 0 = what (0: CSV, 1: index.json, 2: JSON alone); for the CSV byte 1 = --rate
+// (0: none, else one of kRates); the rest is the file's bytes.
+// Checks: no crash; a CSV read without error gives 1..4 PPG channels, a whole number of frames,
+// an accelerometer of 0 or 3 values per frame, a positive finite rate, and a reference that is
+// finite or NaN; an index read without error gives entries with a non-empty id without '/', a
+// positive finite rate <= 1e6 and distinct ids; quote(s) parses back to s for any bytes s.
+
+// Everything the CLI includes, first, so that the two macros below reach only its own code.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ppghr/ppghr.hpp>
+#include <ppghr/spectral/estimator.hpp>
+
+#include "cli/decode.hpp"
+#include "cli/json.hpp"
+
+struct PpghrFuzzDied {
+  int code;
+};
+namespace std {
+// die()'s std::exit(2), spelled std::ppghr_fuzz_exit(2) by the macro below.
+[[noreturn]] inline void ppghr_fuzz_exit(int code) { throw PpghrFuzzDied{code}; }
+}  // namespace std
+
+// die()'s message and the CLI's notes go to /dev/null (millions of them in a run); the harness's
+// own failures still print on the real stderr.
+static std::FILE* const ppghr_fuzz_devnull = std::fopen("/dev/null", "w");
+
+// main() becomes an unused internal function: nothing it alone reaches (the network runners, every
+// network of the CLI) is compiled to code, which keeps this target's build short.
+#define exit ppghr_fuzz_exit
+#define main static ppghr_estimate_main_unused
+#pragma push_macro("stderr")
+#undef stderr
+#define stderr ppghr_fuzz_devnull
+#include "../examples/ppghr_estimate.cpp"
+#pragma pop_macro("stderr")
+#undef main
+#undef exit
+
+namespace {
+
+constexpr double kRates[] = {16, 25, 25.6, 50, 64, 128, 1024, 0.001, 1e9};
+
+[[noreturn]] void fail(const char* what, double a = 0) {
+  std::fprintf(stderr, "ppghr fuzz check failed: %s (%g)\n", what, a);
+  std::abort();
+}
+
+const std::string& workdir() {
+  // Never destroyed: the atexit handler below runs after static destructors would have.
+  static const std::string* const dir = [] {
+    const char* t = std::getenv("TMPDIR");
+    auto* d = new std::string(std::string(t && *t ? t : "/tmp") + "/ppghr_fuzz_cli.XXXXXX");
+    if (!::mkdtemp(d->data())) fail("mkdtemp");
+    std::atexit([] {
+      std::remove((workdir() + "/rec.csv").c_str());
+      std::remove((workdir() + "/index.json").c_str());
+      ::rmdir(workdir().c_str());
+    });
+    return d;
+  }();
+  return *dir;
+}
+
+void write_file(const std::string& path, const std::uint8_t* p, std::size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) fail("cannot write the temporary file");
+  if (n && std::fwrite(p, 1, n, f) != n) fail("short write");
+  std::fclose(f);
+}
+
+void check_csv(const std::uint8_t* p, std::size_t n, double rate) {
+  const std::string path = workdir() + "/rec.csv";
+  write_file(path, p, n);
+  Recording r;
+  try {
+    r = read_csv(path, rate);
+  } catch (const PpghrFuzzDied& d) {
+    if (d.code != 2) fail("die() with a status other than 2", d.code);
+    return;
+  }
+  if (r.ppg_channels < 1 || r.ppg_channels > 4) fail("PPG channel count", r.ppg_channels);
+  if (r.ppg.empty() || r.ppg.size() % std::size_t(r.ppg_channels) != 0) fail("PPG values not whole frames", double(r.ppg.size()));
+  if (!r.acc.empty() && r.acc.size() != 3 * r.samples()) fail("accelerometer values per frame", double(r.acc.size()));
+  if (!(r.rate_hz > 0) || !std::isfinite(r.rate_hz)) fail("rate", r.rate_hz);
+  for (const float h : r.ref_hr)
+    if (std::isinf(h)) fail("an infinite reference heart rate", h);
+}
+
+void check_index(const std::uint8_t* p, std::size_t n) {
+  write_file(workdir() + "/index.json", p, n);
+  Dataset ds;
+  try {
+    ds = read_index(workdir());
+  } catch (const PpghrFuzzDied& d) {
+    if (d.code != 2) fail("die() with a status other than 2", d.code);
+    return;
+  }
+  for (std::size_t k = 0; k < ds.entries.size(); ++k) {
+    const IndexEntry& e = ds.entries[k];
+    if (e.id.empty() || e.id.find('/') != std::string::npos) fail("index: bad id accepted", double(k));
+    if (!(e.fs > 0) || !(e.fs <= 1e6)) fail("index: bad rate accepted", e.fs);
+    if (e.ppg_channels != -1 && (e.ppg_channels < 1 || e.ppg_channels > 64)) fail("index: channel count", e.ppg_channels);
+    for (std::size_t j = 0; j < k; ++j)
+      if (ds.entries[j].id == e.id) fail("index: duplicate id accepted", double(k));
+  }
+}
+
+void check_json(const std::uint8_t* p, std::size_t n) {
+  const std::string text(reinterpret_cast<const char*>(p), n);
+  cli::json::Value v;
+  std::string err;
+  const bool ok = cli::json::parse(text, v, err);
+  if (!ok && err.compare(0, 5, "line ") != 0) fail("a JSON error without its position");
+  // quote() / parse() round trip on the raw bytes.
+  cli::json::Value s;
+  if (!cli::json::parse(cli::json::quote(text), s, err) || !s.is_string() || s.string != text)
+    fail("quote() does not parse back to the same string", double(n));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  switch (data[0] % 3) {
+    case 0: {
+      const double rate = data[1] == 0 ? 0.0 : kRates[data[1] % (sizeof kRates / sizeof kRates[0])];
+      check_csv(data + 2, size - 2, rate);
+      break;
+    }
+    case 1: check_index(data + 1, size - 1); break;
+    default: check_json(data + 1, size - 1); break;
+  }
+  return 0;
+}
