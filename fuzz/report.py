@@ -24,19 +24,8 @@ DESCRIPTIONS = {
 FINDINGS = """\
 | # | target(s) | input (committed) | cause | status |
 |---|---|---|---|---|
-| 1 | fuzz_blob_struct | `fuzz/regressions/fuzz_blob_struct/nonfinite_output_resnet1_1e38_weight`, `..._specnet2_1e38_weight`: a valid blob with one weight set to 1e38 (finite, so the loader accepts it) | `predict()` on a finite window overflows to inf / NaN logits and still says `ok`: `detail::finish_classification` (models/prediction.hpp) takes them to NaN probabilities and an argmax heart rate made from inf / NaN logits (**30 BPM** when all are NaN) | open: proposed fix below |
-| 2 | fuzz_monitor, fuzz_decode | `fuzz/regressions/fuzz_monitor/nonfinite_output_spectral_1e38_run_16hz` (a run of +-1e38 samples at 16 Hz), `fuzz/regressions/fuzz_decode/nonfinite_output_spectral_window_2e19` (a window of values up to ~1e21) | `SpectralEstimator::predict()` / `features()` on a finite window whose power overflows float (|x| above ~1e17 after the band-pass): `normalise_ppg` computes inf x 0 = NaN; predict() says `ok` with NaN probabilities and a heart rate (30 BPM when all are NaN), the Monitor passes it on as an ok window (NaN confidence); a SpectralNet gets NaN features | open: proposed fix below |
-
-Proposed fixes (not applied: they decide what status an overflowing output gets, in files others
-edit): (1) in `detail::ResultTraits<...>::finish` / `finish_classification`, refuse the result with
-`InputStatus::non_finite` when any logit (or a regression head's value) is not finite, so every
-network reports an overflow like a NaN input (the Monitor then gives the window `non_finite`);
-(2) in `SpectralEstimator::predict()` and `features()`, refuse with `non_finite` when a channel's
-top power or the final sum is not finite (or scale each channel by its max |x| before squaring,
-which keeps such windows usable). Until then the harnesses tolerate exactly this at run time
-(`PPGHR_FUZZ_ALLOW=nonfinite_output`, set by scripts/fuzz.sh) and the regression inputs are replayed
-for crashes and sanitizer reports only; run them strictly with
-`PPGHR_FUZZ_ALLOW= build-fuzz/fuzz/<target> fuzz/regressions/<target>/*` (they fail today).
+| 1 | fuzz_blob_struct | `fuzz/regressions/fuzz_blob_struct/nonfinite_output_resnet1_1e38_weight`, `..._specnet2_1e38_weight`: a valid blob with one weight set to 1e38 (finite, so the loader accepts it) | `predict()` on a finite window overflowed to inf / NaN logits and still said `ok`: `detail::finish_classification` took them to NaN probabilities and an argmax heart rate (**30 BPM** when all are NaN) | **fixed**: `Network::predict()` (models/network.hpp) refuses outputs that are not finite with `InputStatus::non_finite` (the Monitor then gives the window `non_finite`); the inputs are replayed strictly by every smoke run |
+| 2 | fuzz_monitor, fuzz_decode | `fuzz/regressions/fuzz_monitor/nonfinite_output_spectral_1e38_run_16hz` (a run of +-1e38 samples at 16 Hz), `fuzz/regressions/fuzz_decode/nonfinite_output_spectral_window_2e19` (a window of values up to ~1e21) | `SpectralEstimator::predict()` / `features()` on a finite window whose power overflows float (|x| above ~1e17 after the band-pass): `normalise_ppg` computed inf x 0 = NaN; predict() said `ok` with NaN probabilities and a heart rate, the Monitor passed it on as an ok window | **fixed**: `predict()` and `features()` (spectral/estimator.hpp) return `non_finite` when their output is not finite; replayed strictly |
 """
 
 

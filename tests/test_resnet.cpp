@@ -179,6 +179,19 @@ TEST_CASE("predict refuses without weights and on NaN/Inf input, with no heart r
   for (float v : p1.probabilities) REQUIRE(v == 0.f);
   x[17] = std::numeric_limits<float>::infinity();
   CHECK(net->predict(x.data()).status == InputStatus::non_finite);
+  // A finite window whose outputs overflow (a blob with huge finite weights loads: every weight is
+  // finite) is refused the same way, never a heart rate (fuzz_blob_struct's finding,
+  // fuzz/regressions/fuzz_blob_struct/).
+  auto huge = ts;
+  for (auto& v : huge.front().data) v = 1e38f;  // the stem's weights
+  const auto hblob = make_blob(*net, huge);
+  REQUIRE(net->load(hblob.data(), hblob.size()).ok());
+  x[17] = 0.5f;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = i % 2 ? 3.f : -3.f;
+  const auto& p2 = net->predict(x.data());
+  CHECK(p2.status == InputStatus::non_finite);
+  CHECK(p2.class_index == -1);
+  CHECK(p2.bpm == 0.f);
 }
 
 TEST_CASE("predict() makes no heap allocation") {

@@ -157,6 +157,15 @@ TEST_CASE("spectral: non-finite input is refused, parameters are validated") {
   CHECK(p.status == ppghr::InputStatus::non_finite);
   CHECK(p.class_index == -1);
   CHECK(p.bpm == 0.f);
+  // A finite window so large that its power overflows float is refused too, never a heart rate
+  // (fuzz_monitor / fuzz_decode's finding, fuzz/regressions/).
+  auto huge = window<2>(90.0, 100.0, 0.0, 0.0);
+  for (auto& v : huge) v *= 1e30f;
+  const auto& q = est->predict(huge.data());
+  CHECK(q.status == ppghr::InputStatus::non_finite);
+  CHECK(q.bpm == 0.f);
+  std::vector<float> feats(ppghr::SpectralEstimator<2>::feature_size);
+  CHECK(est->features(huge.data(), feats.data()) == ppghr::InputStatus::non_finite);
   ppghr::SpectralParams bad;
   bad.floor = 0.f;
   CHECK(est->configure(bad) == ppghr::DspStatus::bad_config);

@@ -74,7 +74,7 @@ struct LoadReport {
 enum class InputStatus : std::uint8_t {
   ok = 0,
   not_loaded = 1,   ///< no weights were ever loaded successfully
-  non_finite = 2,   ///< the window holds NaN or infinity
+  non_finite = 2,   ///< the window holds NaN or infinity, or the outputs overflowed to them
 };
 
 [[nodiscard]] constexpr const char* input_status_name(InputStatus s) noexcept {

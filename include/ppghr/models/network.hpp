@@ -125,7 +125,8 @@ class Network {
   [[nodiscard]] bool loaded() const noexcept { return loaded_; }
 
   /// Estimates heart rate from one window of input_size floats. Refuses (status not ok, no heart
-  /// rate) when no weights were loaded or the window holds NaN/Inf. No allocation, no exception,
+  /// rate) when no weights were loaded, or the window holds NaN/Inf, or the outputs overflowed to
+  /// NaN/Inf (non_finite). No allocation, no exception,
   /// no lock. The result lives in the network and is overwritten by the next call.
   const Result& predict(const T* window) noexcept {
     if (!loaded_) {
@@ -133,8 +134,14 @@ class Network {
     } else if (!detail::all_finite(window, InputSize)) {
       detail::refuse(result_, InputStatus::non_finite);
     } else {
-      self().forward(window, detail::ResultTraits<Result>::raw(result_));
-      detail::ResultTraits<Result>::finish(result_);
+      using Traits = detail::ResultTraits<Result>;
+      self().forward(window, Traits::raw(result_));
+      // Huge finite weights or inputs can overflow to inf / NaN outputs: refused, never a heart
+      // rate (found by fuzz_blob_struct: a blob with a 1e38 weight loads, it is finite).
+      if (detail::all_finite(Traits::raw(result_), std::size_t(Traits::outputs)))
+        Traits::finish(result_);
+      else
+        detail::refuse(result_, InputStatus::non_finite);
     }
     return result_;
   }

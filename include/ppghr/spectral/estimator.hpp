@@ -142,7 +142,8 @@ class SpectralEstimator {
   [[nodiscard]] bool accelerometer() const noexcept { return accelerometer_; }
 
   /// One window -> the likelihood over the 180 classes (probabilities), its argmax (bpm) and
-  /// logits = log(probabilities). A window holding NaN / infinity is refused (non_finite).
+  /// logits = log(probabilities). A window holding NaN / infinity, or so large that its power
+  /// overflows, is refused (non_finite).
   const Prediction<float>& predict(const float* window) noexcept {
     if (!detail::all_finite(window, input_size)) {
       detail::refuse(result_, InputStatus::non_finite);
@@ -172,6 +173,12 @@ class SpectralEstimator {
       result_.logits[b] = std::log(result_.probabilities[b]);
       if (result_.probabilities[b] > result_.probabilities[best]) best = b;
     }
+    // A finite window so large that its power overflows (|x| above ~1e17 after the band-pass)
+    // leaves NaN here: refused like a non-finite window, never a heart rate (found by fuzz_monitor).
+    if (!detail::all_finite(result_.probabilities.data(), kNumClasses)) {
+      detail::refuse(result_, InputStatus::non_finite);
+      return result_;
+    }
     result_.class_index = best;
     result_.bpm = float(best + kMinBpm);
     result_.status = InputStatus::ok;
@@ -195,7 +202,8 @@ class SpectralEstimator {
   ///      min(1, w(b) P_c(2 f_b) / max(w P_c)) (0 for a flat channel);
   ///   4  the accelerometer at twice the class frequency: min(1, A(2 f_b) / max A) x m (0 as in 1);
   ///   5  the position on the grid: (bpm - 120) / 100.
-  /// A window holding NaN / infinity is refused (non_finite; out untouched). Afterwards motion(),
+  /// A window holding NaN / infinity is refused (non_finite; out untouched); one so large that its
+  /// power overflows is refused too (non_finite; out then unspecified). Afterwards motion(),
   /// artefact_count() ... and grid() describe this window; result() is not changed. No allocation;
   /// the double-frequency powers are read from the FFTs in spectra()'s own pass (predict() does not
   /// compute them) straight into out, so the object does not grow.
@@ -235,7 +243,8 @@ class SpectralEstimator {
       out[b * F + 2] *= inv_c;
       out[b * F + 3] *= inv_c;
     }
-    return InputStatus::ok;
+    // Overflow of a huge finite window (see predict()): non_finite, out then unspecified.
+    return detail::all_finite(out, feature_size) ? InputStatus::ok : InputStatus::non_finite;
   }
 
   /// Of the last window: motion (g), the artefact frequencies removed (BPM) and their weights.
