@@ -426,6 +426,9 @@ Recording read_dataset(const Dataset& ds, const IndexEntry& e, bool with_acc) {
       if (bytes.size() % 4 != 0 || values % std::size_t(e.n_samples) != 0 || values == 0)
         die("'" + ppg_path + "': size " + std::to_string(bytes.size()) + " bytes is not a whole number of channels of " +
             std::to_string(e.n_samples) + " float32 samples (n_samples in index.json)");
+      if (values / std::size_t(e.n_samples) > 64)  // the bound n_ppg_channels has in index.json
+        die("'" + ppg_path + "': size " + std::to_string(bytes.size()) + " bytes makes " + std::to_string(values / std::size_t(e.n_samples)) +
+            " channels of " + std::to_string(e.n_samples) + " float32 samples (n_samples in index.json); at most 64");
       ch = static_cast<int>(values / std::size_t(e.n_samples));
     }
   }
@@ -449,11 +452,15 @@ Recording read_dataset(const Dataset& ds, const IndexEntry& e, bool with_acc) {
   const long w = !r.ref_hr.empty() ? static_cast<long>(r.ref_hr.size()) : e.n_windows;
   if (w > 0) {
     const double need_s = double(ppghr::kStrideSeconds) * double(w - 1) + ppghr::kWindowSeconds;
-    const auto need = static_cast<std::size_t>(std::ceil(need_s * e.fs - 1e-6));
-    if (r.samples() < need)
+    // Compared as doubles: n_windows up to 1e15 at up to 1e6 Hz needs more samples than a size_t holds.
+    const double need = std::ceil(need_s * e.fs - 1e-6);
+    if (double(r.samples()) < need) {
+      char nb[32];
+      std::snprintf(nb, sizeof nb, "%.0f", need);
       die("'" + ppg_path + "': " + std::to_string(r.samples()) + " samples is shorter than its " + std::to_string(w) + " labels need (" +
-          std::to_string(need) + " = (2 x " + std::to_string(w - 1) + " + 8) s at " + std::to_string(e.fs) + " Hz" +
+          nb + " = (2 x " + std::to_string(w - 1) + " + 8) s at " + std::to_string(e.fs) + " Hz" +
           (!r.ref_hr.empty() ? ", labels in '" + hr_path + "')" : ", n_windows in index.json)"));
+    }
   }
   if (e.adc_max > 0) r.adc_max = e.adc_max;
   return r;
@@ -504,6 +511,7 @@ struct RunOut {
   std::vector<cli::Probs> probs;  // per window when the estimator has a probability vector (zeros when not ok)
   std::vector<int> channels;      // PPG channels used
   bool accelerometer = false;     // the accelerometer went in
+  std::size_t acc_flat = 0;       // windows whose accelerometer held one value (WindowResult::acc_flat)
 };
 
 struct Options {
@@ -555,6 +563,7 @@ RunOut stream(M& mon, const Recording& r, const std::vector<int>& ppg_ch, bool a
     w.status = e.status;
     w.hr = e.bpm;
     w.hr_clamped = e.bpm_tracked;
+    out.acc_flat += e.acc_flat ? 1 : 0;
     if (e.index < r.ref_hr.size()) w.ref = r.ref_hr[e.index];
     out.windows.push_back(w);
     if constexpr (M::has_probabilities) {
@@ -584,6 +593,9 @@ RunOut stream(M& mon, const Recording& r, const std::vector<int>& ppg_ch, bool a
   if (too_short)
     std::fprintf(stderr, "ppghr-estimate: '%s': %.1f s of signal is too short for one 8 s window (status too_short)\n",
                  r.name.c_str(), double(n) / r.rate_hz);
+  if (out.accelerometer && out.acc_flat > 0)
+    std::fprintf(stderr, "ppghr-estimate: note: '%s': the accelerometer held one value through %zu of %zu windows (stopped or stuck?): motion not seen there\n",
+                 r.name.c_str(), out.acc_flat, out.windows.size());
   return out;
 }
 

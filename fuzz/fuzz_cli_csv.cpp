@@ -1,6 +1,7 @@
 // fuzz_cli_csv: the readers of ppghr-estimate (examples/ppghr_estimate.cpp) on arbitrary files:
-// the recording CSV reader read_csv() and the data set index reader read_index() (index.json
-// through cli::json::parse and its checks), plus the JSON reader alone and its quote() round trip.
+// the recording CSV reader read_csv(), the data set index reader read_index() (index.json
+// through cli::json::parse and its checks), the data set's float32 files (read_dataset(): index.json
+// + rec/<id>.ppg.f32, .acc.f32, .hr.f32), plus the JSON reader alone and its quote() round trip.
 //
 // The CLI is not restructured for this: its source is #included whole with `main` renamed, and its
 // std::exit() (only called by die(), which prints the one-line error and exits 2) made to throw,
@@ -8,12 +9,19 @@
 // report, a hang or an unbounded allocation still show. The readers take a path, so each input is
 // written to a file in a private temporary directory first.
 //
-// Input: byte 0 = what (0: CSV, 1: index.json, 2: JSON alone); for the CSV byte 1 = --rate
-// (0: none, else one of kRates); the rest is the file's bytes.
+// Input: byte 0 = what (0: CSV, 1: index.json, 2: JSON alone, 3: a data set); for the CSV byte 1 =
+// --rate (0: none, else one of kRates); the rest is the file's bytes. A data set: byte 1 = flags
+// (bit 0: write .acc.f32, bit 1: write .hr.f32, bit 2: read with the accelerometer), bytes 2-7 =
+// the lengths of index.json, .ppg.f32 and .acc.f32 (u16 each, cut to what is there), then those
+// files' bytes, and the rest is .hr.f32; the float files are written for the first two recordings
+// of the index (ids up to 200 bytes without NUL) and read with read_dataset().
 // Checks: no crash; a CSV read without error gives 1..4 PPG channels, a whole number of frames,
 // an accelerometer of 0 or 3 values per frame, a positive finite rate, and a reference that is
 // finite or NaN; an index read without error gives entries with a non-empty id without '/', a
-// positive finite rate <= 1e6 and distinct ids; quote(s) parses back to s for any bytes s.
+// positive finite rate <= 1e6 and distinct ids; a data set recording read without error has its
+// index rate, 1..64 channels, whole frames, at least one sample, n_samples of them when the index
+// says so, an accelerometer of 0 or 3 values per sample (none unless asked for) and, when its
+// labels or n_windows are known, enough samples for them; quote(s) parses back to s for any bytes s.
 
 // Everything the CLI includes, first, so that the two macros below reach only its own code.
 #include <algorithm>
@@ -82,6 +90,7 @@ const std::string& workdir() {
     std::atexit([] {
       std::remove((workdir() + "/rec.csv").c_str());
       std::remove((workdir() + "/index.json").c_str());
+      ::rmdir((workdir() + "/rec").c_str());
       ::rmdir(workdir().c_str());
     });
     return d;
@@ -145,18 +154,72 @@ void check_json(const std::uint8_t* p, std::size_t n) {
     fail("quote() does not parse back to the same string", double(n));
 }
 
+// Index + float files: read_index(), then read_dataset() for the first two recordings.
+void check_dataset(const std::uint8_t* p, std::size_t n) {
+  if (n < 7) return;
+  const std::uint8_t flags = p[0];
+  std::size_t len[3], at = 7;
+  for (int k = 0; k < 3; ++k) {
+    len[k] = std::min<std::size_t>(std::size_t(p[1 + 2 * k]) | std::size_t(p[2 + 2 * k]) << 8, n - at);
+    at += len[k];
+  }
+  const std::uint8_t* index = p + 7;
+  const std::uint8_t* ppg = index + len[0];
+  const std::uint8_t* acc = ppg + len[1];
+  const std::uint8_t* hr = acc + len[2];
+  const std::size_t hr_len = n - at;
+  write_file(workdir() + "/index.json", index, len[0]);
+  ::mkdir((workdir() + "/rec").c_str(), 0700);
+  Dataset ds;
+  try {
+    ds = read_index(workdir());
+  } catch (const PpghrFuzzDied& d) {
+    if (d.code != 2) fail("die() with a status other than 2", d.code);
+    return;
+  }
+  for (std::size_t k = 0; k < ds.entries.size() && k < 2; ++k) {
+    const IndexEntry& e = ds.entries[k];
+    if (e.id.size() > 200 || e.id.find('\0') != std::string::npos) continue;
+    const std::string base = workdir() + "/rec/" + e.id;
+    write_file(base + ".ppg.f32", ppg, len[1]);
+    if (flags & 1) write_file(base + ".acc.f32", acc, len[2]);
+    if (flags & 2) write_file(base + ".hr.f32", hr, hr_len);
+    const bool with_acc = (flags & 4) != 0;
+    bool died = false;
+    Recording r;
+    try {
+      r = read_dataset(ds, e, with_acc);
+    } catch (const PpghrFuzzDied& d) {
+      if (d.code != 2) fail("die() with a status other than 2", d.code);
+      died = true;
+    }
+    for (const char* ext : {".ppg.f32", ".acc.f32", ".hr.f32"}) std::remove((base + ext).c_str());
+    if (died) continue;
+    if (r.rate_hz != e.fs) fail("data set: the rate is not the index's", r.rate_hz);
+    if (r.ppg_channels < 1 || r.ppg_channels > 64) fail("data set: channel count", r.ppg_channels);
+    if (r.ppg.empty() || r.ppg.size() % std::size_t(r.ppg_channels) != 0) fail("data set: PPG values not whole frames", double(r.ppg.size()));
+    if (e.ppg_channels != -1 && r.ppg_channels != e.ppg_channels) fail("data set: channels differ from the index", r.ppg_channels);
+    if (e.n_samples >= 0 && long(r.samples()) != e.n_samples) fail("data set: n_samples differs from the index", double(r.samples()));
+    if (!r.acc.empty() && (!with_acc || r.acc.size() != 3 * r.samples())) fail("data set: accelerometer values", double(r.acc.size()));
+    const long w = !r.ref_hr.empty() ? long(r.ref_hr.size()) : e.n_windows;
+    if (w > 0 && double(r.samples()) < (double(ppghr::kStrideSeconds) * double(w - 1) + ppghr::kWindowSeconds) * e.fs * (1 - 1e-9) - 1)
+      fail("data set: fewer samples than the labels need", double(r.samples()));
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0: {
       const double rate = data[1] == 0 ? 0.0 : kRates[data[1] % (sizeof kRates / sizeof kRates[0])];
       check_csv(data + 2, size - 2, rate);
       break;
     }
     case 1: check_index(data + 1, size - 1); break;
-    default: check_json(data + 1, size - 1); break;
+    case 2: check_json(data + 1, size - 1); break;
+    default: check_dataset(data + 1, size - 1); break;
   }
   return 0;
 }

@@ -17,8 +17,9 @@
 //  10 noise run      u8 length (x rate / 8), u8 seed
 // The stream is cut at kMaxSeconds. Checks: push / push_gap / finish return ok; every ok window has
 // a finite heart rate and tracked heart rate in 30..209 BPM, finite probabilities, a confidence in
-// [0, 1]; windows arrive in order 0, 1, 2, ...; after finish() their count is the number of
-// windows [2k, 2k + 8) s that end inside the stream (or one too_short window when there is none).
+// [0, 1]; no gap window has acc_flat; windows arrive in order 0, 1, 2, ...; after finish() their
+// count is the number of windows [2k, 2k + 8) s that end inside the stream (or one too_short
+// window when there is none).
 #include "fuzz_common.hpp"
 
 #include <ppghr/monitor/monitor.hpp>
@@ -66,6 +67,7 @@ struct Checker {
     }
     if (r.index != delivered) ppghr_fuzz::fail("window out of order", name, double(r.index), double(delivered));
     ++delivered;
+    if (r.acc_flat && r.status == ppghr::SignalStatus::gap) ppghr_fuzz::fail("acc_flat in a gap window", name);
     if (!r.ok()) {
       if (r.bpm != 0.f || r.probabilities != nullptr) ppghr_fuzz::fail("a window that is not ok has a heart rate", name);
       return;

@@ -148,6 +148,18 @@ def cli():
              '{"id": "s1", "subset": "a", "fs_hz": 64, "n_ppg_channels": 2, "n_samples": 1000, "n_windows": 4,'
              ' "ppg_adc": "12-bit", "acc_unit": "g"}, {"id": "s2", "fs_hz": 25.6}]}')
     write("fuzz_cli_csv", "index", bytes([1]) + index.encode())
+    # Data sets: index.json + float32 files (fuzz_cli_csv.cpp check_dataset).
+    n = 500  # 20 s at 25 Hz: enough for 7 windows
+    ppg = struct.pack("<%df" % (2 * n), *[1000 + 40 * math.sin(0.3 * k) for k in range(2 * n)])
+    acc = struct.pack("<%df" % (3 * n), *[0.01 * (k % 3) for k in range(3 * n)])
+    hr = struct.pack("<3f", 70.0, 71.5, float("nan"))
+    ds_index = ('{"format": {"files": {"rec/<id>.acc.f32": "N x 3 in g"}}, "recordings": [{"id": "r1", "fs_hz": 25,'
+                ' "n_ppg_channels": 2, "n_samples": %d, "n_windows": 3, "ppg_adc": "16-bit"}]}' % n).encode()
+    write("fuzz_cli_csv", "dataset_acc_hr", bytes([3, 7]) + struct.pack("<3H", len(ds_index), len(ppg), len(acc))
+          + ds_index + ppg + acc + hr)
+    ds_index = b'{"recordings": [{"id": "x", "fs_hz": 12.5, "n_samples": 4, "n_windows": 1000000000000}, {"id": "y", "fs_hz": 1}]}'
+    write("fuzz_cli_csv", "dataset_sizes", bytes([3, 2]) + struct.pack("<3H", len(ds_index), 20, 0) + ds_index
+          + struct.pack("<5f", 1, 2, 3, 4, 5) + struct.pack("<f", 60.0))
     write("fuzz_cli_csv", "json_escapes", bytes([2]) + '["a\\u00e9\\ud83d\\ude00\\n", 1e308, -0.5e-3, true, null, {}]'.encode())
 
 

@@ -6,6 +6,7 @@
 
 #include <ppghr/ppghr.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -511,6 +512,62 @@ TEST_CASE("monitor: a PULSE regression head gives predict()'s BPM, no probabilit
   RecentMeanClamp<float> expect;
   REQUIRE(clamped.size() == got.size());
   for (std::size_t k = 0; k < got.size(); ++k) CHECK(clamped[k].bpm_tracked == expect.update(got[k].bpm));
+}
+
+TEST_CASE("monitor: a stopped accelerometer sets acc_flat on the windows inside the stop, status kept") {
+  static_assert(Monitor<PulseReg, PulsePreprocessor>::acc_channels == 3, "PULSE: PPG, then ACC x, y, z");
+  static_assert(Mon::acc_channels == 0, "a PPG-only stream has no accelerometer");
+  auto net = make_pulse_net<PulseReg>(94);
+  const int fs = 50;
+  const auto clean = pulse_frames(fs, 40.0);
+  const auto base = run_pulse(*net, clean, fs, Tracking::none);
+  REQUIRE(base.size() == 17);
+  for (const auto& w : base) CHECK_FALSE(w.acc_flat);  // a moving accelerometer
+  // Samples [a, b) stopped: holding frame a - 1's values (flat from a - 1), or zeros (flat from a).
+  // Window k is samples [100 k, 100 k + 400): flat when its samples and the one before are equal.
+  const std::size_t a = 615, b = 1505;
+  for (const bool zeros : {false, true}) {
+    auto frames = clean;
+    for (std::size_t i = a; i < b; ++i)
+      for (int c = 1; c < 4; ++c) frames[4 * i + c] = zeros ? 0.f : clean[4 * (a - 1) + c];
+    const auto got = run_pulse(*net, frames, fs, Tracking::none);
+    REQUIRE(got.size() == base.size());
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      INFO((zeros ? "zeros" : "hold") << ", window " << k);
+      const std::size_t c0 = 100 * k, c1 = c0 + 400;
+      const bool flat = (zeros ? a + 1 <= c0 : a <= c0) && c1 <= b;  // k = 7..11 either way
+      CHECK(got[k].acc_flat == flat);
+      CHECK(got[k].status == base[k].status);  // the PPG decides the status, not the accelerometer
+      CHECK(got[k].ok());
+    }
+    CHECK(std::count_if(got.begin(), got.end(), [](const WindowResult& w) { return w.acc_flat; }) == 5);
+  }
+  // A gap inside the stop: the windows it touches are gap, never acc_flat.
+  auto frames = clean;
+  for (std::size_t i = a; i < b; ++i)
+    for (int c = 1; c < 4; ++c) frames[4 * i + c] = clean[4 * (a - 1) + c];
+  using M = Monitor<PulseReg, PulsePreprocessor>;
+  auto mon = std::make_unique<M>();
+  M::Config cfg;
+  cfg.preprocessing = PulsePreprocessor::raw_config(fs);
+  REQUIRE(mon->init(*net, cfg) == DspStatus::ok);
+  std::vector<WindowResult> out;
+  auto sink = [&](const WindowResult& r) { out.push_back(r); };
+  REQUIRE(mon->push(frames.data(), 1000, sink) == DspStatus::ok);
+  REQUIRE(mon->push_gap(10, sink) == DspStatus::ok);
+  REQUIRE(mon->push(frames.data() + 4 * 1010, frames.size() / 4 - 1010, sink) == DspStatus::ok);
+  REQUIRE(mon->finish(sink) == DspStatus::ok);
+  REQUIRE(out.size() == base.size());
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    INFO("gap, window " << k);
+    const std::size_t c0 = 100 * k, c1 = c0 + 400;
+    if (c0 < 1010 && c1 > 1000) {
+      CHECK(out[k].status == SignalStatus::gap);
+      CHECK_FALSE(out[k].acc_flat);
+    } else {
+      CHECK(out[k].acc_flat == (a <= c0 && c1 <= b));
+    }
+  }
 }
 
 TEST_CASE("monitor: Tracking::hmm needs a probability vector: refused for a regression head") {

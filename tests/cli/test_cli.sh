@@ -300,6 +300,12 @@ PYEOF
   expect_error "accelerometer file not whole frames" "bad/rec/demo.acc.f32': size [0-9]+ bytes is not a whole number of 3-value float32 frames" --model "$STUDENT" --eval "$TMP/bad"
   mk; "$PY" -c 'import numpy as np, sys; np.arange(200, dtype="<f4").tofile(sys.argv[1])' "$TMP/bad/rec/demo.hr.f32"
   expect_error "recording shorter than its labels" "bad/rec/demo.ppg.f32': 18000 samples is shorter than its 200 labels need \(20300 = \(2 x 199 \+ 8\) s at 50" --model "$MODEL" --eval "$TMP/bad"
+  # Fuzzing findings (docs/fuzzing.md): a channel count inferred from the file size is held to 1..64
+  # like n_ppg_channels; n_windows 1e15 at 1 MHz (more samples than a size_t holds) is an error, not UB.
+  mk; "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); r = i["recordings"][0]; r.pop("n_ppg_channels", None); r["n_samples"] = 100; json.dump(i, open(p, "w"))' "$TMP/bad/index.json"
+  expect_error "channel count inferred from the file size above 64" "bad/rec/demo.ppg.f32': size [0-9]+ bytes makes [0-9]+ channels of 100 float32 samples \(n_samples in index.json\); at most 64" --model "$MODEL" --eval "$TMP/bad"
+  mk; rm -f "$TMP/bad/rec/demo.hr.f32"; "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); r = i["recordings"][0]; r["fs_hz"] = 1e6; r["n_windows"] = 999999999999999; json.dump(i, open(p, "w"))' "$TMP/bad/index.json"
+  expect_error "n_windows 1e15 at 1 MHz" "samples is shorter than its 999999999999999 labels need \([0-9]{22} = " --model "$MODEL" --eval "$TMP/bad"
   mk; "$PY" -c 'import json, sys; p = sys.argv[1]; i = json.load(open(p)); i["recordings"][0]["n_samples"] = 17999; json.dump(i, open(p, "w"))' "$TMP/bad/index.json"
   expect_error "n_samples disagreeing with the file" "is not a whole number of channels of 17999|17999" --model "$MODEL" --eval "$TMP/bad"
   expect_error "--eval of a subset that is not there" "no recording of subset 'bami9'" --model "$MODEL" --eval "$DS" --subset bami9
@@ -319,6 +325,12 @@ if "$EXE" --model spectral --csv "$DEMO" --ref "$REF" --decode online >"$TMP/sp.
   "$EXE" --model spectral --csv "$TMP/ppg_only.csv" --rate 50 >"$TMP/sp_noacc.csv" 2>"$TMP/sp_noacc.err" &&
     [[ $(grep -c 'no accelerometer: motion not suppressed, confidence lowered' "$TMP/sp_noacc.err") -eq 1 ]] &&
     ok "spectral without accelerometer: one note" || bad "spectral without accelerometer: $(cat "$TMP/sp_noacc.err")"
+  # An accelerometer stopped from 100 s on (holding its value): the note counts the windows.
+  awk -F, 'NR == 1 || $1 < 100 { print; if (NR > 1) { x = $3; y = $4; z = $5 } next } { print $1 "," $2 "," x "," y "," z }' "$DEMO" >"$TMP/acc_stop.csv"
+  "$EXE" --model spectral --csv "$TMP/acc_stop.csv" >"$TMP/sp_stop.csv" 2>"$TMP/sp_stop.err" &&
+    ! grep -q 'held one value' "$TMP/sp.err" &&
+    grep -Eq "note: '.*acc_stop.csv': the accelerometer held one value through [0-9]+ of 177 windows \(stopped or stuck\?\)" "$TMP/sp_stop.err" &&
+    ok "spectral with a stopped accelerometer: $(grep 'held one value' "$TMP/sp_stop.err")" || bad "spectral with a stopped accelerometer: $(cat "$TMP/sp_stop.err")"
   "$EXE" --model spectral --csv "$TMP/two.csv" --channels 0 >"$TMP/sp_c0.csv" 2>/dev/null &&
     "$EXE" --model spectral --csv "$DEMO" >"$TMP/sp_plain.csv" 2>/dev/null && cmp -s "$TMP/sp_c0.csv" "$TMP/sp_plain.csv" &&
     ok "spectral --channels 0 of ppg0,ppg1 = the one-channel file" || bad "spectral --channels 0 differs"

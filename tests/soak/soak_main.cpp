@@ -35,7 +35,13 @@
 //  6. chunking: the same faulty stream pushed in chunks of 1, 7 (over the first --small-hours,
 //     the windows before finish()), 64, 1000 and random sizes 1..2000 gives the same windows bit
 //     for bit (a chunk is split at fault boundaries into push() and push_gap() calls);
-//  7. the fault plan produced every status (ok, gap, non_finite, flat, clipped) at least once.
+//  7. the fault plan produced every status (ok, gap, non_finite, flat, clipped) at least once, and
+//     at least one acc_flat window;
+//  8. acc_flat (the accelerometer held one value through the window: monitor.hpp) is set exactly
+//     on the windows inside a stopped accelerometer: samples [c0, c0 + 512) each equal to the one
+//     before, i.e. the stop holds its last value from a <= c0 (or zeros from a + 1 <= c0) to
+//     b >= c0 + 512; never in a gap window; not checked where a gap or an accelerometer NaN
+//     touches [c0 - 1, c0 + 512).
 //
 // Expected status of window k (samples [128k, 128k + 512) at 64 Hz), the Monitor's documented rule
 // in its order of precedence (monitor.hpp):
@@ -46,8 +52,9 @@
 //   clipped     float(samples at the rails) / 512 > 0.1 (rails given: adc_min 0, adc_max 65535)
 //   non_finite  a NaN accelerometer sample in the window (another channel unusable)
 //   ok          otherwise: a flat run or clipping shorter than that, a rate-mismatched chunk and a
-//               stopped accelerometer leave the window ok (the monitor cannot see them; the
-//               estimator must still give a finite, in-range heart rate)
+//               stopped accelerometer leave the window ok (the estimator must still give a finite,
+//               in-range heart rate; a rate-mismatched chunk cannot be seen; a stopped
+//               accelerometer sets acc_flat, check 8)
 // A gap or NaN within 2 s outside the window (the resampler reaches <= 51 samples = 0.8 s at
 // 64 -> 25 Hz) may also spoil it: then gap or non_finite is accepted besides the rule's status.
 //
@@ -261,6 +268,8 @@ struct Expect {
   SignalStatus status = SignalStatus::ok;
   bool near_gap = false, near_nan = false;  // a gap / NaN within 2 s outside the window
   bool touched = false;                     // any faulty sample in [start - 2 s, end + 2 s)
+  bool acc_flat = false;                    // inside a stopped accelerometer (check 8)
+  bool acc_known = true;                    // false: a gap / accelerometer NaN touches it
 };
 
 Expect expect_window(const std::vector<Event>& ev, std::uint64_t k, std::uint64_t n) {
@@ -275,6 +284,8 @@ Expect expect_window(const std::vector<Event>& ev, std::uint64_t k, std::uint64_
     const std::uint64_t a = std::max(e.a, c0), b = std::min(e.b, c1);  // overlap with the window
     const bool core = a < b;
     const bool near = e.a < c0 || e.b > c1;  // some of it lies outside the window
+    if ((e.kind == Kind::gap || e.kind == Kind::nan_acc) && e.a < c1 && e.b + 1 > c0) x.acc_known = false;
+    if (e.kind == Kind::acc_stop && e.b >= c1 && (e.variant == 0 ? e.a <= c0 : e.a + 1 <= c0)) x.acc_flat = true;
     switch (e.kind) {
       case Kind::gap:
         gap = gap || core;
@@ -314,11 +325,12 @@ Expect expect_window(const std::vector<Event>& ev, std::uint64_t k, std::uint64_
 struct Rec {
   float bpm = 0, bpm_tracked = 0, confidence = 0, confidence_raw = 0;
   SignalStatus status = SignalStatus::ok;
+  bool acc_flat = false;
   bool at_finish = false;
   bool seen = false;
 };
 bool same(const Rec& x, const Rec& y) {
-  return x.status == y.status && std::memcmp(&x.bpm, &y.bpm, sizeof(float)) == 0 &&
+  return x.status == y.status && x.acc_flat == y.acc_flat && std::memcmp(&x.bpm, &y.bpm, sizeof(float)) == 0 &&
          std::memcmp(&x.bpm_tracked, &y.bpm_tracked, sizeof(float)) == 0 &&
          std::memcmp(&x.confidence, &y.confidence, sizeof(float)) == 0 &&
          std::memcmp(&x.confidence_raw, &y.confidence_raw, sizeof(float)) == 0;
@@ -334,6 +346,7 @@ struct Run {
   std::uint64_t windows = 0;   // delivered
   std::uint64_t spoiled_nearby = 0;  // gap / non_finite from a gap or NaN just outside the window
   std::array<std::uint64_t, 8> by_status{};
+  std::uint64_t acc_flat = 0;  // windows with acc_flat
   long allocations = 0;
   double seconds = 0;
   std::uint64_t failures = 0;
@@ -398,6 +411,8 @@ void stream(M& mon, Est& est, const typename M::Config& cfg, const std::vector<E
       run.fail(k, "emitted after %llu samples, its last is %llu (latency %llu)", (unsigned long long)seen,
                (unsigned long long)end, (unsigned long long)latency);
     r.status = w.status;
+    r.acc_flat = w.acc_flat;
+    run.acc_flat += w.acc_flat ? 1u : 0u;
     r.bpm = w.bpm;
     r.bpm_tracked = w.bpm_tracked;
     r.confidence = w.confidence;
@@ -425,6 +440,9 @@ void stream(M& mon, Est& est, const typename M::Config& cfg, const std::vector<E
     const bool allowed = w.status == x.status || (x.near_gap && w.status == SignalStatus::gap) ||
                          ((x.near_gap || x.near_nan) && w.status == SignalStatus::non_finite);
     run.spoiled_nearby += (allowed && w.status != x.status) ? 1u : 0u;
+    if (w.status == SignalStatus::gap ? w.acc_flat : x.acc_known && w.acc_flat != x.acc_flat)
+      run.fail(k, "acc_flat %d, expected %d (status %s)", int(w.acc_flat), w.status == SignalStatus::gap ? 0 : int(x.acc_flat),
+               signal_status_name(w.status));
     if (!allowed)
       run.fail(k, "status %s, expected %s%s%s", signal_status_name(w.status), signal_status_name(x.status),
                x.near_gap ? " (or gap / non_finite: a gap nearby)" : "",
@@ -517,6 +535,8 @@ bool soak_one(const char* name, Est& est, Tracking tracking, const Calibration& 
   for (SignalStatus st : {SignalStatus::ok, SignalStatus::gap, SignalStatus::non_finite, SignalStatus::flat,
                           SignalStatus::clipped})
     if (base.by_status[std::size_t(st)] == 0) base.fail(0, "no %s window: the fault plan missed a case", signal_status_name(st));
+  if (base.acc_flat == 0) base.fail(0, "no acc_flat window: the fault plan missed a stopped accelerometer");
+  if (ref.acc_flat != 0) ref.fail(0, "the clean run has %llu acc_flat windows", (unsigned long long)ref.acc_flat);
   print_failures("clean run", ref);
   print_failures("faulty run", base);
   pass = pass && ref.failures == 0 && base.failures == 0;
@@ -627,14 +647,15 @@ bool soak_one(const char* name, Est& est, Tracking tracking, const Calibration& 
 
   const auto& s = base.by_status;
   std::printf("soak %-9s tracking=%-4s %s: %llu windows (%.2f h), ok %llu, gap %llu, non_finite %llu, flat %llu, "
-              "clipped %llu (%llu made gap / non_finite by a fault within 2 s outside them); %llu fault-free stretches (%llu windows) equal the clean run's after at most %llu / %llu / %llu "
+              "clipped %llu, acc_flat %llu (%llu made gap / non_finite by a fault within 2 s outside them); %llu fault-free stretches (%llu windows) equal the clean run's after at most %llu / %llu / %llu "
               "windows (rates / confidences / bits; bounds %llu / %llu / %llu); chunkings 64 %s equal; allocations %ld; "
               "clean-run MAE %.2f BPM (tracked %.2f); one faulty pass %.1f s, all %.1f s\n",
               name, track, pass ? "PASS" : "FAIL", (unsigned long long)base.windows, double(n) / kFs / 3600.0,
               (unsigned long long)s[0], (unsigned long long)s[std::size_t(SignalStatus::gap)],
               (unsigned long long)s[std::size_t(SignalStatus::non_finite)],
               (unsigned long long)s[std::size_t(SignalStatus::flat)],
-              (unsigned long long)s[std::size_t(SignalStatus::clipped)], (unsigned long long)base.spoiled_nearby,
+              (unsigned long long)s[std::size_t(SignalStatus::clipped)], (unsigned long long)base.acc_flat,
+              (unsigned long long)base.spoiled_nearby,
               (unsigned long long)runs,
               (unsigned long long)untouched, (unsigned long long)worst.rate, (unsigned long long)worst.confidence,
               (unsigned long long)worst.bits, (unsigned long long)bound.rate, (unsigned long long)bound.confidence,

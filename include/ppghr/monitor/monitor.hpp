@@ -16,6 +16,12 @@
 //   clipped     more than Config::max_clipped_fraction of the samples sit at the ADC rails
 //               (Config::adc_min / adc_max when given; otherwise a sample counts as clipped when
 //               it and its two predecessors are equal and at the stream's running min or max)
+// The accelerometer (the last three channels of a stream with 4 or more: PPG channel(s), then
+// ACC x, y, z) is not judged by the status: a window whose accelerometer held one value on all
+// three axes through the window (and since the sample before it) keeps its status and heart rate (the
+// PPG is fine) and has acc_flat set: a stopped or stuck sensor, so motion is not seen and a
+// motion-aware estimator degrades to PPG alone. A real accelerometer at rest still moves by its
+// noise, so bit-identical values mean a sensor that stopped. Never set in a window with a gap.
 // Tracking (Config::tracking), reported as bpm_tracked:
 //   none               bpm_tracked = bpm;
 //   hmm                the forward filter of post/decode.hpp (an HMM over the 180 classes with the
@@ -106,6 +112,8 @@ struct WindowResult {
                                      ///< ok windows of a regression head: none to report)
   float confidence_raw = 0;          ///< the same before Config::calibration (see the header comment)
   float clipped_fraction = 0;        ///< of the window's PPG samples
+  bool acc_flat = false;             ///< the accelerometer held one value through the window
+                                     ///< (stopped or stuck; see the header comment); any status
   const float* probabilities = nullptr;  ///< 180 values when status is ok (180-class head), else nullptr
   [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
 };
@@ -126,6 +134,8 @@ class Monitor {
 
  public:
   static constexpr int channels = Pre::channels;
+  /// The accelerometer channels: the last three of a stream of 4 or more channels, else none.
+  static constexpr int acc_channels = channels >= 4 ? 3 : 0;
   static constexpr int kConfidenceHalfWidthBpm = 5;
   static constexpr int max_lag = MaxLag;
   /// True for a 180-class head (probabilities, confidence, Tracking::hmm); false for a regression
@@ -176,6 +186,7 @@ class Monitor {
     samples_ = 0;
     emitted_ = 0;
     have_prev_ = 0;
+    have_prev_acc_ = false;
     run_min_ = std::numeric_limits<float>::infinity();
     run_max_ = -std::numeric_limits<float>::infinity();
   }
@@ -221,6 +232,7 @@ class Monitor {
   struct Segment {
     std::uint64_t id = ~std::uint64_t(0);
     std::uint32_t count = 0, non_finite = 0, missing = 0, clipped = 0;
+    std::uint32_t acc_moves = 0;  // samples whose accelerometer differs from the sample before
     float min = std::numeric_limits<float>::infinity();
     float max = -std::numeric_limits<float>::infinity();
   };
@@ -238,14 +250,14 @@ class Monitor {
     gap_frame.fill(nan);
     for (std::size_t i = 0; i < n; ++i) {
       const float* f = missing ? gap_frame.data() : frames + i * channels;
-      account(f[0], missing);
+      account(f, missing);
       const DspStatus st = pre_.push(f, 1, [&](const typename Pre::Window& w) { on_window(w, sink); });
       if (st != DspStatus::ok) return st;
     }
     return DspStatus::ok;
   }
 
-  void account(float x, bool missing) noexcept {
+  void account(const float* f, bool missing) noexcept {
     // Segment of sample i: floor(i / (2 fs)), i.e. seconds [2 id, 2 id + 2) (fs may be non-integer).
     const std::uint64_t id =
         static_cast<std::uint64_t>(static_cast<double>(samples_) / (double(kStrideSeconds) * sensor_rate()));
@@ -256,8 +268,21 @@ class Monitor {
     if (missing) {
       ++s.missing;
       have_prev_ = 0;
+      have_prev_acc_ = false;
       return;
     }
+    if constexpr (acc_channels > 0) {
+      // A NaN never equals anything: it counts as a move (the window is non_finite anyway).
+      const float* a = f + (channels - acc_channels);
+      bool moved = !have_prev_acc_;
+      for (int c = 0; c < acc_channels; ++c) {
+        moved = moved || !(a[c] == prev_acc_[c]);
+        prev_acc_[c] = a[c];
+      }
+      s.acc_moves += (moved && have_prev_acc_) ? 1u : 0u;
+      have_prev_acc_ = true;
+    }
+    const float x = f[0];
     if (!std::isfinite(x)) {
       ++s.non_finite;
       have_prev_ = 0;
@@ -284,7 +309,7 @@ class Monitor {
     e.start_s = double(kStrideSeconds) * double(w.index);
     e.end_s = e.start_s + kWindowSeconds;
     // Combine the raw statistics of the window's 4 segments.
-    std::uint32_t count = 0, non_finite = 0, missing = 0, clipped = 0;
+    std::uint32_t count = 0, non_finite = 0, missing = 0, clipped = 0, acc_moves = 0;
     float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
     constexpr int kSegments = kWindowSeconds / kStrideSeconds;
     for (int j = 0; j < kSegments; ++j) {
@@ -295,6 +320,7 @@ class Monitor {
       non_finite += s.non_finite;
       missing += s.missing;
       clipped += s.clipped;
+      acc_moves += s.acc_moves;
       lo = s.min < lo ? s.min : lo;
       hi = s.max > hi ? s.max : hi;
     }
@@ -317,6 +343,9 @@ class Monitor {
     } else if (!w.ok()) {
       e.status = SignalStatus::non_finite;  // another channel (ACC) was unusable
     }
+    // acc_flat: no accelerometer move in the window's samples, each compared with the one before
+    // it (the window's first too, unless the stream or a gap began right there); never with a gap.
+    e.acc_flat = acc_channels > 0 && count > 1 && acc_moves == 0 && e.status != SignalStatus::gap;
     float raw = 0.f;
     if (e.status == SignalStatus::ok) {
       const Result& p = net_->predict(w.data);
@@ -402,6 +431,8 @@ class Monitor {
   std::uint64_t samples_ = 0, emitted_ = 0;
   float prev_[2] = {0, 0};
   int have_prev_ = 0;
+  float prev_acc_[3] = {0, 0, 0};
+  bool have_prev_acc_ = false;
   float run_min_ = 0, run_max_ = 0;
 };
 
