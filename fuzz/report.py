@@ -46,13 +46,17 @@ def stats(d):
         vals = [last(pattern, t) for t in texts]
         return sum(int(v) for v in vals if v) if any(vals) else None
 
+    def mean(pattern):
+        vals = [int(v) for v in (last(pattern, t) for t in texts) if v]
+        return int(round(sum(vals) / len(vals))) if vals else None
+
     final = os.path.join(d, "final.log")
     cov_text = open(final, errors="replace").read() if os.path.exists(final) else (texts[-1] if texts else "")
     rss = [int(v) for v in (last(r"stat::peak_rss_mb:\s+(\d+)", t) for t in texts) if v]
     return {
         "workers": len(logs),
         "execs": total(r"stat::number_of_executed_units: (\d+)"),
-        "eps": total(r"stat::average_exec_per_sec:\s+(\d+)"),
+        "eps": mean(r"stat::average_exec_per_sec:\s+(\d+)"),
         "cov": last(r"cov: (\d+)", cov_text),
         "ft": last(r"ft: (\d+)", cov_text),
         "rss": max(rss) if rss else None,
@@ -68,6 +72,7 @@ def main():
     ap.add_argument("--allow", default="")
     ap.add_argument("--workers", default="1", help="WORKERS of scripts/fuzz.sh (one number, or target=N pairs)")
     ap.add_argument("--machine", default="a 2-core machine shared with other work")
+    ap.add_argument("--note", default="", help="a paragraph on how the run was made, when not by one fuzz.sh call")
     ap.add_argument("--out", required=True)
     ap.add_argument("targets", nargs="+")
     a = ap.parse_args()
@@ -111,7 +116,9 @@ def main():
                "%s, commit %s, %s, on %s. Open findings tolerated at run time: `%s`. Coverage: the whole final "
                "corpus run once after the run (edges and features of all workers together).\n" % (
                    how, a.seconds, now, commit or "?", clang, a.machine, a.allow or "(none)"))
-    out.append("| target | workers | executions | exec/s (all workers) | cov (edges) | ft (features) | corpus (seeds -> end) | peak RSS (one worker) | new findings |")
+    if a.note:
+        out.append(a.note + "\n")
+    out.append("| target | worker processes | executions | exec/s (one worker, mean) | cov (edges) | ft (features) | corpus (seeds -> end) | peak RSS (one worker) | new findings |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     out.extend(rows)
     out.append("")
