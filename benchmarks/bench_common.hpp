@@ -128,6 +128,17 @@ struct UniformFill {
   float operator()(const ppghr::TensorSpec&, std::size_t, std::uint32_t) { return u(rng); }
 };
 
+/// Fixed-seed weights for the PULSE networks: uniform in [-0.1, 0.1], and the input_norm tensor
+/// (the published front end; absent in the per-window _wn variants) as (mean 0, std 1) per row.
+struct PulseFill {
+  std::mt19937 rng{4321};
+  std::uniform_real_distribution<float> u{-0.1f, 0.1f};
+  float operator()(const ppghr::TensorSpec& spec, std::size_t k, std::uint32_t) {
+    if (spec.name.equals("input_norm", 16)) return k % 2 == 0 ? 0.f : 1.f;
+    return u(rng);
+  }
+};
+
 /// The body of every network benchmark: weights from `fill(spec, k, tensor_index)` written to a
 /// blob and loaded, one fixed-seed window, predict() per iteration; windows/s, GFLOP/s, %peak and
 /// the network's memory as counters: memory_bytes = sizeof(Net) (weights, scratch, result,
@@ -160,9 +171,9 @@ void predict_benchmark(benchmark::State& state, Fill fill) {
 }
 
 /// Registers predict_benchmark<Net> as "BM_predict/<arch>", where <arch> is the network's name in
-/// tools/ppghr_tools/archs.py (resnet1..resnet12, mlp1..mlp4, pulse_teacher[_cls],
-/// pulse_student[_cls]): a model card's "arch" names its benchmark, which is how
-/// tools/ppghr_tools/bench_shipped.py finds the shipped networks' latency.
+/// the registry (models/registry.hpp) and tools/ppghr_tools/archs.py: a model card's "arch" names
+/// its benchmark, which is how tools/ppghr_tools/bench_shipped.py finds the shipped networks'
+/// latency. bench_predict.cpp registers every network of the registry.
 template <class Net, class Fill>
 benchmark::internal::Benchmark* register_predict(const std::string& arch, Fill fill) {
   return benchmark::RegisterBenchmark(("BM_predict/" + arch).c_str(),

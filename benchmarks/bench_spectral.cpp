@@ -17,9 +17,8 @@
 //                                     features and the network (arch = specnet2: SpecNet<2>,
 //                                     specnet10w32: SpecNet<10, 32>); fixed-seed uniform weights
 //                                     (bench_common.hpp UniformFill) written to a blob and loaded
-//   BM_predict/specnet2, specnet6, specnet10w32    SpecNet<N, W>::predict() on the features alone
-//                                     (register_predict, as bench_shipped.py names it; its input is
-//                                     a fixed-seed normal [180][6]: the cost does not depend on it)
+//   (BM_predict/specnet<N>[w32], SpecNet<N, W>::predict() on the features alone, is registered
+//   with every network of the registry in bench_predict.cpp)
 //   The specnet benchmarks report MACs (the network's, per window), GFLOP/s = 2 x MACs / time and
 //   %peak as the network benchmarks do; in BM_specnet the time includes the features (no MACs).
 // items/s = windows (or transforms) per second; memory_bytes = sizeof of the object(s) a user
@@ -282,9 +281,6 @@ void BM_fft_eigen(benchmark::State& state) {
   benchmark::RegisterBenchmark("BM_specnet/1/specnet2", BM_specnet<1, ppghr::SpecNet<2>>);
   benchmark::RegisterBenchmark("BM_specnet/3/specnet2", BM_specnet<3, ppghr::SpecNet<2>>);
   benchmark::RegisterBenchmark("BM_specnet/3/specnet10w32", BM_specnet<3, ppghr::SpecNet<10, 32>>);
-  ppghr_bench::register_predict<ppghr::SpecNet<2>>("specnet2", ppghr_bench::UniformFill{});
-  ppghr_bench::register_predict<ppghr::SpecNet<6>>("specnet6", ppghr_bench::UniformFill{});  // the large shipped model
-  ppghr_bench::register_predict<ppghr::SpecNet<10, 32>>("specnet10w32", ppghr_bench::UniformFill{});
   benchmark::RegisterBenchmark("BM_fft/ppghr/1024", BM_fft_ppghr);
   benchmark::RegisterBenchmark("BM_fft/eigen/1024", BM_fft_eigen);
   return 0;

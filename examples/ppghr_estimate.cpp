@@ -17,12 +17,13 @@
 // decoded) to stderr. --eval: per recording and overall, windows, ok windows, the MAE of the raw
 // and of the decoded estimate, and the decoded MAE at 50 / 80 / 100% coverage (the ok windows
 // taken in order of confidence, most confident first).
-// The network is recognised from the blob's architecture fingerprint (any ResNet1d<1..12>,
-// Mlp<1..4>, PulseTeacher / PulseStudent with either head); --arch insists on one and reports a
-// blob for another network as such. `--model spectral` is the built-in accelerometer-aware
-// spectral estimator (no blob): PPG channels chosen with --channels, plus the accelerometer. A
-// spectral network (specnet1..4, 6, 10, 10w32: models/specnet.hpp) takes the same channels and
-// front end as `--model spectral` and runs its network over the estimator's features.
+// The network is recognised from the blob's architecture fingerprint: any network of the
+// library's registry (include/ppghr/models/registry.hpp: ResNet1d<1..12>, Mlp<1..4>, PulseTeacher /
+// PulseStudent with either head and either front end, SpecNet<1..12> at widths 16 and 32);
+// --arch insists on one and reports a blob for another network as such. `--model spectral` is the
+// built-in accelerometer-aware spectral estimator (no blob): PPG channels chosen with --channels,
+// plus the accelerometer. A spectral network (specnet*: models/specnet.hpp) takes the same channels
+// and front end as `--model spectral` and runs its network over the estimator's features.
 // PULSE (pulse_teacher, pulse_student and their _cls 180-class heads) takes PPG + 3-axis ACC,
 // resampled to 32 Hz and not normalised here (the network normalises its input with the constants
 // in its blob). The regression heads (pulse_teacher, pulse_student) give one BPM per window, no
@@ -645,39 +646,13 @@ class MultiChannelRunner : public Runner {
   }
 };
 
-template <class Net, class Pre = ppghr::ResNetPreprocessor>
-struct NetInfo {
-  using type = Net;
-  using pre = Pre;
-  const char* name;
-};
-template <class Net>
-using PulseInfo = NetInfo<Net, ppghr::PulsePreprocessor>;
-using PulseHead = ppghr::pulse::Head;
-using PulseInput = ppghr::pulse::Input;
-
-using KnownNets = std::tuple<NetInfo<ppghr::ResNet1d<1>>, NetInfo<ppghr::ResNet1d<2>>, NetInfo<ppghr::ResNet1d<3>>,
-                             NetInfo<ppghr::ResNet1d<4>>, NetInfo<ppghr::ResNet1d<5>>, NetInfo<ppghr::ResNet1d<6>>,
-                             NetInfo<ppghr::ResNet1d<7>>, NetInfo<ppghr::ResNet1d<8>>, NetInfo<ppghr::ResNet1d<9>>,
-                             NetInfo<ppghr::ResNet1d<10>>, NetInfo<ppghr::ResNet1d<11>>, NetInfo<ppghr::ResNet1d<12>>,
-                             NetInfo<ppghr::Mlp<1>>, NetInfo<ppghr::Mlp<2>>, NetInfo<ppghr::Mlp<3>>, NetInfo<ppghr::Mlp<4>>,
-                             PulseInfo<ppghr::PulseTeacher<PulseHead::regression>>,
-                             PulseInfo<ppghr::PulseTeacher<PulseHead::classes>>,
-                             PulseInfo<ppghr::PulseStudent<PulseHead::regression>>,
-                             PulseInfo<ppghr::PulseStudent<PulseHead::classes>>,
-                             PulseInfo<ppghr::PulseTeacher<PulseHead::regression, float, PulseInput::window>>,
-                             PulseInfo<ppghr::PulseTeacher<PulseHead::classes, float, PulseInput::window>>,
-                             PulseInfo<ppghr::PulseStudent<PulseHead::regression, float, PulseInput::window>>,
-                             PulseInfo<ppghr::PulseStudent<PulseHead::classes, float, PulseInput::window>>>;
-const KnownNets kNets{{"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resnet5"}, {"resnet6"},
-                      {"resnet7"}, {"resnet8"}, {"resnet9"}, {"resnet10"}, {"resnet11"}, {"resnet12"},
-                      {"mlp1"},    {"mlp2"},    {"mlp3"},    {"mlp4"},
-                      {"pulse_teacher"}, {"pulse_teacher_cls"}, {"pulse_student"}, {"pulse_student_cls"},
-                      {"pulse_teacher_wn"}, {"pulse_teacher_wn_cls"}, {"pulse_student_wn"}, {"pulse_student_wn_cls"}};
-const char* const kNetList =
-    "resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_teacher_cls, pulse_student, pulse_student_cls, "
-    "pulse_teacher_wn, pulse_teacher_wn_cls, pulse_student_wn, pulse_student_wn_cls, "
-    "specnet1..4, specnet6, specnet10, specnet10w32";
+// The networks this tool runs: every one of the library's registry (models/registry.hpp); their
+// names, listed in errors.
+std::string net_list() {
+  std::string list;
+  ppghr::registry::for_each([&](const auto& e) { list += (list.empty() ? "" : ", ") + std::string(e.name); });
+  return list;
+}
 
 // A network: ResNet / MLP take one PPG channel, band-passed and z-scored per window
 // (ResNetPreprocessor); PULSE takes one PPG channel + ACC x, y, z in sensor units
@@ -755,61 +730,37 @@ class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner<Net>
   bool warned_no_acc_ = false;
 };
 
-template <class Net>
-struct SpecInfo {
-  using type = Net;
-  const char* name;
-};
-using KnownSpecNets = std::tuple<SpecInfo<ppghr::SpecNet<1>>, SpecInfo<ppghr::SpecNet<2>>, SpecInfo<ppghr::SpecNet<3>>,
-                                 SpecInfo<ppghr::SpecNet<4>>, SpecInfo<ppghr::SpecNet<6>>, SpecInfo<ppghr::SpecNet<10>>,
-                                 SpecInfo<ppghr::SpecNet<10, 32>>>;
-const KnownSpecNets kSpecNets{{"specnet1"}, {"specnet2"}, {"specnet3"}, {"specnet4"}, {"specnet6"}, {"specnet10"}, {"specnet10w32"}};
-
 std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::string& arch, std::string& arch_out) {
   require_regular_file(path, "model ");
   std::ifstream f(path, std::ios::binary);
   if (!f) die("cannot open model '" + path + "': " + errno_text());
   const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (blob.size() < 24 || std::memcmp(blob.data(), "PPGW", 4) != 0) die("'" + path + "' is not a ppghr model blob (bad magic)");
-  const std::uint64_t fp = ppghr::blob::read_u64(blob.data() + ppghr::blob::kOffFingerprint);
+  const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
+  // The registry's network with this fingerprint; with --arch, it must be that one.
   std::unique_ptr<Runner> runner;
   std::string found_name;
-  std::apply(
-      [&](const auto&... info) {
-        auto try_one = [&](const auto& i) {
-          using Info = std::decay_t<decltype(i)>;
-          using Net = typename Info::type;
-          if (Net::fingerprint == fp) found_name = i.name;
-          if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
-            runner = std::make_unique<NetRunner<Net, typename Info::pre>>(blob, path, i.name);
-        };
-        (try_one(info), ...);
-      },
-      kNets);
-  std::apply(
-      [&](const auto&... info) {
-        auto try_one = [&](const auto& i) {
-          using Net = typename std::decay_t<decltype(i)>::type;
-          if (Net::fingerprint == fp) found_name = i.name;
-          if (!runner && Net::fingerprint == fp && (arch.empty() || arch == i.name))
-            runner = std::make_unique<SpectralNetRunner<Net>>(blob, path, i.name);
-        };
-        (try_one(info), ...);
-      },
-      kSpecNets);
-  if (!arch.empty()) {
-    bool known = false;
-    std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kNets);
-    std::apply([&](const auto&... info) { ((known = known || arch == info.name), ...); }, kSpecNets);
-    if (!known) die("--arch " + arch + " is not a network this tool runs (" + kNetList + ")");
-  }
+  (void)ppghr::registry::visit(fp, [&](const auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    using Net = typename E::type;
+    found_name = e.name;
+    if (!arch.empty() && arch != e.name) return;
+    if constexpr (E::input == ppghr::registry::Input::spectral)
+      runner = std::make_unique<SpectralNetRunner<Net>>(blob, path, e.name);
+    else if constexpr (E::input == ppghr::registry::Input::pulse)
+      runner = std::make_unique<NetRunner<Net, ppghr::PulsePreprocessor>>(blob, path, e.name);
+    else
+      runner = std::make_unique<NetRunner<Net, ppghr::ResNetPreprocessor>>(blob, path, e.name);
+  });
+  if (!arch.empty() && !ppghr::registry::visit(arch.c_str(), [](const auto&) {}))
+    die("--arch " + arch + " is not a network this tool runs (" + net_list() + ")");
   if (!runner) {
     char hex[32];
     std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fp));
     if (!found_name.empty())
       die("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
     die("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
-        "; it runs " + kNetList + ")");
+        "; it runs " + net_list() + ")");
   }
   arch_out = found_name;
   return runner;
@@ -940,9 +891,10 @@ std::string number_or(double v, const char* fmt, const char* none) {
   return buf;
 }
 
-// hr_decimals: 0 for a 180-class head (whole BPM), 3 for a regression head; tracked_decimals the
-// same for hr_tracked (2 for offline-mean). A NaN confidence (a regression head has none) prints
-// empty in CSV, null in JSON.
+// CSV, for people: hr with hr_decimals (0 for a 180-class head: whole BPM; 3 for a regression head),
+// hr_tracked with tracked_decimals (the same; 2 for offline-mean). JSON, for programs: hr and
+// hr_tracked exact (%.9g: the float read back is the same float; a whole BPM prints as an integer).
+// A NaN confidence (a regression head has none) prints empty in CSV, null in JSON.
 void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals, int tracked_decimals) {
   const char* hr_fmt = hr_decimals == 0 ? "%.0f" : "%.3f";
   const char* tr_fmt = tracked_decimals == 0 ? "%.0f" : tracked_decimals == 2 ? "%.2f" : "%.3f";
@@ -952,7 +904,7 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
       const Row& r = rows[i];
       const bool ok = r.status == ppghr::SignalStatus::ok;
       std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %s, \"status\": \"%s\"",
-                   r.time, ok ? std::to_string(r.hr).c_str() : "null", ok ? std::to_string(r.hr_tracked).c_str() : "null",
+                   r.time, ok ? number_or(r.hr, "%.9g", "null").c_str() : "null", ok ? number_or(r.hr_tracked, "%.9g", "null").c_str() : "null",
                    number_or(r.confidence, "%.4f", "null").c_str(), ppghr::signal_status_name(r.status));
       if (with_ref) std::fprintf(out, ", \"ref_hr\": %s", number_or(r.ref, "%.3f", "null").c_str());
       std::fprintf(out, "}%s\n", i + 1 < rows.size() ? "," : "");
@@ -1056,9 +1008,9 @@ void usage() {
                "usage: ppghr-estimate --model M.ppgw|spectral (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
                "                      [--ref REF.csv] [--arch NAME] [--channels all|0|0,2|...] [--decode MODE | --track | --track-clamp]\n"
                "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] [--subset NAME]\n"
-               "  --model M.ppgw    a blob for resnet1..resnet12, mlp1..mlp4, pulse_teacher, pulse_student\n"
-               "                    (regression heads) or pulse_teacher_cls, pulse_student_cls (180 classes);\n"
-               "                    the PULSE *_wn / *_wn_cls ones normalise each window themselves;\n"
+               "  --model M.ppgw    a blob for any network of the library's registry (resnet1..12, mlp1..4,\n"
+               "                    pulse_teacher / pulse_student (regression heads), their _cls (180 classes)\n"
+               "                    and _wn / _wn_cls (per-window normalisation), specnet1..12, specnet1..12w32);\n"
                "                    the network is recognised from the blob, --arch NAME insists on one\n"
                "  --model spectral  the built-in accelerometer-aware spectral estimator (no blob)\n"
                "  --channels SEL    PPG channels in: all (default) or a list from 0 (spectral: 1..4 of them;\n"

@@ -3,7 +3,8 @@
 //
 //   ppghr_pulse_run ARCH BLOB WINDOWS OUT
 //
-// ARCH: pulse_teacher | pulse_teacher_cls | pulse_student | pulse_student_cls.
+// ARCH: a PULSE network of the registry: pulse_teacher | pulse_teacher_cls | pulse_student |
+// pulse_student_cls, and the per-window _wn / _wn_cls variants.
 // WINDOWS: little-endian float32, n x 1024 (each window rows PPG, ACC x, ACC y, ACC z x 256
 // samples, raw units). OUT receives little-endian float32, n x outputs: the BPM (regression heads)
 // or the 180 logits (class heads); NaN for a window predict() refused.
@@ -19,6 +20,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -86,7 +88,7 @@ int run(const char* arch, const char* blob_path, const std::vector<float>& windo
 int main(int argc, char** argv) {
   if (argc != 5) {
     std::cerr << "usage: ppghr_pulse_run ARCH BLOB WINDOWS OUT\n"
-                 "  ARCH: pulse_teacher | pulse_teacher_cls | pulse_student | pulse_student_cls\n";
+                 "  ARCH: a PULSE network of the registry (pulse_teacher[_wn][_cls], pulse_student[_wn][_cls])\n";
     return 1;
   }
   const std::string arch = argv[1];
@@ -96,11 +98,17 @@ int main(int argc, char** argv) {
     std::cerr << "ppghr_pulse_run: " << argv[3] << " is not n x 1024 float32\n";
     return 1;
   }
-  using ppghr::pulse::Head;
-  if (arch == "pulse_teacher") return run<ppghr::PulseTeacher<Head::regression>>(argv[1], argv[2], windows, argv[4]);
-  if (arch == "pulse_teacher_cls") return run<ppghr::PulseTeacher<Head::classes>>(argv[1], argv[2], windows, argv[4]);
-  if (arch == "pulse_student") return run<ppghr::PulseStudent<Head::regression>>(argv[1], argv[2], windows, argv[4]);
-  if (arch == "pulse_student_cls") return run<ppghr::PulseStudent<Head::classes>>(argv[1], argv[2], windows, argv[4]);
-  std::cerr << "ppghr_pulse_run: unknown arch " << arch << "\n";
+  // Any PULSE network of the library's registry (models/registry.hpp), by name.
+  int rc = 1;
+  bool pulse = false;
+  (void)ppghr::registry::visit(arch.c_str(), [&](const auto& e) {
+    using E = std::decay_t<decltype(e)>;
+    if constexpr (E::input == ppghr::registry::Input::pulse) {
+      pulse = true;
+      rc = run<typename E::type>(argv[1], argv[2], windows, argv[4]);
+    }
+  });
+  if (pulse) return rc;
+  std::cerr << "ppghr_pulse_run: " << arch << " is not a PULSE network of the registry\n";
   return 1;
 }

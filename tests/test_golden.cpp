@@ -15,6 +15,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "golden_file.hpp"
@@ -93,35 +94,60 @@ void check_golden(const std::string& arch) {
 
 }  // namespace
 
+static_assert(std::is_same_v<registry::network_t<registry::index_of("specnet10w32")>, SpecNet<10, 32>>,
+              "registry: lookup by name at compile time");
+static_assert(std::is_same_v<registry::network_t<registry::index_of("pulse_student_wn_cls")>,
+                             PulseStudent<pulse::Head::classes, float, pulse::Input::window>>,
+              "registry: lookup by name at compile time");
+static_assert(registry::index_of("resnet13") == registry::count, "registry: an unknown name is not found");
+
+TEST_CASE("registry: every network once, with the names and fingerprints of tools' ARCHS (tests/golden/fingerprints.txt)") {
+  const auto fps = fingerprint_file();
+  REQUIRE(fps.size() == registry::count);
+  std::map<std::string, int> seen;
+  registry::for_each([&](const auto& e) {
+    using Net = typename std::decay_t<decltype(e)>::type;
+    INFO("registry entry " << e.name);
+    CHECK(++seen[e.name] == 1);
+    REQUIRE(fps.count(e.name) == 1);
+    CHECK(fps.at(e.name) == hex(Net::fingerprint));
+    // visit() by name and by fingerprint find this entry, and no other.
+    int calls = 0;
+    CHECK(registry::visit(e.name, [&](const auto& v) { ++calls; CHECK(std::decay_t<decltype(v)>::type::fingerprint == Net::fingerprint); }));
+    CHECK(registry::visit(Net::fingerprint, [&](const auto& v) { ++calls; CHECK(std::strcmp(v.name, e.name) == 0); }));
+    CHECK(calls == 2);
+    // The input kind follows the family.
+    constexpr bool pulse = std::decay_t<decltype(e)>::input == registry::Input::pulse;
+    constexpr bool spectral = std::decay_t<decltype(e)>::input == registry::Input::spectral;
+    CHECK(pulse == (std::string(e.name).rfind("pulse_", 0) == 0));
+    CHECK(spectral == (std::string(e.name).rfind("specnet", 0) == 0));
+  });
+  CHECK(seen.size() == registry::count);
+  CHECK_FALSE(registry::visit("resnet13", [](const auto&) {}));
+  CHECK_FALSE(registry::visit(static_cast<const char*>(nullptr), [](const auto&) {}));
+  CHECK_FALSE(registry::visit(std::uint64_t{0x0807060504030201ull}, [](const auto&) {}));
+  // read_fingerprint: a real blob's header; 0 for bytes that are not a blob.
+  const auto g = ppghr_test::load_golden<SpecNet<2>>("specnet2");
+  const auto blob = ppghr_test::load_golden_blob("specnet2", g);
+  CHECK(registry::read_fingerprint(blob.data(), blob.size()) == SpecNet<2>::fingerprint);
+  CHECK(registry::read_fingerprint(blob.data(), 23) == 0);
+  CHECK(registry::read_fingerprint(nullptr, 100) == 0);
+  std::vector<unsigned char> other = blob;
+  other[0] = 'X';
+  CHECK(registry::read_fingerprint(other.data(), other.size()) == 0);
+}
+
 TEST_SUITE("golden") {
-  TEST_CASE("ResNet1d N = 1..12 match PyTorch") {
-    check_golden<ResNet1d<1>>("resnet1");
-    check_golden<ResNet1d<2>>("resnet2");
-    check_golden<ResNet1d<3>>("resnet3");
-    check_golden<ResNet1d<4>>("resnet4");
-    check_golden<ResNet1d<5>>("resnet5");
-    check_golden<ResNet1d<6>>("resnet6");
-    check_golden<ResNet1d<7>>("resnet7");
-    check_golden<ResNet1d<8>>("resnet8");
-    check_golden<ResNet1d<9>>("resnet9");
-    check_golden<ResNet1d<10>>("resnet10");
-    check_golden<ResNet1d<11>>("resnet11");
-    check_golden<ResNet1d<12>>("resnet12");
-  }
-  TEST_CASE("MLP students match PyTorch") {
-    check_golden<Mlp<1>>("mlp1");
-    check_golden<Mlp<2>>("mlp2");
-    check_golden<Mlp<3>>("mlp3");
-    check_golden<Mlp<4>>("mlp4");
-  }
-  TEST_CASE("SpecNet matches PyTorch") {
-    check_golden<SpecNet<1>>("specnet1");
-    check_golden<SpecNet<2>>("specnet2");
-    check_golden<SpecNet<6>>("specnet6");
-    check_golden<SpecNet<10>>("specnet10");
-    check_golden<SpecNet<12>>("specnet12");
-    check_golden<SpecNet<1, 32>>("specnet1w32");
-    check_golden<SpecNet<10, 32>>("specnet10w32");
-    check_golden<SpecNet<12, 32>>("specnet12w32");
+  // Every classifier of the registry (ResNet1d, Mlp, SpecNet); the PULSE networks, whose outputs
+  // differ (regression heads), have their golden test in test_pulse.cpp.
+  TEST_CASE("every ResNet1d, MLP and SpecNet of the registry matches PyTorch") {
+    int checked = 0;
+    registry::for_each([&](const auto& e) {
+      if constexpr (std::decay_t<decltype(e)>::input != registry::Input::pulse) {
+        check_golden<typename std::decay_t<decltype(e)>::type>(e.name);
+        ++checked;
+      }
+    });
+    CHECK(checked == 40);  // 12 ResNet1d + 4 Mlp + 24 SpecNet
   }
 }

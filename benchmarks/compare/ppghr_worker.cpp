@@ -8,8 +8,9 @@
 //   bytes NAME        (ppghr only) the network's compile-time memory  -> "bytes <weights> <scratch> <object> <MACs>"
 //   rss               peak and current resident set (VmHWM, VmRSS)              -> "rss <peak kB> <now kB>"
 //   quit
-// NAME: resnet1 resnet2 resnet6 resnet10 resnet12 (180 logits), pulse_teacher pulse_student
-// (regression heads: one BPM value). Timed is predict(), the whole public call: input check,
+// NAME: any network of the registry (models/registry.hpp); compare.py uses resnet1 resnet2 resnet6
+// resnet10 resnet12 (180 logits), pulse_teacher pulse_student (regression heads: one BPM value).
+// Timed is predict(), the whole public call: input check,
 // forward pass and, for the classifiers, softmax and argmax (work the other engines do not do).
 #include <ppghr/ppghr.hpp>
 
@@ -53,16 +54,13 @@ struct NetEngine final : Engine {
   }
 };
 
+// Any network of the library's registry (models/registry.hpp), by name.
 std::unique_ptr<Engine> make(const std::string& name) {
-  using ppghr::pulse::Head;
-  if (name == "resnet1") return std::make_unique<NetEngine<ppghr::ResNet1d<1>>>();
-  if (name == "resnet2") return std::make_unique<NetEngine<ppghr::ResNet1d<2>>>();
-  if (name == "resnet6") return std::make_unique<NetEngine<ppghr::ResNet1d<6>>>();
-  if (name == "resnet10") return std::make_unique<NetEngine<ppghr::ResNet1d<10>>>();
-  if (name == "resnet12") return std::make_unique<NetEngine<ppghr::ResNet1d<12>>>();
-  if (name == "pulse_teacher") return std::make_unique<NetEngine<ppghr::PulseTeacher<Head::regression>>>();
-  if (name == "pulse_student") return std::make_unique<NetEngine<ppghr::PulseStudent<Head::regression>>>();
-  return nullptr;
+  std::unique_ptr<Engine> engine;
+  (void)ppghr::registry::visit(name.c_str(), [&](const auto& e) {
+    engine = std::make_unique<NetEngine<typename std::decay_t<decltype(e)>::type>>();
+  });
+  return engine;
 }
 
 std::vector<float> read_f32(const std::string& path) {

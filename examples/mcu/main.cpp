@@ -4,9 +4,9 @@
 //
 // The same file builds for the Cortex-M4F (platform_m4.cpp) and for the host
 // (platform_host.cpp); scripts/mcu.sh runs both and compares their outputs. Which network:
-//   PPGHR_MCU_NET 1  ResNet1d<1>
-//                 2  ResNet1d<2> (the shipped models/resnet2_bami1.ppgw)
-//                 3  PulseStudent<pulse::Head::regression> (the published PULSE student)
+// PPGHR_MCU_NET, its name in the library's registry (models/registry.hpp), chosen at compile time;
+// CMakeLists.txt builds "resnet1", "resnet2" (the shipped models/resnet2_bami1.ppgw) and
+// "pulse_student" (the published PULSE student, regression head).
 // The generated headers (CMakeLists.txt): ppghr_mcu_model.h (tools/ppghr_tools/blob_to_c.py)
 // and ppghr_mcu_inputs.h (gen_inputs.py).
 //
@@ -30,10 +30,7 @@
 
 #include <ppghr/core/crc32.hpp>
 #include <ppghr/core/status.hpp>
-#include <ppghr/models/resnet1d.hpp>
-#if PPGHR_MCU_NET == 3
-#include <ppghr/models/pulse.hpp>
-#endif
+#include <ppghr/models/registry.hpp>
 
 #include "line.hpp"
 #include "platform.hpp"
@@ -42,18 +39,13 @@
 
 namespace {
 
-#if PPGHR_MCU_NET == 1
-using Net = ppghr::ResNet1d<1>;
-constexpr const char* kNetName = "resnet1";
-#elif PPGHR_MCU_NET == 2
-using Net = ppghr::ResNet1d<2>;
-constexpr const char* kNetName = "resnet2";
-#elif PPGHR_MCU_NET == 3
-using Net = ppghr::PulseStudent<ppghr::pulse::Head::regression>;
-constexpr const char* kNetName = "pulse_student";
-#else
-#error "define PPGHR_MCU_NET to 1 (ResNet1d<1>), 2 (ResNet1d<2>) or 3 (PULSE student)"
+#ifndef PPGHR_MCU_NET
+#error "define PPGHR_MCU_NET to a network's name in the registry, e.g. -DPPGHR_MCU_NET=\"resnet2\""
 #endif
+static_assert(ppghr::registry::index_of(PPGHR_MCU_NET) < ppghr::registry::count,
+              "PPGHR_MCU_NET is not a network of the registry (models/registry.hpp)");
+using Net = ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>;
+constexpr const char* kNetName = PPGHR_MCU_NET;
 
 static_assert(Net::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this network");
 
@@ -78,7 +70,7 @@ Net g_net;
   return ppghr::crc32(reinterpret_cast<const unsigned char*>(p.probabilities.data()), sizeof p.probabilities, crc);
 }
 
-#if PPGHR_MCU_NET == 3
+// The regression heads (pulse_student): one BPM value.
 [[maybe_unused]] std::uint32_t report(int w, const ppghr::Estimate<float>& e, std::uint64_t instructions, std::uint32_t crc) noexcept {
   Line& l = g_line;
   l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(e.ok() ? "ok" : "refused");
@@ -87,7 +79,6 @@ Net g_net;
   l.str("out ").u64(static_cast<std::uint64_t>(w)).str(" ").hex32(bits(e.bpm), false).flush();
   return ppghr::crc32(reinterpret_cast<const unsigned char*>(&e.bpm), sizeof e.bpm, crc);
 }
-#endif
 
 }  // namespace
 
