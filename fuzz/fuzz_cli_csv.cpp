@@ -105,16 +105,23 @@ void write_file(const std::string& path, const std::uint8_t* p, std::size_t n) {
   std::fclose(f);
 }
 
+// Runs f (a CLI reader); false when it reported an error through die() (which must exit with 2).
+template <class F>
+bool no_error(F&& f) {
+  try {
+    f();
+  } catch (const PpghrFuzzDied& d) {
+    if (d.code != 2) fail("die() with a status other than 2", d.code);
+    return false;
+  }
+  return true;
+}
+
 void check_csv(const std::uint8_t* p, std::size_t n, double rate) {
   const std::string path = workdir() + "/rec.csv";
   write_file(path, p, n);
   Recording r;
-  try {
-    r = read_csv(path, rate);
-  } catch (const PpghrFuzzDied& d) {
-    if (d.code != 2) fail("die() with a status other than 2", d.code);
-    return;
-  }
+  if (!no_error([&] { r = read_csv(path, rate); })) return;
   if (r.ppg_channels < 1 || r.ppg_channels > 4) fail("PPG channel count", r.ppg_channels);
   if (r.ppg.empty() || r.ppg.size() % std::size_t(r.ppg_channels) != 0) fail("PPG values not whole frames", double(r.ppg.size()));
   if (!r.acc.empty() && r.acc.size() != 3 * r.samples()) fail("accelerometer values per frame", double(r.acc.size()));
@@ -126,12 +133,7 @@ void check_csv(const std::uint8_t* p, std::size_t n, double rate) {
 void check_index(const std::uint8_t* p, std::size_t n) {
   write_file(workdir() + "/index.json", p, n);
   Dataset ds;
-  try {
-    ds = read_index(workdir());
-  } catch (const PpghrFuzzDied& d) {
-    if (d.code != 2) fail("die() with a status other than 2", d.code);
-    return;
-  }
+  if (!no_error([&] { ds = read_index(workdir()); })) return;
   for (std::size_t k = 0; k < ds.entries.size(); ++k) {
     const IndexEntry& e = ds.entries[k];
     if (e.id.empty() || e.id.find('/') != std::string::npos) fail("index: bad id accepted", double(k));
@@ -171,12 +173,7 @@ void check_dataset(const std::uint8_t* p, std::size_t n) {
   write_file(workdir() + "/index.json", index, len[0]);
   ::mkdir((workdir() + "/rec").c_str(), 0700);
   Dataset ds;
-  try {
-    ds = read_index(workdir());
-  } catch (const PpghrFuzzDied& d) {
-    if (d.code != 2) fail("die() with a status other than 2", d.code);
-    return;
-  }
+  if (!no_error([&] { ds = read_index(workdir()); })) return;
   for (std::size_t k = 0; k < ds.entries.size() && k < 2; ++k) {
     const IndexEntry& e = ds.entries[k];
     if (e.id.size() > 200 || e.id.find('\0') != std::string::npos) continue;
@@ -185,16 +182,10 @@ void check_dataset(const std::uint8_t* p, std::size_t n) {
     if (flags & 1) write_file(base + ".acc.f32", acc, len[2]);
     if (flags & 2) write_file(base + ".hr.f32", hr, hr_len);
     const bool with_acc = (flags & 4) != 0;
-    bool died = false;
     Recording r;
-    try {
-      r = read_dataset(ds, e, with_acc);
-    } catch (const PpghrFuzzDied& d) {
-      if (d.code != 2) fail("die() with a status other than 2", d.code);
-      died = true;
-    }
+    const bool read = no_error([&] { r = read_dataset(ds, e, with_acc); });
     for (const char* ext : {".ppg.f32", ".acc.f32", ".hr.f32"}) std::remove((base + ext).c_str());
-    if (died) continue;
+    if (!read) continue;
     if (r.rate_hz != e.fs) fail("data set: the rate is not the index's", r.rate_hz);
     if (r.ppg_channels < 1 || r.ppg_channels > 64) fail("data set: channel count", r.ppg_channels);
     if (r.ppg.empty() || r.ppg.size() % std::size_t(r.ppg_channels) != 0) fail("data set: PPG values not whole frames", double(r.ppg.size()));
