@@ -52,6 +52,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <sys/stat.h>
@@ -690,27 +691,70 @@ class NetRunner final : public Runner {
   std::string name_;
 };
 
-// A spectral network (models/specnet.hpp): the spectral estimator's front end on the recording's
-// chosen PPG channels (1..4) + the accelerometer, and the network over its features. The blob is
-// loaded into one SpectralNet per channel count (all-or-nothing; the same weights for any count).
-template <class Net>
-class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner<Net>> {
+// Any SpecNet of the registry behind one type, so that SpectralNet<P, AnySpecNet>, its Monitor and
+// the streaming code are compiled once per channel count P, not once per network (24 of them: the
+// tool's compile time). The network is chosen at run time (set<Net>(), one allocation at set-up);
+// predict() costs one virtual call more.
+class AnySpecNet {
  public:
-  SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
-      : blob_(blob), path_(path), name_(name) {
+  using result_type = ppghr::Prediction<float>;
+  static constexpr std::size_t input_size = ppghr::specnet::kInputSize;
+
+  template <class Net>
+  void set() {
+    static_assert(Net::input_size == input_size && std::is_same_v<typename Net::result_type, result_type>,
+                  "AnySpecNet: a 180-class network over the spectral features");
+    impl_ = std::make_unique<Impl<Net>>();
+  }
+  ppghr::LoadReport load(const void* data, std::size_t size) noexcept { return impl_->load(data, size); }
+  ppghr::LoadReport load_file(const char* path) noexcept { return impl_->load_file(path); }
+  bool loaded() const noexcept { return impl_ && impl_->loaded(); }
+  const result_type& predict(const float* features) noexcept { return impl_->predict(features); }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual ppghr::LoadReport load(const void* data, std::size_t size) noexcept = 0;
+    virtual ppghr::LoadReport load_file(const char* path) noexcept = 0;
+    virtual bool loaded() const noexcept = 0;
+    virtual const result_type& predict(const float* features) noexcept = 0;
+  };
+  template <class Net>
+  struct Impl final : Base {
+    std::unique_ptr<Net> net = std::make_unique<Net>();
+    ppghr::LoadReport load(const void* data, std::size_t size) noexcept override { return net->load(data, size); }
+    ppghr::LoadReport load_file(const char* path) noexcept override { return net->load_file(path); }
+    bool loaded() const noexcept override { return net->loaded(); }
+    const result_type& predict(const float* features) noexcept override { return net->predict(features); }
+  };
+  std::unique_ptr<Base> impl_;
+};
+
+// A spectral network (SpecNet<N, W>): the spectral estimator's features of the chosen PPG channels
+// (+ the accelerometer), then the network (SpectralNet<P, AnySpecNet>).
+class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner> {
+ public:
+  template <class Net>
+  static std::unique_ptr<SpectralNetRunner> make(const std::vector<unsigned char>& blob, const std::string& path,
+                                                 const char* name) {
+    auto r = std::unique_ptr<SpectralNetRunner>(new SpectralNetRunner(blob, path, name));
+    r->set_ = [](AnySpecNet& n) { n.set<Net>(); };
     // Load once up front so a bad blob fails here, before any recording is read.
-    auto probe = std::make_unique<ppghr::SpectralNet<1, Net>>();
-    check_load(probe->load(blob_.data(), blob_.size()), path_);
+    AnySpecNet probe;
+    r->set_(probe);
+    check_load(probe.load(r->blob_.data(), r->blob_.size()), r->path_);
+    return r;
   }
   bool wants_acc() const override { return true; }
   bool has_probabilities() const override { return true; }
 
   template <int P>
   RunOut run_c(const Recording& r, const Options& o, const std::vector<int>& ch) {
-    using Est = ppghr::SpectralNet<P, Net>;
+    using Est = ppghr::SpectralNet<P, AnySpecNet>;
     using Pre = typename Est::preprocessor;
     using M = ppghr::Monitor<Est, Pre>;
     auto est = std::make_unique<Est>();
+    set_(est->net());
     check_load(est->load(blob_.data(), blob_.size()), path_);
     const bool acc = !r.acc.empty();
     est->set_accelerometer(acc);
@@ -725,8 +769,11 @@ class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner<Net>
   }
 
  private:
+  SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
+      : blob_(blob), path_(path), name_(name) {}
   std::vector<unsigned char> blob_;
   std::string path_, name_;
+  void (*set_)(AnySpecNet&) = nullptr;  // AnySpecNet::set<Net> of this runner's network
   bool warned_no_acc_ = false;
 };
 
@@ -746,7 +793,7 @@ std::unique_ptr<Runner> make_net_runner(const std::string& path, const std::stri
     found_name = e.name;
     if (!arch.empty() && arch != e.name) return;
     if constexpr (E::input == ppghr::registry::Input::spectral)
-      runner = std::make_unique<SpectralNetRunner<Net>>(blob, path, e.name);
+      runner = SpectralNetRunner::make<Net>(blob, path, e.name);
     else if constexpr (E::input == ppghr::registry::Input::pulse)
       runner = std::make_unique<NetRunner<Net, ppghr::PulsePreprocessor>>(blob, path, e.name);
     else
