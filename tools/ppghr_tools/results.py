@@ -51,6 +51,7 @@ import numpy as np
 
 from . import bench_shipped as BS
 from . import data as D
+from . import sweep_plan as SP
 
 GENERATOR = "tools/ppghr_tools/results.py"
 FOLD_KEYS = ("bami1", "bami2")          # training subset
@@ -155,8 +156,7 @@ def build(results_dir: Path, out_dir: Path, specs=None, title_note: Optional[str
     import matplotlib.pyplot as plt
 
     if specs is None:
-        from . import sweep
-        specs = sweep.plan()
+        specs = SP.plan()
     res = load_results(Path(results_dir))
     T = Table(res)
     try:
@@ -712,11 +712,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--bench", default=str(D.REPO / "results" / "bench" / "shipped.json"),
                     help="their C++ latency and memory (ppghr_tools.bench_shipped)")
     args = ap.parse_args(argv)
-    from . import sweep
-    specs = sweep.plan()
+    specs = SP.plan()
     mt = args.main_teacher
     if mt is None:
-        want = f"resnet{sweep.MAIN_TEACHER}"
+        want = f"resnet{SP.MAIN_TEACHER}"
         res = load_results(Path(args.results_dir))
         if any(r.get("teacher") == want for r in res.values()):
             mt = want
