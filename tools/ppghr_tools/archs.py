@@ -1,5 +1,10 @@
 """Architecture registry: names, geometry, blob descriptors, fingerprints and tensor lists.
 
+Each network is one list of layer specs (``layers(arch)``; a layer spec gives its descriptor record,
+its blob tensors, its training state_dict keys and how export / import convert them); descriptor(),
+fingerprint(), state_dict_spec(), blob_tensor_spec(), export.export_tensors() and
+blob.blob_to_state_dict() all walk that list.
+
 This module needs numpy only (no torch), so blobs can be written and checked without PyTorch.
 Everything here follows docs/blob-format.md; networks.md (shared/design) gives the networks.
 
@@ -23,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 import struct
 from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 # --------------------------------------------------------------------------------------------
 # Constants shared with the blob format
@@ -297,79 +304,324 @@ def pulse_dense_in(family: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Training state_dict specs: (key, shape, required). Used to validate checkpoints and to draw
-# random weights. Optional keys are those inference never uses.
+# Layer specs. Each layer is written once: its descriptor record (op code and words), the
+# training state_dict keys it owns (key, shape, required), its blob tensors (name, shape), how
+# the exporter makes those tensors from the state_dict (BatchNorm folded in float64, rounded once
+# to float32) and how the importer puts them back. A network is a list of layers (``layers()``);
+# a ``Residual`` nests its main path and its shortcut. descriptor(), state_dict_spec(),
+# blob_tensor_spec(), export.export_tensors() and blob.blob_to_state_dict() all walk that list.
 
 KeySpec = Tuple[str, Tuple[int, ...], bool]
+Tensor = Tuple[str, Tuple[int, ...]]
+
+
+def to_numpy(v) -> np.ndarray:
+    """A state_dict value (torch tensor or array-like) as a numpy array, without importing torch."""
+    if hasattr(v, "detach"):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+def _f64(sd, key: str) -> np.ndarray:
+    return to_numpy(sd[key]).astype(np.float64)
+
+
+def fold_conv_bn(w, b, gamma, beta, mean, var, eps: float = BN_EPS):
+    """conv -> BN fold in float64, rounded once to float32."""
+    s = gamma / np.sqrt(var + eps)
+    w2 = w * s.reshape((-1,) + (1,) * (w.ndim - 1))
+    b2 = (b - mean) * s + beta
+    return w2.astype(np.float32), b2.astype(np.float32)
+
+
+def bn_affine(gamma, beta, mean, var, eps: float = BN_EPS):
+    """BN -> (scale, shift) in float64, rounded once to float32."""
+    scale = gamma / np.sqrt(var + eps)
+    shift = beta - mean * scale
+    return scale.astype(np.float32), shift.astype(np.float32)
+
+
+def input_norm_array(input_norm) -> np.ndarray:
+    a = np.asarray(input_norm, dtype=np.float64).reshape(PULSE_ROWS, 2)
+    if not np.all(np.isfinite(a)) or not np.all(a[:, 1] > 0):
+        raise ValueError(f"input_norm must be 4 finite (mean, std>0) pairs, got {a.tolist()}")
+    return a.astype(np.float32)
 
 
 def _bn_keys(prefix: str, c: int, required: bool) -> List[KeySpec]:
-    return [
-        (f"{prefix}.weight", (c,), required),
-        (f"{prefix}.bias", (c,), required),
-        (f"{prefix}.running_mean", (c,), required),
-        (f"{prefix}.running_var", (c,), required),
-        (f"{prefix}.num_batches_tracked", (), False),
-    ]
+    return [(f"{prefix}.weight", (c,), required), (f"{prefix}.bias", (c,), required),
+            (f"{prefix}.running_mean", (c,), required), (f"{prefix}.running_var", (c,), required),
+            (f"{prefix}.num_batches_tracked", (), False)]
 
 
-def state_dict_spec(arch: Arch) -> List[KeySpec]:
-    spec: List[KeySpec] = []
-    if arch.is_resnet:
-        n = arch.variant
-        k = RESNET_KERNEL
-        c0 = RESNET_BASE_FILTERS
-        spec += [("first_block_conv.conv.weight", (c0, 1, k), True),
-                 ("first_block_conv.conv.bias", (c0,), True)]
-        spec += _bn_keys("first_block_bn", c0, True)
-        for b in resnet_blocks(n):
-            p = f"basicblock_list.{b.index}"
-            spec += _bn_keys(f"{p}.bn1", b.c_in, b.index > 0)
-            spec += [(f"{p}.conv1.conv.weight", (b.c_out, b.c_in, k), True),
-                     (f"{p}.conv1.conv.bias", (b.c_out,), True)]
-            spec += _bn_keys(f"{p}.bn2", b.c_out, True)
-            spec += [(f"{p}.conv2.conv.weight", (b.c_out, b.c_out, k), True),
-                     (f"{p}.conv2.conv.bias", (b.c_out,), True)]
-        c = resnet_out_channels(n)
-        spec += _bn_keys("final_bn", c, True)
-        spec += [("dense.weight", (N_CLASSES, c), True), ("dense.bias", (N_CLASSES,), True),
-                 ("dense2.weight", (RESNET_DENSE2_OUT, c), False),
-                 ("dense2.bias", (RESNET_DENSE2_OUT,), False)]
-    elif arch.is_pulse:
-        for st in pulse_stages(arch.family):
-            for cv in st.convs:
-                spec += [(f"{cv.name}.weight", (cv.c_out, cv.c_in, 1, cv.kernel), True),
-                         (f"{cv.name}.bias", (cv.c_out,), True)]
-        c, t = pulse_feature_shape(arch.family)
-        if arch.family == FAMILY_PULSE_TEACHER:
-            e = PULSE_EMBED
-            spec += [("multihead_attn.in_proj_weight", (3 * e, e), True),
-                     ("multihead_attn.in_proj_bias", (3 * e,), True),
-                     ("multihead_attn.out_proj.weight", (e, e), True),
-                     ("multihead_attn.out_proj.bias", (e,), True),
-                     ("layer_norm.weight", (e,), True),
-                     ("layer_norm.bias", (e,), True)]
-        else:
-            spec += [("conv4.weight", (c, c, PULSE_ROWS, 1), True), ("conv4.bias", (c,), True)]
-        d_in = pulse_dense_in(arch.family)
-        spec += [("dense.weight", (PULSE_HIDDEN, d_in), True), ("dense.bias", (PULSE_HIDDEN,), True),
-                 ("out.weight", (arch.n_outputs, PULSE_HIDDEN), True),
-                 ("out.bias", (arch.n_outputs,), True)]
-    elif arch.is_mlp:
-        dims = mlp_dims(arch.variant)
-        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-            spec += [(f"fc.{i}.weight", (b, a), True), (f"fc.{i}.bias", (b,), True)]
-    elif arch.is_specnet:
-        w, k = arch.width, SPECNET_KERNEL
-        spec += [("stem.weight", (w, SPECNET_FEATURES, k), True), ("stem.bias", (w,), True)]
-        for i in range(arch.variant):
-            for conv in ("conv1", "conv2"):
-                spec += [(f"blocks.{i}.{conv}.weight", (w, w, k), True), (f"blocks.{i}.{conv}.bias", (w,), True)]
-        spec += [("head1.weight", (w, w, 1), True), ("head1.bias", (w,), True),
-                 ("head2.weight", (1, w, 1), True), ("head2.bias", (1,), True)]
-    else:  # pragma: no cover
-        raise ValueError(arch.name)
-    return spec
+def _bn_stats(sd, prefix: str):
+    return tuple(_f64(sd, f"{prefix}.{k}") for k in ("weight", "bias", "running_mean", "running_var"))
+
+
+def _bn_import(sd, prefix: str, c: int, scale=None, shift=None) -> None:
+    """An imported BatchNorm: identity (folded away or unused), or weight = scale, bias = shift.
+    running_var stays float64: loaded into a float64 module var + eps == 1 to the last bit; a float32
+    module rounds it (relative error ~3e-8 in the BN scale)."""
+    sd[f"{prefix}.weight"] = np.ones(c, np.float32) if scale is None else scale
+    sd[f"{prefix}.bias"] = np.zeros(c, np.float32) if shift is None else shift
+    sd[f"{prefix}.running_mean"] = np.zeros(c, np.float64)
+    sd[f"{prefix}.running_var"] = np.full(c, 1.0 - BN_EPS, np.float64)
+    sd[f"{prefix}.num_batches_tracked"] = np.zeros((), np.int64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """One descriptor record (``op`` and its words; no record when op is None) and the tensors it
+    takes: ``name.<key>`` for each (key, shape) of ``params``, copied from / to the state_dict."""
+    op: Optional[int] = None
+    record: Tuple[int, ...] = ()
+    name: str = ""
+    params: Tuple[Tuple[str, Tuple[int, ...]], ...] = ()
+
+    def words(self) -> List[int]:
+        if self.op is None:
+            return []
+        assert len(self.record) == OP_WORDS[self.op], (OP_NAMES[self.op], self.record)
+        return [self.op] + [int(x) for x in self.record]
+
+    def tensors(self) -> List[Tensor]:
+        """Blob tensors (name, shape)."""
+        return [(f"{self.name}.{k}", s) for k, s in self.params]
+
+    def sd_keys(self) -> List[KeySpec]:
+        """Training state_dict keys (key, shape, required)."""
+        return [(k, s, True) for k, s in self.tensors()]
+
+    def export(self, sd, input_norm=None) -> List[Tuple[str, np.ndarray]]:
+        """State_dict -> blob tensors (name, float32 array)."""
+        return [(k, _f64(sd, k).astype(np.float32)) for k, _ in self.tensors()]
+
+    def import_(self, t, sd, extra: dict) -> None:
+        """Blob tensors t -> state_dict entries (and extra["input_norm"])."""
+        for k, _ in self.tensors():
+            sd[k] = t[k]
+
+
+def op(code: int, *words: int) -> Layer:
+    """A record without tensors (pooling, channel pad, window norm, NET, the residual markers)."""
+    return Layer(code, tuple(int(w) for w in words))
+
+
+def _wb(c_out: int, *w_shape: int):
+    return (("weight", tuple(w_shape)), ("bias", (c_out,)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Conv1d(Layer):
+    """CONV1D; ``bn`` names a BatchNorm after it that the exporter folds into it (imported as identity)."""
+    bn: Optional[str] = None
+
+    def sd_keys(self):
+        return super().sd_keys() + (_bn_keys(self.bn, self.record[1], True) if self.bn else [])
+
+    def export(self, sd, input_norm=None):
+        if self.bn is None:
+            return super().export(sd)
+        (wk, _), (bk, _) = self.tensors()
+        w, b = fold_conv_bn(_f64(sd, wk), _f64(sd, bk), *_bn_stats(sd, self.bn))
+        return [(wk, w), (bk, b)]
+
+    def import_(self, t, sd, extra):
+        super().import_(t, sd, extra)
+        if self.bn:
+            _bn_import(sd, self.bn, self.record[1])
+
+
+def conv1d(name, c_in, c_out, l_in, l_out, kernel, stride=1, pad=(0, 0), act=ACT_NONE, bn=None) -> Conv1d:
+    return Conv1d(OP_CONV1D, (c_in, c_out, l_in, l_out, kernel, stride, 1, pad[0], pad[1], 1, act), name,
+                  _wb(c_out, c_out, c_in, kernel), bn)
+
+
+def row_conv(name, rows, c_in, c_out, length, kernel, dilation, pad, act=ACT_RELU) -> Layer:
+    """ROW_CONV: the same Conv2d (1 x kernel) over each input row; keeps the length."""
+    assert length + 2 * pad - dilation * (kernel - 1) == length
+    return Layer(OP_ROW_CONV, (rows, c_in, c_out, length, length, kernel, 1, dilation, pad, pad, 1, act), name,
+                 _wb(c_out, c_out, c_in, 1, kernel))
+
+
+def linear(name, n_in, n_out, act=ACT_NONE) -> Layer:
+    """LINEAR over the flattened current tensor."""
+    return Layer(OP_LINEAR, (n_in, n_out, act), name, _wb(n_out, n_out, n_in))
+
+
+def modality_conv(name, c_in, c_out, rows, length, act=ACT_NONE) -> Layer:
+    """MODALITY_CONV: Conv2d (rows x 1) mixing the rows."""
+    return Layer(OP_MODALITY_CONV, (c_in, c_out, rows, length, act), name, _wb(c_out, c_out, c_in, rows, 1))
+
+
+def cross_attention(name, embed, *record) -> Layer:
+    """CROSS_ATTENTION (nn.MultiheadAttention); record: channels, rows, length, heads, q_row, q_rows,
+    kv_row, kv_rows."""
+    e = embed
+    return Layer(OP_CROSS_ATTENTION, tuple(record), name, (("in_proj_weight", (3 * e, e)), ("in_proj_bias", (3 * e,)),
+                                                          ("out_proj.weight", (e, e)), ("out_proj.bias", (e,))))
+
+
+def layer_norm(name, tokens, features) -> Layer:
+    return Layer(OP_LAYER_NORM, (tokens, features), name, (("weight", (features,)), ("bias", (features,))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Affine(Layer):
+    """AFFINE(channels, length, act) from the BatchNorm ``name``: the blob holds ``name.scale`` /
+    ``name.shift`` (imported as weight = scale, bias = shift)."""
+
+    def sd_keys(self):
+        return _bn_keys(self.name, self.record[0], True)
+
+    def export(self, sd, input_norm=None):
+        return list(zip((k for k, _ in self.tensors()), bn_affine(*_bn_stats(sd, self.name))))
+
+    def import_(self, t, sd, extra):
+        _bn_import(sd, self.name, self.record[0], *(t[k] for k, _ in self.tensors()))
+
+
+def affine(bn, channels, length, act) -> Affine:
+    return Affine(OP_AFFINE, (channels, length, act), bn, (("scale", (channels,)), ("shift", (channels,))))
+
+
+@dataclasses.dataclass(frozen=True)
+class Unused(Layer):
+    """Parameters of the training module that inference never uses (ResNet dense2, block 0's bn1):
+    optional state_dict keys, no record, no blob tensor; imported as zeros (a BatchNorm: identity)."""
+    bn_channels: int = 0          # > 0: a BatchNorm of this many channels; else ``params`` (a Linear)
+
+    def tensors(self):
+        return []
+
+    def sd_keys(self):
+        if self.bn_channels:
+            return _bn_keys(self.name, self.bn_channels, False)
+        return [(f"{self.name}.{k}", s, False) for k, s in self.params]
+
+    def import_(self, t, sd, extra):
+        if self.bn_channels:
+            _bn_import(sd, self.name, self.bn_channels)
+        for k, s in self.params:
+            sd[f"{self.name}.{k}"] = np.zeros(s, np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputNorm(Layer):
+    """INPUT_NORM(rows, length): per-row (mean, std) of the training set, tensor ``input_norm``
+    [rows, 2]; not a state_dict key: the module's buffer, export's --input-norm or the checkpoint's
+    ``input_norm`` entry, else (0, 1)."""
+
+    def tensors(self):
+        return [("input_norm", (self.record[0], 2))]
+
+    def sd_keys(self):
+        return []
+
+    def export(self, sd, input_norm=None):
+        if input_norm is None:
+            input_norm = sd.get("input_norm") if "input_norm" in sd else [[0.0, 1.0]] * self.record[0]
+        return [("input_norm", input_norm_array(to_numpy(input_norm)))]
+
+    def import_(self, t, sd, extra):
+        extra["input_norm"] = t["input_norm"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual(Layer):
+    """RESIDUAL_BEGIN, the main path, SHORTCUT, the shortcut path, ADD(channels, length)."""
+    body: Tuple[Layer, ...] = ()
+    shortcut: Tuple[Layer, ...] = ()
+
+    def leaves(self) -> List[Layer]:
+        return [op(OP_RESIDUAL_BEGIN), *self.body, op(OP_SHORTCUT), *self.shortcut, op(OP_ADD, *self.record)]
+
+
+def residual(body, shortcut, channels, length) -> Residual:
+    return Residual(None, (channels, length), body=tuple(body), shortcut=tuple(shortcut))
+
+
+def flatten(layers: Sequence[Layer]) -> List[Layer]:
+    """The layers in forward order with each Residual expanded into its records."""
+    out: List[Layer] = []
+    for layer in layers:
+        out += flatten(layer.leaves()) if isinstance(layer, Residual) else [layer]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The networks as lists of layers
+
+def _resnet_layers(arch: Arch) -> List[Layer]:
+    k, c0, n_in = RESNET_KERNEL, RESNET_BASE_FILTERS, RESNET_INPUT_LEN
+    _, pl, pr = same_padding(n_in, 1, k)
+    out: List[Layer] = [conv1d("first_block_conv.conv", 1, c0, n_in, n_in, k, pad=(pl, pr), act=ACT_RELU,
+                               bn="first_block_bn")]
+    for b in resnet_blocks(arch.variant):
+        p = f"basicblock_list.{b.index}"
+        _, pl2, pr2 = same_padding(b.l_out, 1, k)
+        bn1 = f"{p}.bn1"       # the first block skips its bn1 (the module keeps one)
+        body = [affine(bn1, b.c_in, b.l_in, ACT_RELU) if b.index > 0 else Unused(name=bn1, bn_channels=b.c_in),
+                conv1d(f"{p}.conv1.conv", b.c_in, b.c_out, b.l_in, b.l_out, k, b.stride,
+                       pad=(b.pad_left, b.pad_right), act=ACT_RELU, bn=f"{p}.bn2"),
+                conv1d(f"{p}.conv2.conv", b.c_out, b.c_out, b.l_out, b.l_out, k, pad=(pl2, pr2))]
+        shortcut = []
+        if b.stride == 2:
+            shortcut.append(op(OP_MAXPOOL1D, b.c_in, b.l_in, b.l_out, 2, 2, 0, 1, 0))
+        if b.c_out > b.c_in:
+            shortcut.append(op(OP_CHANNEL_PAD, b.c_in, b.c_out, (b.c_out - b.c_in) // 2))
+        out.append(residual(body, shortcut, b.c_out, b.l_out))
+    last = resnet_blocks(arch.variant)[-1]
+    c = last.c_out
+    return out + [affine("final_bn", c, last.l_out, ACT_RELU), op(OP_GLOBAL_AVG_POOL, c, last.l_out),
+                  linear("dense", c, N_CLASSES),
+                  Unused(name="dense2", params=_wb(RESNET_DENSE2_OUT, RESNET_DENSE2_OUT, c))]
+
+
+def _pulse_layers(arch: Arch) -> List[Layer]:
+    rows, length = PULSE_ROWS, PULSE_INPUT_LEN
+    out: List[Layer] = [op(OP_WINDOW_NORM, rows, length, PULSE_ACC_FLOOR_UG) if arch.window_norm
+                        else InputNorm(OP_INPUT_NORM, (rows, length))]
+    for st in pulse_stages(arch.family):
+        for cv in st.convs:
+            out.append(row_conv(cv.name, rows, cv.c_in, cv.c_out, length, cv.kernel, cv.dilation, cv.pad))
+        out.append(op(OP_ROW_AVGPOOL, rows, st.convs[-1].c_out, length, length // st.pool, st.pool, st.pool))
+        length //= st.pool
+    c, t = pulse_feature_shape(arch.family)
+    if arch.family == FAMILY_PULSE_TEACHER:
+        # query: row 0 (PPG), 1 row; keys/values: rows 1..3 (ACC x, y, z)
+        out += [cross_attention("multihead_attn", PULSE_EMBED, c, rows, t, PULSE_HEADS, 0, 1, 1, 3),
+                layer_norm("layer_norm", c, t)]
+    else:
+        out.append(modality_conv("conv4", c, c, rows, t))
+    return out + [linear("dense", pulse_dense_in(arch.family), PULSE_HIDDEN),
+                  linear("out", PULSE_HIDDEN, arch.n_outputs)]
+
+
+def _mlp_layers(arch: Arch) -> List[Layer]:
+    dims = mlp_dims(arch.variant)
+    n_lin = len(dims) - 1
+    return [linear(f"fc.{i}", a, b, ACT_RELU if i < n_lin - 1 else ACT_NONE)
+            for i, (a, b) in enumerate(zip(dims[:-1], dims[1:]))]
+
+
+def _specnet_layers(arch: Arch) -> List[Layer]:
+    # every convolution keeps the 180 bins: stride 1, zero padding (k - 1) / 2 on each side
+    c, k, n = arch.width, SPECNET_KERNEL, SPECNET_BINS
+    pad = ((k - 1) // 2,) * 2
+    out: List[Layer] = [conv1d("stem", SPECNET_FEATURES, c, n, n, k, pad=pad, act=ACT_RELU)]
+    for i in range(arch.variant):
+        out.append(residual((conv1d(f"blocks.{i}.conv1", c, c, n, n, k, pad=pad, act=ACT_RELU),
+                             conv1d(f"blocks.{i}.conv2", c, c, n, n, k, pad=pad)), (), c, n))
+    return out + [conv1d("head1", c, c, n, n, 1, act=ACT_RELU), conv1d("head2", c, 1, n, n, 1)]
+
+
+def layers(arch: Arch) -> List[Layer]:
+    """The network in forward order, NET record first; see flatten() for the records."""
+    arch = get_arch(arch) if isinstance(arch, str) else arch
+    body = {FAMILY_RESNET: _resnet_layers, FAMILY_PULSE_TEACHER: _pulse_layers, FAMILY_PULSE_STUDENT: _pulse_layers,
+            FAMILY_MLP: _mlp_layers, FAMILY_SPECNET: _specnet_layers}[arch.family](arch)
+    return [op(OP_NET, arch.family, arch.variant, arch.in_channels, arch.in_length, arch.n_outputs)] + body
 
 
 def mlp_dims(variant: int) -> List[int]:
@@ -379,84 +631,22 @@ def mlp_dims(variant: int) -> List[int]:
 
 
 # --------------------------------------------------------------------------------------------
-# Descriptors (docs/blob-format.md)
+# Walkers: descriptor (docs/blob-format.md), training state_dict spec, blob tensor table
 
 def descriptor(arch: Arch) -> List[int]:
     """The architecture descriptor: a list of u32 words, one record per op in forward order."""
-    w: List[int] = []
+    return [w for layer in flatten(layers(arch)) for w in layer.words()]
 
-    def op(code: int, *words: int) -> None:
-        assert len(words) == OP_WORDS[code], (OP_NAMES[code], words)
-        w.append(code)
-        w.extend(int(x) for x in words)
 
-    op(OP_NET, arch.family, arch.variant, arch.in_channels, arch.in_length, arch.n_outputs)
-    if arch.is_resnet:
-        k = RESNET_KERNEL
-        c0 = RESNET_BASE_FILTERS
-        _, pl, pr = same_padding(RESNET_INPUT_LEN, 1, k)
-        op(OP_CONV1D, 1, c0, RESNET_INPUT_LEN, RESNET_INPUT_LEN, k, 1, 1, pl, pr, 1, ACT_RELU)
-        for b in resnet_blocks(arch.variant):
-            op(OP_RESIDUAL_BEGIN)
-            if b.index > 0:
-                op(OP_AFFINE, b.c_in, b.l_in, ACT_RELU)
-            op(OP_CONV1D, b.c_in, b.c_out, b.l_in, b.l_out, k, b.stride, 1, b.pad_left, b.pad_right, 1, ACT_RELU)
-            _, pl2, pr2 = same_padding(b.l_out, 1, k)
-            op(OP_CONV1D, b.c_out, b.c_out, b.l_out, b.l_out, k, 1, 1, pl2, pr2, 1, ACT_NONE)
-            op(OP_SHORTCUT)
-            if b.stride == 2:
-                op(OP_MAXPOOL1D, b.c_in, b.l_in, b.l_out, 2, 2, 0, 1, 0)
-            if b.c_out > b.c_in:
-                op(OP_CHANNEL_PAD, b.c_in, b.c_out, (b.c_out - b.c_in) // 2)
-            op(OP_ADD, b.c_out, b.l_out)
-        last = resnet_blocks(arch.variant)[-1]
-        op(OP_AFFINE, last.c_out, last.l_out, ACT_RELU)
-        op(OP_GLOBAL_AVG_POOL, last.c_out, last.l_out)
-        op(OP_LINEAR, last.c_out, N_CLASSES, ACT_NONE)
-    elif arch.is_pulse:
-        rows = PULSE_ROWS
-        length = PULSE_INPUT_LEN
-        if arch.window_norm:
-            op(OP_WINDOW_NORM, rows, length, PULSE_ACC_FLOOR_UG)
-        else:
-            op(OP_INPUT_NORM, rows, length)
-        for st in pulse_stages(arch.family):
-            for cv in st.convs:
-                l_out = length + 2 * cv.pad - cv.dilation * (cv.kernel - 1)
-                assert l_out == length
-                op(OP_ROW_CONV, rows, cv.c_in, cv.c_out, length, l_out, cv.kernel, 1, cv.dilation,
-                   cv.pad, cv.pad, 1, ACT_RELU)
-            c = st.convs[-1].c_out
-            op(OP_ROW_AVGPOOL, rows, c, length, length // st.pool, st.pool, st.pool)
-            length //= st.pool
-        c, t = pulse_feature_shape(arch.family)
-        if arch.family == FAMILY_PULSE_TEACHER:
-            # query: row 0 (PPG), 1 row; keys/values: rows 1..3 (ACC x, y, z)
-            op(OP_CROSS_ATTENTION, c, rows, t, PULSE_HEADS, 0, 1, 1, 3)
-            op(OP_LAYER_NORM, c, t)
-        else:
-            op(OP_MODALITY_CONV, c, c, rows, t, ACT_NONE)
-        op(OP_LINEAR, pulse_dense_in(arch.family), PULSE_HIDDEN, ACT_NONE)
-        op(OP_LINEAR, PULSE_HIDDEN, arch.n_outputs, ACT_NONE)
-    elif arch.is_mlp:
-        dims = mlp_dims(arch.variant)
-        n_lin = len(dims) - 1
-        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-            op(OP_LINEAR, a, b, ACT_RELU if i < n_lin - 1 else ACT_NONE)
-    elif arch.is_specnet:
-        # every convolution keeps the 180 bins: stride 1, zero padding (k - 1) / 2 on each side
-        c, k, n = arch.width, SPECNET_KERNEL, SPECNET_BINS
-        pad = (k - 1) // 2
-        op(OP_CONV1D, SPECNET_FEATURES, c, n, n, k, 1, 1, pad, pad, 1, ACT_RELU)
-        for _ in range(arch.variant):
-            op(OP_RESIDUAL_BEGIN)
-            op(OP_CONV1D, c, c, n, n, k, 1, 1, pad, pad, 1, ACT_RELU)
-            op(OP_CONV1D, c, c, n, n, k, 1, 1, pad, pad, 1, ACT_NONE)
-            op(OP_SHORTCUT)
-            op(OP_ADD, c, n)
-        op(OP_CONV1D, c, c, n, n, 1, 1, 1, 0, 0, 1, ACT_RELU)
-        op(OP_CONV1D, c, 1, n, n, 1, 1, 1, 0, 0, 1, ACT_NONE)
-    return w
+def state_dict_spec(arch: Arch) -> List[KeySpec]:
+    """Training state_dict keys: (key, shape, required). Used to validate checkpoints and to draw
+    random weights. Optional keys are those inference never uses."""
+    return [s for layer in flatten(layers(arch)) for s in layer.sd_keys()]
+
+
+def blob_tensor_spec(arch: Arch) -> List[Tensor]:
+    """Blob tensors (name, shape) in table order."""
+    return [t for layer in flatten(layers(arch)) for t in layer.tensors()]
 
 
 FNV_OFFSET = 0xCBF29CE484222325
@@ -494,33 +684,6 @@ def format_descriptor(words: Sequence[int]) -> str:
         lines.append(f"{OP_NAMES[code]}({', '.join(str(a) for a in args)})")
         i += 1 + n
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# Blob tensor lists: (name, shape) in table order
-
-def blob_tensor_spec(arch: Arch) -> List[Tuple[str, Tuple[int, ...]]]:
-    t: List[Tuple[str, Tuple[int, ...]]] = []
-    if arch.is_resnet:
-        k = RESNET_KERNEL
-        c0 = RESNET_BASE_FILTERS
-        t += [("first_block_conv.conv.weight", (c0, 1, k)), ("first_block_conv.conv.bias", (c0,))]
-        for b in resnet_blocks(arch.variant):
-            p = f"basicblock_list.{b.index}"
-            if b.index > 0:
-                t += [(f"{p}.bn1.scale", (b.c_in,)), (f"{p}.bn1.shift", (b.c_in,))]
-            t += [(f"{p}.conv1.conv.weight", (b.c_out, b.c_in, k)), (f"{p}.conv1.conv.bias", (b.c_out,)),
-                  (f"{p}.conv2.conv.weight", (b.c_out, b.c_out, k)), (f"{p}.conv2.conv.bias", (b.c_out,))]
-        c = resnet_out_channels(arch.variant)
-        t += [("final_bn.scale", (c,)), ("final_bn.shift", (c,)),
-              ("dense.weight", (N_CLASSES, c)), ("dense.bias", (N_CLASSES,))]
-    elif arch.is_pulse:
-        if not arch.window_norm:
-            t.append(("input_norm", (PULSE_ROWS, 2)))
-        t += [(k, s) for (k, s, req) in state_dict_spec(arch)]
-    elif arch.is_mlp or arch.is_specnet:
-        t += [(k, s) for (k, s, req) in state_dict_spec(arch)]
-    return t
 
 
 def blob_float_count(arch: Arch) -> int:

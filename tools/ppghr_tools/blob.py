@@ -250,49 +250,11 @@ def blob_to_state_dict(arch: Union[str, A.Arch], blob: Blob):
 
     Returns (state_dict, input_norm or None).
     """
-    arch = A.get_arch(arch) if isinstance(arch, str) else arch
-    t = blob.tensors
-    sd = OrderedDict()
-
-    def bn(prefix: str, c: int, scale=None, shift=None):
-        # running_var stays float64 here: loading it into a float64 module makes var + eps == 1
-        # to the last bit; a float32 module rounds it (relative error ~3e-8 in the BN scale).
-        sd[f"{prefix}.weight"] = np.ones(c, np.float32) if scale is None else scale
-        sd[f"{prefix}.bias"] = np.zeros(c, np.float32) if shift is None else shift
-        sd[f"{prefix}.running_mean"] = np.zeros(c, np.float64)
-        sd[f"{prefix}.running_var"] = np.full(c, 1.0 - A.BN_EPS, np.float64)
-        sd[f"{prefix}.num_batches_tracked"] = np.zeros((), np.int64)
-
-    if arch.is_resnet:
-        c0 = A.RESNET_BASE_FILTERS
-        sd["first_block_conv.conv.weight"] = t["first_block_conv.conv.weight"]
-        sd["first_block_conv.conv.bias"] = t["first_block_conv.conv.bias"]
-        bn("first_block_bn", c0)
-        for b in A.resnet_blocks(arch.variant):
-            p = f"basicblock_list.{b.index}"
-            if b.index > 0:
-                bn(f"{p}.bn1", b.c_in, t[f"{p}.bn1.scale"], t[f"{p}.bn1.shift"])
-            else:
-                bn(f"{p}.bn1", b.c_in)
-            sd[f"{p}.conv1.conv.weight"] = t[f"{p}.conv1.conv.weight"]
-            sd[f"{p}.conv1.conv.bias"] = t[f"{p}.conv1.conv.bias"]
-            bn(f"{p}.bn2", b.c_out)
-            sd[f"{p}.conv2.conv.weight"] = t[f"{p}.conv2.conv.weight"]
-            sd[f"{p}.conv2.conv.bias"] = t[f"{p}.conv2.conv.bias"]
-        c = A.resnet_out_channels(arch.variant)
-        bn("final_bn", c, t["final_bn.scale"], t["final_bn.shift"])
-        sd["dense.weight"] = t["dense.weight"]
-        sd["dense.bias"] = t["dense.bias"]
-        sd["dense2.weight"] = np.zeros((A.RESNET_DENSE2_OUT, c), np.float32)
-        sd["dense2.bias"] = np.zeros(A.RESNET_DENSE2_OUT, np.float32)
-        return sd, None
-    input_norm = None
-    for name, arr in t.items():
-        if name == "input_norm":
-            input_norm = arr
-        else:
-            sd[name] = arr
-    return sd, input_norm
+    sd: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    extra: dict = {}
+    for layer in A.flatten(A.layers(arch)):
+        layer.import_(blob.tensors, sd, extra)
+    return sd, extra.get("input_norm")
 
 
 def import_blob(arch: Union[str, A.Arch], src, dtype=None):

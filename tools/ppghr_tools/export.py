@@ -25,7 +25,7 @@ import argparse
 import os
 import sys
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -41,10 +41,11 @@ class CheckpointError(ValueError):
         self.key = key
 
 
-def _to_numpy(v) -> np.ndarray:
-    if hasattr(v, "detach"):
-        v = v.detach().cpu().numpy()
-    return np.asarray(v)
+# the per-layer conversions live with the layer specs (archs.py); these names stay importable here
+_to_numpy = A.to_numpy
+fold_conv_bn = A.fold_conv_bn
+bn_affine = A.bn_affine
+_input_norm_array = A.input_norm_array
 
 
 def load_checkpoint(path: Union[str, os.PathLike]) -> "OrderedDict[str, np.ndarray]":
@@ -90,67 +91,12 @@ def validate_state_dict(arch: Union[str, A.Arch], sd: Mapping[str, object]) -> N
             raise CheckpointError(key, f"unexpected key for {arch.name}")
 
 
-def _f64(sd: Mapping[str, object], key: str) -> np.ndarray:
-    return _to_numpy(sd[key]).astype(np.float64)
-
-
-def fold_conv_bn(w, b, gamma, beta, mean, var, eps: float = A.BN_EPS):
-    """conv -> BN fold in float64, rounded once to float32."""
-    s = gamma / np.sqrt(var + eps)
-    w2 = w * s.reshape((-1,) + (1,) * (w.ndim - 1))
-    b2 = (b - mean) * s + beta
-    return w2.astype(np.float32), b2.astype(np.float32)
-
-
-def bn_affine(gamma, beta, mean, var, eps: float = A.BN_EPS):
-    """BN -> (scale, shift) in float64, rounded once to float32."""
-    scale = gamma / np.sqrt(var + eps)
-    shift = beta - mean * scale
-    return scale.astype(np.float32), shift.astype(np.float32)
-
-
-def _input_norm_array(input_norm) -> np.ndarray:
-    a = np.asarray(input_norm, dtype=np.float64).reshape(A.PULSE_ROWS, 2)
-    if not np.all(np.isfinite(a)) or not np.all(a[:, 1] > 0):
-        raise ValueError(f"input_norm must be 4 finite (mean, std>0) pairs, got {a.tolist()}")
-    return a.astype(np.float32)
-
-
 def export_tensors(arch: Union[str, A.Arch], sd: Mapping[str, object],
                    input_norm=None) -> List[Tuple[str, np.ndarray]]:
     """Training state_dict -> blob tensor list (name, float32 array) in table order."""
     arch = A.get_arch(arch) if isinstance(arch, str) else arch
     validate_state_dict(arch, sd)
-    out: List[Tuple[str, np.ndarray]] = []
-    if arch.is_resnet:
-        def bn(prefix):
-            return (_f64(sd, f"{prefix}.weight"), _f64(sd, f"{prefix}.bias"),
-                    _f64(sd, f"{prefix}.running_mean"), _f64(sd, f"{prefix}.running_var"))
-
-        w, b = fold_conv_bn(_f64(sd, "first_block_conv.conv.weight"), _f64(sd, "first_block_conv.conv.bias"),
-                            *bn("first_block_bn"))
-        out += [("first_block_conv.conv.weight", w), ("first_block_conv.conv.bias", b)]
-        for blk in A.resnet_blocks(arch.variant):
-            p = f"basicblock_list.{blk.index}"
-            if blk.index > 0:
-                sc, sh = bn_affine(*bn(f"{p}.bn1"))
-                out += [(f"{p}.bn1.scale", sc), (f"{p}.bn1.shift", sh)]
-            w, b = fold_conv_bn(_f64(sd, f"{p}.conv1.conv.weight"), _f64(sd, f"{p}.conv1.conv.bias"),
-                                *bn(f"{p}.bn2"))
-            out += [(f"{p}.conv1.conv.weight", w), (f"{p}.conv1.conv.bias", b)]
-            out += [(f"{p}.conv2.conv.weight", _f64(sd, f"{p}.conv2.conv.weight").astype(np.float32)),
-                    (f"{p}.conv2.conv.bias", _f64(sd, f"{p}.conv2.conv.bias").astype(np.float32))]
-        sc, sh = bn_affine(*bn("final_bn"))
-        out += [("final_bn.scale", sc), ("final_bn.shift", sh)]
-        out += [("dense.weight", _f64(sd, "dense.weight").astype(np.float32)),
-                ("dense.bias", _f64(sd, "dense.bias").astype(np.float32))]
-    else:
-        if arch.is_pulse and not arch.window_norm:
-            if input_norm is None:
-                input_norm = sd.get("input_norm") if "input_norm" in sd else [[0.0, 1.0]] * A.PULSE_ROWS
-            out.append(("input_norm", _input_norm_array(_to_numpy(input_norm))))
-        for key, _, _ in A.state_dict_spec(arch):
-            out.append((key, _f64(sd, key).astype(np.float32)))
+    out = [t for layer in A.flatten(A.layers(arch)) for t in layer.export(sd, input_norm)]
     # the table must be exactly the documented one
     spec = A.blob_tensor_spec(arch)
     assert [(n, tuple(a.shape)) for n, a in out] == [(n, tuple(s)) for n, s in spec], arch.name
