@@ -3,11 +3,15 @@
 #   cmake -DMODE=find_package|subdirectory -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=...
 #         -DPPGHR_SOURCE_DIR=... -DPPGHR_BINARY_DIR=... -DGENERATOR=... -DCXX_COMPILER=...
 #         [-DGENERATOR_PLATFORM= -DGENERATOR_TOOLSET= -DMAKE_PROGRAM= -DCXX_FLAGS= -DCONFIG=
-#          -DEIGEN3_DIR= -DXTL_DIR= -DXSIMD_DIR= -DCTEST=] -P run_consumer.cmake
+#          -DEIGEN3_DIR= -DXTL_DIR= -DXSIMD_DIR= -DCTEST= -DNO_DEPS=ON] -P run_consumer.cmake
 #
 # find_package: `cmake --install` ppghr's build tree into WORK_DIR/staging, checks what was
 #   installed, then builds the consumer with CMAKE_PREFIX_PATH=staging (package registries off)
 #   and checks that ppghr was found there.
+#   NO_DEPS=ON: ppghr is first configured afresh in WORK_DIR/ppghr with PPGHR_WITH_EIGEN=OFF and
+#   xsimd + xtl hidden from the default PPGHR_WITH_XSIMD=AUTO (CMAKE_DISABLE_FIND_PACKAGE_*), and
+#   that tree is installed; the consumer is configured with Eigen3, xsimd and xtl hidden too and
+#   -DPPGHR_EXPECT_NO_DEPS=ON (it checks that ppghr::ppghr defines PPGHR_NO_EIGEN and PPGHR_NO_SIMD).
 # subdirectory: builds the consumer, which add_subdirectory()s PPGHR_SOURCE_DIR, and checks that
 #   none of ppghr's tests, benchmarks or examples were configured.
 cmake_minimum_required(VERSION 3.16)
@@ -61,10 +65,35 @@ if(XSIMD_DIR)
   list(APPEND _configure "-Dxsimd_DIR=${XSIMD_DIR}")
 endif()
 
+set(_hide_deps -DCMAKE_DISABLE_FIND_PACKAGE_Eigen3=ON -DCMAKE_DISABLE_FIND_PACKAGE_xsimd=ON
+  -DCMAKE_DISABLE_FIND_PACKAGE_xtl=ON)
+
 if(MODE STREQUAL "find_package")
   set(_staging "${WORK_DIR}/staging")
+  set(_ppghr_build "${PPGHR_BINARY_DIR}")
+  if(NO_DEPS)
+    # ppghr without its optional dependencies: a configure of its own (header-only: nothing to build).
+    set(_ppghr_build "${WORK_DIR}/ppghr")
+    set(_ppghr_configure "${CMAKE_COMMAND}" -S "${PPGHR_SOURCE_DIR}" -B "${_ppghr_build}" -G "${GENERATOR}"
+      "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" -DPPGHR_BUILD_TESTS=OFF -DPPGHR_BUILD_BENCHMARKS=OFF
+      -DPPGHR_BUILD_EXAMPLES=OFF -DPPGHR_INSTALL=ON -DPPGHR_WITH_EIGEN=OFF -DPPGHR_WITH_XSIMD=AUTO ${_hide_deps})
+    if(GENERATOR_PLATFORM)
+      list(APPEND _ppghr_configure -A "${GENERATOR_PLATFORM}")
+    endif()
+    if(GENERATOR_TOOLSET)
+      list(APPEND _ppghr_configure -T "${GENERATOR_TOOLSET}")
+    endif()
+    if(MAKE_PROGRAM)
+      list(APPEND _ppghr_configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+    endif()
+    if(CONFIG)
+      list(APPEND _ppghr_configure "-DCMAKE_BUILD_TYPE=${CONFIG}")
+    endif()
+    run_step("configure ppghr with Eigen off and xsimd hidden" ${_ppghr_configure})
+    list(APPEND _configure ${_hide_deps} -DPPGHR_EXPECT_NO_DEPS=ON)
+  endif()
   run_step("install ppghr into ${_staging}"
-    "${CMAKE_COMMAND}" --install "${PPGHR_BINARY_DIR}" --prefix "${_staging}" ${_config_args})
+    "${CMAKE_COMMAND}" --install "${_ppghr_build}" --prefix "${_staging}" ${_config_args})
 
   # What a package must hold, and must not: paths into this machine's source or build tree, or
   # flags of ppghr's own builds (warnings, sanitizers, ISA) leaking onto consumers.

@@ -10,6 +10,13 @@
 
 #include <ppghr/ppghr.hpp>
 
+#if defined(PPGHR_EXPECT_NO_DEPS)  // packaging.consumer_find_package_no_deps
+#if !defined(PPGHR_NO_EIGEN) || !defined(PPGHR_NO_SIMD)
+#error "ppghr::ppghr was configured without Eigen and xsimd but does not define PPGHR_NO_EIGEN / PPGHR_NO_SIMD"
+#endif
+static_assert(PPGHR_HAS_SIMD == 0, "no xsimd: the reference kernels");
+#endif
+
 int main() {
   using Net = ppghr::ResNet1d<1>;
   auto net = std::make_unique<Net>();  // networks live on the heap or in static storage
