@@ -310,6 +310,11 @@ def pulse_dense_in(family: int) -> int:
 # to float32) and how the importer puts them back. A network is a list of layers (``layers()``);
 # a ``Residual`` nests its main path and its shortcut. descriptor(), state_dict_spec(),
 # blob_tensor_spec(), export.export_tensors() and blob.blob_to_state_dict() all walk that list.
+#
+# Adding a network: a function returning its layers (conv1d, affine, linear, row_conv, modality_conv,
+# cross_attention, layer_norm, InputNorm, Unused, op(...) for records without tensors, residual),
+# its entry in _build_registry() and in layers(), and its PyTorch twin in models.py with the same
+# state_dict keys; the golden vectors (golden.py) and the C++ registry then follow.
 
 KeySpec = Tuple[str, Tuple[int, ...], bool]
 Tensor = Tuple[str, Tuple[int, ...]]
