@@ -19,7 +19,7 @@ MODEL=models/$(tr -d '[:space:]' < models/DEFAULT)
 # shellcheck source=lib/packages.sh
 source "$ROOT/scripts/lib/packages.sh"
 if [[ ${PPGHR_SKIP_APT:-0} != 1 ]]; then
-  ppghr_install_packages cmake g++ make libeigen3-dev libxsimd-dev xtl-dev
+  ppghr_install_packages cmake g++ make libeigen3-dev libxsimd-dev xtl-dev nlohmann-json3-dev
 fi
 
 cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=Release -DPPGHR_BUILD_TESTS=OFF -DPPGHR_BUILD_BENCHMARKS=OFF \

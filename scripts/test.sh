@@ -24,7 +24,7 @@ ROOT=$(pwd)
 JOBS=${JOBS:-2}
 PYTHON=/usr/bin/python3
 
-PACKAGES=(cmake g++ make libeigen3-dev libxsimd-dev xtl-dev doctest-dev libbenchmark-dev
+PACKAGES=(cmake g++ make libeigen3-dev libxsimd-dev xtl-dev nlohmann-json3-dev doctest-dev libbenchmark-dev
           python3-torch python3-numpy python3-scipy python3-matplotlib python3-pytest)
 
 START=$SECONDS

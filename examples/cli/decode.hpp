@@ -18,7 +18,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -26,6 +25,8 @@
 
 #include <ppghr/post/decode.hpp>
 #include <ppghr/spectral/calibration.hpp>
+
+#include "error.hpp"
 
 namespace cli {
 
@@ -118,14 +119,10 @@ inline ppghr::Calibration spectral_calibration(const DecodeSpec& spec, bool acce
   return ppghr::Calibration{};
 }
 
-[[noreturn]] inline void decode_fail(const std::string& msg) {
-  std::fprintf(stderr, "ppghr-estimate: error: %s\n", msg.c_str());
-  std::exit(2);
-}
-
 /// probs[k]: window k's probability vector (anything where ok[k] == 0); ok[k]: 1 when window k
-/// has evidence. Returns the decoded heart rate and the raw confidence of every window.
-inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const std::vector<Probs>& probs,
+/// has evidence. Returns the decoded heart rate and the raw confidence of every window, or the
+/// error when the decoder refuses its parameters or the recording.
+inline Expected<Decoded> decode(const DecodeSpec& spec, const DecoderModel& model, const std::vector<Probs>& probs,
                       const std::vector<unsigned char>& ok) {
   constexpr int N = ppghr::kNumClasses;
   const std::size_t n = probs.size();
@@ -150,7 +147,7 @@ inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const s
   switch (spec.mode) {
     case DecodeMode::online: {
       ppghr::ForwardFilter f;
-      if (f.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
+      if (f.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) return fail("bad decoder parameters");
       for (std::size_t k = 0; k < n; ++k) {
         (void)f.update(ok[k] ? probs[k].data() : nullptr);
         if (ok[k]) take_argmax(k, f.belief().data());
@@ -159,7 +156,7 @@ inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const s
     }
     case DecodeMode::lag: {
       auto s = std::make_unique<ppghr::LagSmoother<DecodeSpec::kMaxLag>>();
-      if (s->configure(model.prior, model.likelihood, spec.lag) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
+      if (s->configure(model.prior, model.likelihood, spec.lag) != ppghr::DecodeStatus::ok) return fail("bad decoder parameters");
       auto emit = [&](long t, const float* post) {
         if (t >= 0 && std::size_t(t) < n && ok[std::size_t(t)]) take_argmax(std::size_t(t), post);
       };
@@ -172,10 +169,10 @@ inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const s
   }
   // Offline: the forward-backward posterior of every window (Viterbi takes its confidence from it).
   ppghr::HmmModel<> hmm;
-  if (hmm.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) decode_fail("bad decoder parameters");
+  if (hmm.configure(model.prior, model.likelihood) != ppghr::DecodeStatus::ok) return fail("bad decoder parameters");
   std::vector<float> post(n * std::size_t(N)), work(ppghr::forward_backward_workspace_floats<>(n));
   if (ppghr::forward_backward(hmm, p, evidence.data(), n, post.data(), work.data(), work.size()) != ppghr::DecodeStatus::ok)
-    decode_fail("forward-backward failed");
+    return fail("forward-backward failed");
   auto row = [&](std::size_t k) { return post.data() + k * std::size_t(N); };
   if (spec.mode == DecodeMode::offline) {
     for (std::size_t k = 0; k < n; ++k)
@@ -192,7 +189,7 @@ inline Decoded decode(const DecodeSpec& spec, const DecoderModel& model, const s
     std::vector<std::int16_t> back(ppghr::viterbi_backpointer_count<>(n));
     if (ppghr::viterbi(hmm, p, evidence.data(), n, path.data(), vwork.data(), vwork.size(), back.data(), back.size()) !=
         ppghr::DecodeStatus::ok)
-      decode_fail("Viterbi failed");
+      return fail("Viterbi failed");
     for (std::size_t k = 0; k < n; ++k)
       if (ok[k]) {
         d.bpm[k] = float(path[k] + ppghr::kMinBpm);
