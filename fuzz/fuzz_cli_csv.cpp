@@ -1,13 +1,12 @@
-// fuzz_cli_csv: the readers of ppghr-estimate (examples/ppghr_estimate.cpp) on arbitrary files:
-// the recording CSV reader read_csv(), the data set index reader read_index() (index.json
-// through cli::json::parse and its checks), the data set's float32 files (read_dataset(): index.json
-// + rec/<id>.ppg.f32, .acc.f32, .hr.f32), plus the JSON reader alone and its quote() round trip.
+// fuzz_cli_csv: the readers of ppghr-estimate (examples/cli/recording.hpp, json.hpp) on arbitrary
+// files: the recording CSV reader read_csv(), the data set index reader read_index() (index.json
+// through cli::json::parse, nlohmann-json, and its checks), the data set's float32 files
+// (read_dataset(): index.json + rec/<id>.ppg.f32, .acc.f32, .hr.f32), plus the JSON reader alone
+// and its quote() round trip.
 //
-// The CLI is not restructured for this: its source is #included whole with `main` renamed, and its
-// std::exit() (only called by die(), which prints the one-line error and exits 2) made to throw,
-// so a reported error ends the input cleanly (the harness catches it) while a crash, a sanitizer
-// report, a hang or an unbounded allocation still show. The readers take a path, so each input is
-// written to a file in a private temporary directory first.
+// The readers return their errors (cli::Expected), so a reported error ends the input cleanly
+// while a crash, a sanitizer report, a hang or an unbounded allocation still show. They take a
+// path, so each input is written to a file in a private temporary directory first.
 //
 // Input: byte 0 = what (0: CSV, 1: index.json, 2: JSON alone, 3: a data set); for the CSV byte 1 =
 // --rate (0: none, else one of kRates); the rest is the file's bytes. A data set: byte 1 = flags
@@ -15,62 +14,33 @@
 // the lengths of index.json, .ppg.f32 and .acc.f32 (u16 each, cut to what is there), then those
 // files' bytes, and the rest is .hr.f32; the float files are written for the first two recordings
 // of the index (ids up to 200 bytes without NUL) and read with read_dataset().
-// Checks: no crash; a CSV read without error gives 1..4 PPG channels, a whole number of frames,
-// an accelerometer of 0 or 3 values per frame, a positive finite rate, and a reference that is
-// finite or NaN; an index read without error gives entries with a non-empty id without '/', a
-// positive finite rate <= 1e6 and distinct ids; a data set recording read without error has its
-// index rate, 1..64 channels, whole frames, at least one sample, n_samples of them when the index
-// says so, an accelerometer of 0 or 3 values per sample (none unless asked for) and, when its
-// labels or n_windows are known, enough samples for them; quote(s) parses back to s for any bytes s.
-
-// Everything the CLI includes, first, so that the two macros below reach only its own code.
+// Checks: no crash; an error is one non-empty line; a CSV read without error gives 1..4 PPG
+// channels, a whole number of frames, an accelerometer of 0 or 3 values per frame, a positive
+// finite rate, and a reference that is finite or NaN; an index read without error gives entries
+// with a non-empty id without '/', a positive finite rate <= 1e6 and distinct ids; a data set
+// recording read without error has its index rate, 1..64 channels, whole frames, at least one
+// sample, n_samples of them when the index says so, an accelerometer of 0 or 3 values per sample
+// (none unless asked for) and, when its labels or n_windows are known, enough samples for them;
+// a JSON error says its line and column; quote(s) parses back to s for any UTF-8 s (other bytes
+// become U+FFFD, and quoting that again changes nothing).
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <memory>
-#include <sstream>
 #include <string>
-#include <tuple>
-#include <vector>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ppghr/ppghr.hpp>
-#include <ppghr/spectral/estimator.hpp>
+#include <ppghr/dsp/common.hpp>
 
-#include "cli/decode.hpp"
 #include "cli/json.hpp"
+#include "cli/recording.hpp"
 
-struct PpghrFuzzDied {
-  int code;
-};
-namespace std {
-// die()'s std::exit(2), spelled std::ppghr_fuzz_exit(2) by the macro below.
-[[noreturn]] inline void ppghr_fuzz_exit(int code) { throw PpghrFuzzDied{code}; }
-}  // namespace std
-
-// die()'s message and the CLI's notes go to /dev/null (millions of them in a run); the harness's
-// own failures still print on the real stderr.
-static std::FILE* const ppghr_fuzz_devnull = std::fopen("/dev/null", "w");
-
-// main() becomes an unused internal function: nothing it alone reaches (the network runners, every
-// network of the CLI) is compiled to code, which keeps this target's build short.
-#define exit ppghr_fuzz_exit
-#define main static ppghr_estimate_main_unused
-#pragma push_macro("stderr")
-#undef stderr
-#define stderr ppghr_fuzz_devnull
-#include "../examples/ppghr_estimate.cpp"
-#pragma pop_macro("stderr")
-#undef main
-#undef exit
+using cli::Dataset;
+using cli::IndexEntry;
+using cli::Recording;
 
 namespace {
 
@@ -105,14 +75,38 @@ void write_file(const std::string& path, const std::uint8_t* p, std::size_t n) {
   std::fclose(f);
 }
 
-// Runs f (a CLI reader); false when it reported an error through die() (which must exit with 2).
-template <class F>
-bool no_error(F&& f) {
-  try {
-    f();
-  } catch (const PpghrFuzzDied& d) {
-    if (d.code != 2) fail("die() with a status other than 2", d.code);
+// r's value into out; false when the reader returned an error (which must be one non-empty line).
+template <class T>
+bool no_error(cli::Expected<T>&& r, T& out) {
+  if (!r) {
+    const std::string& m = r.error().message;
+    if (m.empty() || m.find('\n') != std::string::npos) fail("an error message that is not one line", double(m.size()));
     return false;
+  }
+  out = std::move(*r);
+  return true;
+}
+
+// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF).
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    std::uint32_t cp;
+    if (b < 0x80) n = 1, cp = b;
+    else if ((b & 0xE0) == 0xC0) n = 2, cp = b & 0x1F;
+    else if ((b & 0xF0) == 0xE0) n = 3, cp = b & 0x0F;
+    else if ((b & 0xF8) == 0xF0) n = 4, cp = b & 0x07;
+    else return false;
+    if (i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (c & 0x3F);
+    }
+    static constexpr std::uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return false;
+    i += n;
   }
   return true;
 }
@@ -121,7 +115,7 @@ void check_csv(const std::uint8_t* p, std::size_t n, double rate) {
   const std::string path = workdir() + "/rec.csv";
   write_file(path, p, n);
   Recording r;
-  if (!no_error([&] { r = read_csv(path, rate); })) return;
+  if (!no_error(cli::read_csv(path, rate), r)) return;
   if (r.ppg_channels < 1 || r.ppg_channels > 4) fail("PPG channel count", r.ppg_channels);
   if (r.ppg.empty() || r.ppg.size() % std::size_t(r.ppg_channels) != 0) fail("PPG values not whole frames", double(r.ppg.size()));
   if (!r.acc.empty() && r.acc.size() != 3 * r.samples()) fail("accelerometer values per frame", double(r.acc.size()));
@@ -133,7 +127,7 @@ void check_csv(const std::uint8_t* p, std::size_t n, double rate) {
 void check_index(const std::uint8_t* p, std::size_t n) {
   write_file(workdir() + "/index.json", p, n);
   Dataset ds;
-  if (!no_error([&] { ds = read_index(workdir()); })) return;
+  if (!no_error(cli::read_index(workdir()), ds)) return;
   for (std::size_t k = 0; k < ds.entries.size(); ++k) {
     const IndexEntry& e = ds.entries[k];
     if (e.id.empty() || e.id.find('/') != std::string::npos) fail("index: bad id accepted", double(k));
@@ -146,13 +140,14 @@ void check_index(const std::uint8_t* p, std::size_t n) {
 
 void check_json(const std::uint8_t* p, std::size_t n) {
   const std::string text(reinterpret_cast<const char*>(p), n);
-  cli::json::Value v;
-  std::string err;
-  const bool ok = cli::json::parse(text, v, err);
-  if (!ok && err.compare(0, 5, "line ") != 0) fail("a JSON error without its position");
-  // quote() / parse() round trip on the raw bytes.
-  cli::json::Value s;
-  if (!cli::json::parse(cli::json::quote(text), s, err) || !s.is_string() || s.string != text)
+  const auto v = cli::json::parse(text);
+  if (!v && v.error().message.compare(0, 5, "line ") != 0) fail("a JSON error without its position");
+  // quote() / parse() round trip on the raw bytes: exact for UTF-8, U+FFFD for the rest.
+  const std::string q = cli::json::quote(text);
+  const auto s = cli::json::parse(q);
+  if (!s || !s->is_string()) fail("quote() does not parse back to a string", double(n));
+  const std::string& back = s->get_ref<const std::string&>();
+  if (valid_utf8(text) ? back != text : (!valid_utf8(back) || cli::json::quote(back) != q))
     fail("quote() does not parse back to the same string", double(n));
 }
 
@@ -173,7 +168,7 @@ void check_dataset(const std::uint8_t* p, std::size_t n) {
   write_file(workdir() + "/index.json", index, len[0]);
   ::mkdir((workdir() + "/rec").c_str(), 0700);
   Dataset ds;
-  if (!no_error([&] { ds = read_index(workdir()); })) return;
+  if (!no_error(cli::read_index(workdir()), ds)) return;
   for (std::size_t k = 0; k < ds.entries.size() && k < 2; ++k) {
     const IndexEntry& e = ds.entries[k];
     if (e.id.size() > 200 || e.id.find('\0') != std::string::npos) continue;
@@ -183,7 +178,7 @@ void check_dataset(const std::uint8_t* p, std::size_t n) {
     if (flags & 2) write_file(base + ".hr.f32", hr, hr_len);
     const bool with_acc = (flags & 4) != 0;
     Recording r;
-    const bool read = no_error([&] { r = read_dataset(ds, e, with_acc); });
+    const bool read = no_error(cli::read_dataset(ds, e, with_acc), r);
     for (const char* ext : {".ppg.f32", ".acc.f32", ".hr.f32"}) std::remove((base + ext).c_str());
     if (!read) continue;
     if (r.rate_hz != e.fs) fail("data set: the rate is not the index's", r.rate_hz);

@@ -54,7 +54,7 @@ if [[ ${PPGHR_FUZZ_NO_BUILD:-0} == 1 ]]; then
 elif [[ ${PPGHR_SKIP_APT:-0} != 1 ]]; then
   # shellcheck source=lib/packages.sh
   source "$ROOT/scripts/lib/packages.sh"
-  ppghr_install_packages cmake make clang libclang-rt-dev libeigen3-dev libxsimd-dev xtl-dev
+  ppghr_install_packages cmake make clang libclang-rt-dev libeigen3-dev libxsimd-dev xtl-dev nlohmann-json3-dev
 fi
 
 if [[ ${PPGHR_FUZZ_NO_BUILD:-0} != 1 ]]; then
