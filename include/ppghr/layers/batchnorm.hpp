@@ -68,6 +68,7 @@ class BatchNormAffine {
   static constexpr int length = Length;
   static constexpr std::size_t param_count = 2 * std::size_t(Channels);
   static constexpr std::size_t size = std::size_t(Channels) * Length;
+  static constexpr std::size_t in_size = size, out_size = size;
 
   static constexpr auto descriptor() noexcept { return detail::words(Op::affine, Channels, Length, Activation); }
 

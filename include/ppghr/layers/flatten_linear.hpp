@@ -26,6 +26,7 @@ class FlattenLinear {
   static constexpr int channels = Channels, length = Length;
   static constexpr int in_features = Channels * Length, out_features = Out;
   static constexpr std::size_t param_count = Dense::param_count;
+  static constexpr std::size_t in_size = std::size_t(Channels) * Length, out_size = Out;
   static constexpr std::size_t macs = Dense::macs;
   static constexpr auto descriptor() noexcept { return Dense::descriptor(); }
 

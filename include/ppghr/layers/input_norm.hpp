@@ -37,6 +37,7 @@ class InputNorm {
   /// Floats of the blob tensor (not counted in the networks' parameter counts, see pulse.hpp).
   static constexpr std::size_t param_count = 2 * std::size_t(Rows);
   static constexpr std::size_t size = std::size_t(Rows) * Length;
+  static constexpr std::size_t in_size = size, out_size = size;
   static constexpr auto descriptor() noexcept { return detail::words(Op::input_norm, Rows, Length); }
 
   alignas(kAlign) std::array<T, Rows> mean{};

@@ -44,6 +44,7 @@ class LayerNorm {
   static constexpr int tokens = Tokens, features = Features;
   static constexpr std::size_t param_count = 2 * std::size_t(Features);
   static constexpr std::size_t size = std::size_t(Tokens) * Features;
+  static constexpr std::size_t in_size = size, out_size = size;
   static constexpr auto descriptor() noexcept { return detail::words(Op::layer_norm, Tokens, Features); }
 
   alignas(kAlign) std::array<T, Features> weight{};

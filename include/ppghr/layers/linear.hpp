@@ -34,6 +34,7 @@ class Linear {
  public:
   static constexpr int in_features = In, out_features = Out;
   static constexpr std::size_t param_count = std::size_t(In) * Out + Out;
+  static constexpr std::size_t in_size = In, out_size = Out;
   static constexpr std::size_t macs = std::size_t(In) * Out;
   static constexpr auto descriptor() noexcept { return detail::words(Op::linear, In, Out, Activation); }
 

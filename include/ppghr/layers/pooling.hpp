@@ -125,6 +125,7 @@ class GlobalAvgPool {
  public:
   static constexpr int channels = Channels, in_length = Length;
   static constexpr std::size_t param_count = 0;
+  static constexpr std::size_t in_size = std::size_t(Channels) * Length, out_size = Channels;
   static constexpr auto descriptor() noexcept { return detail::words(Op::global_avg_pool, Channels, Length); }
   void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
     for (int c = 0; c < Channels; ++c) y[c] = T(0);

@@ -67,6 +67,7 @@ class WindowNorm {
   static constexpr int rows = Rows, length = Length;
   static constexpr std::size_t param_count = 0;  ///< no blob tensor
   static constexpr std::size_t size = std::size_t(Rows) * Length;
+  static constexpr std::size_t in_size = size, out_size = size;
   static constexpr T acc_floor = static_cast<T>(double(AccFloorMicroG) * 1e-6);
   static constexpr auto descriptor() noexcept { return detail::words(Op::window_norm, Rows, Length, AccFloorMicroG); }
 

@@ -12,6 +12,7 @@
 #include "ppghr/core/fingerprint.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/linear.hpp"
+#include "ppghr/models/chain.hpp"
 #include "ppghr/models/network.hpp"
 
 namespace ppghr {
@@ -32,43 +33,34 @@ class Mlp : public Classifier<Mlp<Variant, T>, T, mlp::kInputLength> {
   static constexpr int width = mlp::width(Variant);
   static constexpr int input_length = mlp::kInputLength;
 
-  using Fc0 = Linear<T, mlp::kInputLength, width, Act::relu>;
-  using Fc1 = Linear<T, width, width, Act::relu>;
-  using Fc2 = Linear<T, width, kNumClasses>;
+  using Body = chain_t<T, ppghr::Layers<Linear<T, mlp::kInputLength, width, Act::relu>, Linear<T, width, width, Act::relu>,
+                                          Linear<T, width, kNumClasses>>>;
 
-  static constexpr std::size_t param_count = Fc0::param_count + Fc1::param_count + Fc2::param_count;
+  static constexpr std::size_t param_count = Body::param_count;
   static constexpr std::size_t inference_param_count = param_count;
-  static constexpr std::size_t macs = Fc0::macs + Fc1::macs + Fc2::macs;
+  static constexpr std::size_t macs = Body::macs;
+  static constexpr std::size_t activation_size = Body::buffer_size;
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t scratch_bytes = 2 * std::size_t(width) * sizeof(T) + sizeof(Prediction<T>);
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(Prediction<T>);
   static const std::size_t memory_bytes;  ///< sizeof(Mlp): weights, scratch, result
 
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::net, Family::mlp, Variant, 1, mlp::kInputLength, kNumClasses),
-                          Fc0::descriptor(), Fc1::descriptor(), Fc2::descriptor());
+                          Body::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
   /// window [200] -> logits [180]. No checks.
-  void forward(const T* window, T* logits) noexcept {
-    fc0_.forward(window, h0_.data());
-    fc1_.forward(h0_.data(), h1_.data());
-    fc2_.forward(h1_.data(), logits);
-  }
+  void forward(const T* window, T* logits) noexcept { layers_.forward(window, logits, ws_); }
 
   template <class V>
   void visit_tensors(V& v) noexcept {
-    fc0_.visit_tensors(v, TensorName("fc.0"));
-    fc1_.visit_tensors(v, TensorName("fc.1"));
-    fc2_.visit_tensors(v, TensorName("fc.2"));
+    layers_.visit_tensors(v, [](unsigned i) { return TensorName("fc.").append(i); });
   }
 
  private:
-  Fc0 fc0_;
-  Fc1 fc1_;
-  Fc2 fc2_;
-  alignas(kAlign) std::array<T, width> h0_{};
-  alignas(kAlign) std::array<T, width> h1_{};
+  Body layers_;
+  typename Body::Workspace ws_;
 };
 
 template <int Variant, class T>

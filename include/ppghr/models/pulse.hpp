@@ -46,6 +46,7 @@
 #include "ppghr/layers/row_conv.hpp"
 #include "ppghr/layers/row_pool.hpp"
 #include "ppghr/layers/window_norm.hpp"
+#include "ppghr/models/chain.hpp"
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
 
@@ -77,7 +78,7 @@ using Result = std::conditional_t<H == Head::classes, Prediction<T>, Estimate<T>
 
 /// One temporal stage: three RowConv1d (kernel K, dilation D, zero padding D (K - 1) / 2 on each
 /// side so the length stays L, bias, ReLU after each), then a RowAvgPool1d of Pool steps.
-/// Input [kRows][L][CIn] in `a`, output [kRows][L / Pool][C] back in `a`; `b` is scratch.
+/// Input [kRows][L][CIn], output [kRows][L / Pool][C]. Its layers: `layers`.
 template <class T, int CIn, int C, int L, int K, int D, int Pool>
 struct Stage {
   static_assert(D * (K - 1) % 2 == 0, "pulse::Stage: the padding D (K - 1) / 2 must be whole");
@@ -87,77 +88,41 @@ struct Stage {
   using Pooling = RowAvgPool1d<T, kRows, C, L, Pool>;
   static_assert(First::out_length == L && Next::out_length == L, "pulse::Stage: the convs keep the length");
   static_assert(L % Pool == 0, "pulse::Stage: the pool must divide the length");
+  /// Tensors conv<s>1, conv<s>2, conv<s>3 (s = stage number, 1-based); the pool has none.
+  using layers = Layers<First, Next, Next, Pooling>;
 
   static constexpr int in_channels = CIn, channels = C, in_length = L, out_length = Pooling::out_length;
-  static constexpr std::size_t param_count = First::param_count + 2 * Next::param_count;
-  static constexpr std::size_t macs = First::macs + 2 * Next::macs;
-  static constexpr std::size_t max_activation = std::size_t(kRows) * L * (CIn > C ? CIn : C);
-  static constexpr std::size_t out_size = Pooling::out_size;
-
-  First conv1;
-  Next conv2, conv3;
-
-  static constexpr auto descriptor() noexcept {
-    return detail::concat(First::descriptor(), Next::descriptor(), Next::descriptor(), Pooling::descriptor());
-  }
-  /// Tensors conv<s>1, conv<s>2, conv<s>3 (s = stage number, 1-based).
-  template <class V>
-  void visit_tensors(V& v, unsigned s) noexcept {
-    conv1.visit_tensors(v, TensorName("conv").append(s).append(1u));
-    conv2.visit_tensors(v, TensorName("conv").append(s).append(2u));
-    conv3.visit_tensors(v, TensorName("conv").append(s).append(3u));
-  }
-  void forward(T* a, T* b) const noexcept {
-    conv1.forward(a, b);
-    conv2.forward(b, a);
-    conv3.forward(a, b);
-    Pooling{}.forward(b, a);
-  }
 };
 
-/// What teacher and student share: input normalisation and three stages.
-/// forward(window, a, b): window [kRows][kInputLength] raw -> a: [kRows][S3::out_length][S3::channels].
+/// What teacher and student share: input normalisation and three stages, as a layer list
+/// (`layers`, 13 layers) and the tensor names of its layers (`name`).
 template <class T, Input I, class S1, class S2, class S3>
 struct Trunk {
   static_assert(S1::in_channels == 1 && S1::in_length == kInputLength, "pulse::Trunk: stage 1 takes the raw rows");
   static_assert(S2::in_channels == S1::channels && S2::in_length == S1::out_length, "pulse::Trunk: stage 1 -> 2");
   static_assert(S3::in_channels == S2::channels && S3::in_length == S2::out_length, "pulse::Trunk: stage 2 -> 3");
   using Norm = InputLayer<T, I>;
+  using layers = typename detail::join<Layers<Norm>, typename S1::layers, typename S2::layers,
+                                       typename S3::layers>::type;
+  using Convs = chain_t<T, typename S1::layers, typename S2::layers, typename S3::layers>;
+  static constexpr std::size_t count = 13;
   /// The blob's first tensor is input_norm (train_set) or there is none (window).
   static constexpr bool has_norm_tensor = Norm::param_count > 0;
 
   static constexpr int channels = S3::channels, length = S3::out_length;
   /// Conv weights and biases (input_norm not included).
-  static constexpr std::size_t param_count = S1::param_count + S2::param_count + S3::param_count;
-  static constexpr std::size_t macs = S1::macs + S2::macs + S3::macs;
-  static constexpr std::size_t max_activation =
-      std::max({S1::max_activation, S2::max_activation, S3::max_activation, std::size_t(kInputSize)});
-  static constexpr std::size_t out_size = S3::out_size;
+  static constexpr std::size_t param_count = Convs::param_count;
+  static constexpr std::size_t macs = Convs::macs;
+  static constexpr std::size_t out_size = Convs::out_size;
 
-  Norm norm;
-  S1 stage1;
-  S2 stage2;
-  S3 stage3;
-
-  static constexpr auto descriptor() noexcept {
-    return detail::concat(Norm::descriptor(), S1::descriptor(), S2::descriptor(), S3::descriptor());
-  }
-  template <class V>
-  void visit_tensors(V& v) noexcept {
-    norm.visit_tensors(v, TensorName("input_norm"));
-    stage1.visit_tensors(v, 1u);
-    stage2.visit_tensors(v, 2u);
-    stage3.visit_tensors(v, 3u);
+  /// Layer i's tensor name: input_norm, then conv<stage><1..3> (the pools have none).
+  static TensorName name(unsigned i) noexcept {
+    if (i == 0) return TensorName("input_norm");
+    return TensorName("conv").append((i - 1) / 4 + 1).append((i - 1) % 4 + 1);
   }
   /// Tensor 0 of the blob is input_norm (train_set): every std must be > 0.
   static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept {
     return has_norm_tensor && index == 0 ? Norm::check(s) : -1;
-  }
-  void forward(const T* window, T* a, T* b) const noexcept {
-    norm.forward(window, a);
-    stage1.forward(a, b);
-    stage2.forward(a, b);
-    stage3.forward(a, b);
   }
 };
 
@@ -189,74 +154,58 @@ class PulseTeacher : public Network<PulseTeacher<H, T, I>, T, pulse::kInputSize,
   using Out = Linear<T, pulse::kHidden, outputs>;
   static_assert(Trunk::length == pulse::kEmbed, "PulseTeacher: the embedding is the 16 remaining time steps");
 
+  /// The network as one chain: the trunk's 13 layers, attention, LayerNorm, dense, out.
+  using Body = chain_t<T, typename Trunk::layers, Layers<Attention, Norm, Dense, Out>>;
+
   /// Trained parameters, networks.md's count: 131,825 with the regression head, 137,732 with the
   /// 180-class head. The 8 input_norm floats (training-set constants, not trained) are NOT included.
-  static constexpr std::size_t param_count =
-      Trunk::param_count + Attention::param_count + 2 * std::size_t(Trunk::length) + Dense::param_count + Out::param_count;
+  static constexpr std::size_t param_count = Body::param_count - Trunk::Norm::param_count;
   /// Floats in the blob: param_count + the 8 input_norm floats (none for Input::window).
-  static constexpr std::size_t blob_float_count = param_count + Trunk::Norm::param_count;
+  static constexpr std::size_t blob_float_count = Body::param_count;
   /// Multiply-accumulates per window: convs, attention (projections, scores, weighted sums), dense
   /// layers (~26.3 M).
-  static constexpr std::size_t macs = Trunk::macs + Attention::macs + Dense::macs + Out::macs;
+  static constexpr std::size_t macs = Body::macs;
   /// Bytes of weights the object holds (blob_float_count values of T; the out-projection is held
   /// transposed, the convs repacked, none duplicated).
   static constexpr std::size_t weight_bytes = blob_float_count * sizeof(T);
 
-  static constexpr std::size_t activation_size = Trunk::max_activation;
-  static_assert(Trunk::out_size + Attention::out_size <= activation_size, "PulseTeacher: tokens fit beside the features");
-  static_assert(Attention::scratch_size <= activation_size, "PulseTeacher: attention scratch fits in a buffer");
-  static_assert(Trunk::out_size * sizeof(T) % kAlign == 0, "PulseTeacher: the tokens start 64-byte aligned");
-  /// Bytes of scratch and result: two activation buffers, the hidden vector, the result.
-  static constexpr std::size_t scratch_bytes =
-      (2 * activation_size + pulse::kHidden) * sizeof(T) + sizeof(pulse::Result<T, H>);
+  /// Values of each of the two ping-pong activation buffers (the attention's scratch lies beside
+  /// its input, so there is no third).
+  static constexpr std::size_t activation_size = Body::buffer_size;
+  /// Bytes of scratch and result: the activation buffers, the result.
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(pulse::Result<T, H>);
   /// The whole object in bytes (weights, scratch, result, alignment): sizeof(PulseTeacher).
   static const std::size_t memory_bytes;
 
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::net, Family::pulse_teacher, H, pulse::kRows, pulse::kInputLength, outputs),
-                          Trunk::descriptor(), Attention::descriptor(), Norm::descriptor(), Dense::descriptor(),
-                          Out::descriptor());
+                          Body::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
   /// Raw forward pass: window [4][256] raw -> outputs [outputs] (logits or BPM). No checks.
-  void forward(const T* window, T* out) noexcept {
-    T* a = buf_[0].data();
-    T* b = buf_[1].data();
-    trunk_.forward(window, a, b);        // a: [4][16][64]
-    T* tokens = a + Trunk::out_size;     // [64][16], beside the features (64-byte aligned)
-    attention_.forward(a, tokens, b);    // b: the attention's scratch
-    norm_.forward(tokens, tokens);
-    dense_.forward(tokens, hidden_.data());
-    out_.forward(hidden_.data(), out);
-  }
+  void forward(const T* window, T* out) noexcept { body_.forward(window, out, ws_); }
 
   template <class V>
   void visit_tensors(V& v) noexcept {
-    trunk_.visit_tensors(v);
-    attention_.visit_tensors(v, TensorName("multihead_attn"));
-    norm_.visit_tensors(v, TensorName("layer_norm"));
-    dense_.visit_tensors(v, TensorName("dense"));
-    out_.visit_tensors(v, TensorName("out"));
+    body_.visit_tensors(v, [](unsigned i) {
+      constexpr const char* head[] = {"multihead_attn", "layer_norm", "dense", "out"};
+      return i < Trunk::count ? Trunk::name(i) : TensorName(head[i - Trunk::count]);
+    });
   }
   static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept {
     return Trunk::check_tensor(index, s);
   }
 
   // Layers, public for tests and tools (weights in each layer's own packed layout).
-  Trunk& trunk() noexcept { return trunk_; }
-  Attention& attention() noexcept { return attention_; }
-  /// The first head Linear's output of the last forward pass (the PULSE distillation feature).
-  [[nodiscard]] const std::array<T, pulse::kHidden>& hidden() const noexcept { return hidden_; }
+  Attention& attention() noexcept { return body_.template get<Trunk::count>(); }
+  /// The first head Linear's output of the last forward pass (the PULSE distillation feature):
+  /// pulse::kHidden values.
+  [[nodiscard]] const T* hidden() const noexcept { return Body::template output<Body::count - 2>(ws_); }
 
  private:
-  Trunk trunk_;
-  Attention attention_;
-  Norm norm_;
-  Dense dense_;
-  Out out_;
-  alignas(kAlign) std::array<std::array<T, activation_size>, 2> buf_{};
-  alignas(kAlign) std::array<T, pulse::kHidden> hidden_{};
+  Body body_;
+  typename Body::Workspace ws_;
 };
 
 template <pulse::Head H, class T, pulse::Input I>
@@ -279,60 +228,51 @@ class PulseStudent : public Network<PulseStudent<H, T, I>, T, pulse::kInputSize,
   using Dense = FlattenLinear<T, Trunk::channels, Trunk::length, pulse::kHidden>;
   using Out = Linear<T, pulse::kHidden, outputs>;
 
+  /// The network as one chain: the trunk's 13 layers, conv4, dense, out.
+  using Body = chain_t<T, typename Trunk::layers, Layers<Mix, Dense, Out>>;
+
   /// Trained parameters, networks.md's count: 27,241 with the regression head, 33,148 with the
   /// 180-class head. The 8 input_norm floats are NOT included.
-  static constexpr std::size_t param_count = Trunk::param_count + Mix::param_count + Dense::param_count + Out::param_count;
+  static constexpr std::size_t param_count = Body::param_count - Trunk::Norm::param_count;
   /// Floats in the blob: param_count + the 8 input_norm floats (none for Input::window).
-  static constexpr std::size_t blob_float_count = param_count + Trunk::Norm::param_count;
+  static constexpr std::size_t blob_float_count = Body::param_count;
   /// Multiply-accumulates per window (~3.38 M).
-  static constexpr std::size_t macs = Trunk::macs + Mix::macs + Dense::macs + Out::macs;
+  static constexpr std::size_t macs = Body::macs;
   static constexpr std::size_t weight_bytes = blob_float_count * sizeof(T);
 
-  static constexpr std::size_t activation_size = Trunk::max_activation;
-  static_assert(Mix::out_size <= activation_size, "PulseStudent: conv4 output fits in a buffer");
-  static constexpr std::size_t scratch_bytes =
-      (2 * activation_size + pulse::kHidden) * sizeof(T) + sizeof(pulse::Result<T, H>);
+  /// Values of each of the two ping-pong activation buffers.
+  static constexpr std::size_t activation_size = Body::buffer_size;
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(pulse::Result<T, H>);
   /// The whole object in bytes: sizeof(PulseStudent).
   static const std::size_t memory_bytes;
 
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::net, Family::pulse_student, H, pulse::kRows, pulse::kInputLength, outputs),
-                          Trunk::descriptor(), Mix::descriptor(), Dense::descriptor(), Out::descriptor());
+                          Body::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
   /// Raw forward pass: window [4][256] raw -> outputs [outputs] (logits or BPM). No checks.
-  void forward(const T* window, T* out) noexcept {
-    T* a = buf_[0].data();
-    T* b = buf_[1].data();
-    trunk_.forward(window, a, b);  // a: [4][8][32]
-    mix_.forward(a, b);            // b: [8][32]
-    dense_.forward(b, hidden_.data());
-    out_.forward(hidden_.data(), out);
-  }
+  void forward(const T* window, T* out) noexcept { body_.forward(window, out, ws_); }
 
   template <class V>
   void visit_tensors(V& v) noexcept {
-    trunk_.visit_tensors(v);
-    mix_.visit_tensors(v, TensorName("conv4"));
-    dense_.visit_tensors(v, TensorName("dense"));
-    out_.visit_tensors(v, TensorName("out"));
+    body_.visit_tensors(v, [](unsigned i) {
+      constexpr const char* head[] = {"conv4", "dense", "out"};
+      return i < Trunk::count ? Trunk::name(i) : TensorName(head[i - Trunk::count]);
+    });
   }
   static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept {
     return Trunk::check_tensor(index, s);
   }
 
-  Trunk& trunk() noexcept { return trunk_; }
-  Mix& mix() noexcept { return mix_; }
-  [[nodiscard]] const std::array<T, pulse::kHidden>& hidden() const noexcept { return hidden_; }
+  Mix& mix() noexcept { return body_.template get<Trunk::count>(); }
+  /// The first head Linear's output of the last forward pass: pulse::kHidden values.
+  [[nodiscard]] const T* hidden() const noexcept { return Body::template output<Body::count - 2>(ws_); }
 
  private:
-  Trunk trunk_;
-  Mix mix_;
-  Dense dense_;
-  Out out_;
-  alignas(kAlign) std::array<std::array<T, activation_size>, 2> buf_{};
-  alignas(kAlign) std::array<T, pulse::kHidden> hidden_{};
+  Body body_;
+  typename Body::Workspace ws_;
 };
 
 template <pulse::Head H, class T, pulse::Input I>

@@ -27,6 +27,7 @@
 #include "ppghr/layers/conv1d.hpp"
 #include "ppghr/layers/linear.hpp"
 #include "ppghr/layers/pooling.hpp"
+#include "ppghr/models/chain.hpp"
 #include "ppghr/models/network.hpp"
 
 namespace ppghr {
@@ -83,6 +84,11 @@ class Block {
   /// Parameters of the training module's block: unfolded bn2 (2 co) and block 0's unused bn1 (2 ci).
   static constexpr std::size_t module_param_count = param_count + 2 * std::size_t(co) + (has_preact ? 0 : 2 * std::size_t(ci));
   static constexpr std::size_t max_activation = std::size_t(li) * (ci > co ? ci : co);
+  // As a layer of a Chain (models/chain.hpp): conv1's output in scratch; the pre-activation
+  // (blocks > 0) written into the output buffer before the result.
+  static constexpr std::size_t in_size = std::size_t(li) * ci, out_size = std::size_t(lo) * co;
+  static constexpr std::size_t out_footprint = has_preact && in_size > out_size ? in_size : out_size;
+  static constexpr std::size_t scratch_size = out_size;
 
   static constexpr auto descriptor() noexcept {
     constexpr auto pool = [] {
@@ -135,6 +141,8 @@ class Block {
   static constexpr bool fuse_shortcut =
       channel_offset % Conv2::vector_width == 0 && ci % Conv2::vector_width == 0;
 
+  /// x: [li][ci] (kept for the shortcut); y: out_footprint values; mid: scratch_size values.
+  void forward(const T* x, T* y, T* mid) const noexcept { forward(x, y, mid, y); }
   /// x: [li][ci] (kept for the shortcut); tmp: scratch; mid: scratch; y: [lo][co]. y may be tmp.
   void forward(const T* x, T* tmp, T* mid, T* y) const noexcept {
     const T* in = x;
@@ -172,12 +180,8 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   struct BlocksOf;
   template <int... Is>
   struct BlocksOf<std::integer_sequence<int, Is...>> {
-    using type = std::tuple<resnet::Block<T, Is>...>;
-    static constexpr std::size_t param_count = (resnet::Block<T, Is>::param_count + ...);
+    using type = Layers<resnet::Block<T, Is>...>;
     static constexpr std::size_t module_param_count = (resnet::Block<T, Is>::module_param_count + ...);
-    static constexpr std::size_t macs = (resnet::Block<T, Is>::macs + ...);
-    static constexpr std::size_t max_activation = std::max({resnet::Block<T, Is>::max_activation...});
-    static constexpr auto descriptor() noexcept { return detail::concat(resnet::Block<T, Is>::descriptor()...); }
   };
   using Blocks = BlocksOf<std::make_integer_sequence<int, N>>;
 
@@ -192,10 +196,11 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   using FinalBn = BatchNormAffine<T, final_channels, final_length, Act::relu>;
   using Pool = GlobalAvgPool<T, final_channels, final_length>;
   using Dense = Linear<T, final_channels, kNumClasses>;
+  /// The network as one chain: stem, blocks 0..N-1, final BatchNorm, pooling, dense.
+  using Body = chain_t<T, Layers<Stem>, typename Blocks::type, Layers<FinalBn, Pool, Dense>>;
 
   /// Weights the network stores and reads (BatchNorm folded): the blob's element count.
-  static constexpr std::size_t param_count =
-      Stem::param_count + Blocks::param_count + FinalBn::param_count + Dense::param_count;
+  static constexpr std::size_t param_count = Body::param_count;
   /// networks.md's "inference network" count: the training module's parameters without dense2
   /// (BatchNorm gamma/beta unfolded, and block 0's bn1, which forward() never uses, included).
   static constexpr std::size_t inference_param_count = Stem::param_count + 2 * resnet::kStemChannels +
@@ -205,64 +210,44 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   static constexpr std::size_t paper_param_count =
       inference_param_count + std::size_t(final_channels) * resnet::kDense2Outputs + resnet::kDense2Outputs;
   /// Multiply-accumulates per window (convolutions and the dense layer).
-  static constexpr std::size_t macs = Stem::macs + Blocks::macs + Dense::macs;
+  static constexpr std::size_t macs = Body::macs;
 
-  static constexpr std::size_t activation_size =
-      std::max(Blocks::max_activation, std::size_t(resnet::kInputLength) * resnet::kStemChannels);
+  /// Values of each of the two ping-pong activation buffers.
+  static constexpr std::size_t activation_size = Body::buffer_size;
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t scratch_bytes =
-      (3 * activation_size + final_channels) * sizeof(T) + sizeof(Prediction<T>);
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(Prediction<T>);
   /// The whole object in bytes (weights, scratch, result, alignment): sizeof(ResNet1d).
   static const std::size_t memory_bytes;
 
   static constexpr auto descriptor() noexcept {
-    return detail::concat(
-        detail::words(Op::net, Family::resnet1d, N, input_channels, input_length, kNumClasses), Stem::descriptor(),
-        Blocks::descriptor(), FinalBn::descriptor(), Pool::descriptor(), Dense::descriptor());
+    return detail::concat(detail::words(Op::net, Family::resnet1d, N, input_channels, input_length, kNumClasses),
+                          Body::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
   /// Raw forward pass: window [200] -> logits [180]. No checks.
-  void forward(const T* window, T* logits) noexcept {
-    T* a = buf_[0].data();
-    T* b = buf_[1].data();
-    T* mid = buf_[2].data();
-    stem_.forward(window, a);
-    std::apply([&](const auto&... blk) { ((blk.forward(a, b, mid, b), std::swap(a, b)), ...); }, blocks_);
-    final_bn_.forward(a, a);
-    pool_.forward(a, pooled_.data());
-    dense_.forward(pooled_.data(), logits);
-  }
+  void forward(const T* window, T* logits) noexcept { body_.forward(window, logits, ws_); }
 
   /// Calls v(spec, setter) for every weight tensor in blob order (used by the loader and writer).
   template <class V>
   void visit_tensors(V& v) noexcept {
-    stem_.visit_tensors(v, TensorName("first_block_conv.conv"));
-    unsigned i = 0;
-    std::apply(
-        [&](auto&... blk) {
-          ((blk.visit_tensors(v, TensorName("basicblock_list.").append(i)), ++i), ...);
-        },
-        blocks_);
-    final_bn_.visit_tensors(v, TensorName("final_bn"));
-    dense_.visit_tensors(v, TensorName("dense"));
+    body_.visit_tensors(v, [](unsigned i) {
+      if (i == 0) return TensorName("first_block_conv.conv");
+      if (i <= unsigned(N)) return TensorName("basicblock_list.").append(i - 1);
+      return TensorName(i == unsigned(N) + 1 ? "final_bn" : "dense");
+    });
   }
 
   // Layers, public for tests and tools (their weights in the layer's own packed layout).
-  Stem& stem() noexcept { return stem_; }
+  Stem& stem() noexcept { return body_.template get<0>(); }
   template <int I>
-  resnet::Block<T, I>& block() noexcept { return std::get<I>(blocks_); }
-  FinalBn& final_bn() noexcept { return final_bn_; }
-  Dense& dense() noexcept { return dense_; }
+  resnet::Block<T, I>& block() noexcept { return body_.template get<std::size_t(I) + 1>(); }
+  FinalBn& final_bn() noexcept { return body_.template get<std::size_t(N) + 1>(); }
+  Dense& dense() noexcept { return body_.template get<std::size_t(N) + 3>(); }
 
  private:
-  Stem stem_;
-  typename Blocks::type blocks_;
-  FinalBn final_bn_;
-  Pool pool_;
-  Dense dense_;
-  alignas(kAlign) std::array<std::array<T, activation_size>, 3> buf_{};
-  alignas(kAlign) std::array<T, final_channels> pooled_{};
+  Body body_;
+  typename Body::Workspace ws_;
 };
 
 template <int N, class T>

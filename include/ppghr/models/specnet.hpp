@@ -32,6 +32,7 @@
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/conv1d.hpp"
+#include "ppghr/models/chain.hpp"
 #include "ppghr/models/network.hpp"
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/spectral/estimator.hpp"
@@ -58,6 +59,8 @@ class Block {
 
   static constexpr std::size_t param_count = Conv1::param_count + Conv2::param_count;
   static constexpr std::size_t macs = Conv1::macs + Conv2::macs;
+  static constexpr std::size_t in_size = std::size_t(kBins) * W, out_size = in_size;
+  static constexpr std::size_t scratch_size = in_size;  ///< conv1's output
 
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::residual_begin), Conv1::descriptor(), Conv2::descriptor(),
@@ -89,8 +92,8 @@ class Block {
     }
   };
 
-  /// x: [180][W] (kept for the shortcut); mid: scratch [180][W]; y: [180][W], distinct from x and mid.
-  void forward(const T* x, T* mid, T* y) const noexcept {
+  /// x: [180][W] (kept for the shortcut); y: [180][W]; mid: scratch [180][W]; all distinct.
+  void forward(const T* x, T* y, T* mid) const noexcept {
     conv1.forward(x, mid);
     conv2.forward(mid, y, ShortcutAdd{x});
   }
@@ -107,7 +110,6 @@ class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
 
  public:
   using Block = specnet::Block<T, W>;
-  using Blocks = std::array<Block, N>;
   static constexpr int num_blocks = N;
   static constexpr int width = W;
   static constexpr int input_channels = specnet::kFeatures;
@@ -119,64 +121,49 @@ class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
   static_assert(Stem::out_length == specnet::kBins && Head2::out_size == std::size_t(kNumClasses),
                 "SpecNet: the head must give one logit per class");
 
+  /// The network as one chain: stem, N blocks, head1, head2.
+  using Body = chain_t<T, Layers<Stem>, repeat_t<Block, N>, Layers<Head1, Head2>>;
+
   /// Weights the network stores and reads: the blob's element count (no BatchNorm).
-  static constexpr std::size_t param_count =
-      Stem::param_count + N * Block::param_count + Head1::param_count + Head2::param_count;
+  static constexpr std::size_t param_count = Body::param_count;
   /// Multiply-accumulates per window.
-  static constexpr std::size_t macs = Stem::macs + N * Block::macs + Head1::macs + Head2::macs;
-  static constexpr std::size_t activation_size = std::size_t(specnet::kBins) * W;
+  static constexpr std::size_t macs = Body::macs;
+  /// Values of each of the two ping-pong activation buffers.
+  static constexpr std::size_t activation_size = Body::buffer_size;
   static constexpr std::size_t weight_bytes = param_count * sizeof(T);
-  static constexpr std::size_t scratch_bytes = 3 * activation_size * sizeof(T) + sizeof(Prediction<T>);
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(Prediction<T>);
   /// The whole object in bytes (weights, scratch, result, alignment): sizeof(SpecNet).
   static const std::size_t memory_bytes;
 
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::net, Family::specnet, N, input_channels, input_length, kNumClasses),
-                          Stem::descriptor(), blocks_descriptor(std::make_index_sequence<N>{}),
-                          Head1::descriptor(), Head2::descriptor());
+                          Body::descriptor());
   }
   static constexpr std::uint64_t fingerprint = ppghr::fingerprint(descriptor());
 
   /// Raw forward pass: features [180][6] -> logits [180]. No checks.
-  void forward(const T* features, T* logits) noexcept {
-    T* a = buf_[0].data();
-    T* b = buf_[1].data();
-    T* mid = buf_[2].data();
-    stem_.forward(features, a);
-    for (const Block& blk : blocks_) {
-      blk.forward(a, mid, b);
-      std::swap(a, b);
-    }
-    head1_.forward(a, mid);
-    head2_.forward(mid, logits);
-  }
+  void forward(const T* features, T* logits) noexcept { body_.forward(features, logits, ws_); }
 
   /// Calls v(spec, setter) for every weight tensor in blob order (PyTorch module names).
   template <class V>
   void visit_tensors(V& v) noexcept {
-    stem_.visit_tensors(v, TensorName("stem"));
-    for (unsigned i = 0; i < unsigned(N); ++i) blocks_[i].visit_tensors(v, TensorName("blocks.").append(i));
-    head1_.visit_tensors(v, TensorName("head1"));
-    head2_.visit_tensors(v, TensorName("head2"));
+    body_.visit_tensors(v, [](unsigned i) {
+      if (i == 0) return TensorName("stem");
+      if (i <= unsigned(N)) return TensorName("blocks.").append(i - 1);
+      return TensorName(i == unsigned(N) + 1 ? "head1" : "head2");
+    });
   }
 
   // Layers, public for tests and tools (their weights in the layer's own packed layout).
-  Stem& stem() noexcept { return stem_; }
-  Block& block(int i) noexcept { return blocks_[std::size_t(i)]; }
-  Head1& head1() noexcept { return head1_; }
-  Head2& head2() noexcept { return head2_; }
+  Stem& stem() noexcept { return body_.template get<0>(); }
+  template <int I>
+  Block& block() noexcept { return body_.template get<std::size_t(I) + 1>(); }
+  Head1& head1() noexcept { return body_.template get<std::size_t(N) + 1>(); }
+  Head2& head2() noexcept { return body_.template get<std::size_t(N) + 2>(); }
 
  private:
-  template <std::size_t... Is>
-  static constexpr auto blocks_descriptor(std::index_sequence<Is...>) noexcept {
-    return detail::concat((void(Is), Block::descriptor())...);
-  }
-
-  Stem stem_;
-  Blocks blocks_;
-  Head1 head1_;
-  Head2 head2_;
-  alignas(kAlign) std::array<std::array<T, activation_size>, 3> buf_{};
+  Body body_;
+  typename Body::Workspace ws_;
 };
 
 template <int N, int W, class T>
