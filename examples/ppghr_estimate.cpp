@@ -1,8 +1,9 @@
 // ppghr-estimate: heart rate from a recording with a model blob or the built-in spectral estimator.
 //
-//   ppghr-estimate --model M.ppgw|spectral --csv rec.csv [--rate HZ] [--ref ref.csv] [--decode MODE] [--format csv|json] [--out F]
-//   ppghr-estimate --model M.ppgw|spectral --dataset DIR --recording ID [--decode MODE] ...
-//   ppghr-estimate --model M.ppgw|spectral --eval DIR [--subset NAME] [--decode MODE] [--format csv|json] [--windows-out F.csv]
+//   ppghr-estimate --model M.ppgw|spectral --csv rec.csv [--rate HZ] [--ref ref.csv] [--decode MODE] [--format
+//   csv|json] [--out F] ppghr-estimate --model M.ppgw|spectral --dataset DIR --recording ID [--decode MODE] ...
+//   ppghr-estimate --model M.ppgw|spectral --eval DIR [--subset NAME] [--decode MODE] [--format csv|json]
+//   [--windows-out F.csv]
 //
 // CSV input: a header naming the PPG column(s), `ppg` or `ppg0`, `ppg1`, ... (1 to 4 channels),
 // and optionally `acc_x`, `acc_y`, `acc_z` (the three together), `time` (seconds: gives the rate
@@ -67,7 +68,8 @@ cli::Status eval(const cli::Args& a, cli::Runner& runner, const std::string& mod
   auto ds = cli::read_index(a.eval_dir);
   if (!ds) return ds.error();
   cli::EvalReport rep;
-  rep.dataset = ds->name, rep.dir = a.eval_dir, rep.model = model_name, rep.decode = a.decode_name(), rep.subset = a.subset;
+  rep.dataset = ds->name, rep.dir = a.eval_dir, rep.model = model_name, rep.decode = a.decode_name(),
+  rep.subset = a.subset;
   rep.decoding = a.decoding();
   for (const auto& e : ds->entries) {
     if (!a.subset.empty() && e.subset != a.subset) continue;
@@ -88,7 +90,8 @@ cli::Status eval(const cli::Args& a, cli::Runner& runner, const std::string& mod
     if (cli::Status s = wout->close(); !s) return s;
   const std::string of_subset = a.subset.empty() ? std::string() : " of subset '" + a.subset + "'";
   if (rep.recordings.empty()) return cli::fail("no recording" + of_subset + " in '" + ds->index_path + "'");
-  if (rep.labelled() == 0) return cli::fail("no labelled ok window in the recordings" + of_subset + " of '" + ds->index_path + "'");
+  if (rep.labelled() == 0)
+    return cli::fail("no labelled ok window in the recordings" + of_subset + " of '" + ds->index_path + "'");
   cli::OutFile out;
   if (cli::Status s = out.open(a.out_path); !s) return s;
   cli::write_eval(out.get(), rep, a.json);
@@ -106,11 +109,12 @@ cli::Status one(const cli::Args& a, cli::Runner& runner, const std::string& mode
     if (a.recording.empty()) return cli::fail("--dataset needs --recording ID");
     auto ds = cli::read_index(a.dataset);
     if (!ds) return ds.error();
-    const auto it = std::find_if(ds->entries.begin(), ds->entries.end(), [&](const cli::IndexEntry& e) { return e.id == a.recording; });
+    const auto it = std::find_if(ds->entries.begin(), ds->entries.end(),
+                                 [&](const cli::IndexEntry& e) { return e.id == a.recording; });
     if (it == ds->entries.end()) return cli::fail("no recording '" + a.recording + "' in '" + ds->index_path + "'");
     if (a.rate > 0 && a.rate != it->fs)
-      return cli::fail("--rate " + cli::number_or(a.rate, "%g", "?") + " Hz disagrees with index.json (" + cli::number_or(it->fs, "%g", "?") +
-                       " Hz)");
+      return cli::fail("--rate " + cli::number_or(a.rate, "%g", "?") + " Hz disagrees with index.json (" +
+                       cli::number_or(it->fs, "%g", "?") + " Hz)");
     auto got = cli::read_dataset(*ds, *it, runner.wants_acc());
     if (!got) return got.error();
     r = std::move(*got);
@@ -138,7 +142,8 @@ cli::Status one(const cli::Args& a, cli::Runner& runner, const std::string& mode
   if (!r.ref_hr.empty()) {
     cli::Stats m;
     m.add(*rows);
-    std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), model_name.c_str(), m.mae_raw(), m.n, m.windows);
+    std::fprintf(stderr, "%s, %s: MAE %.3f BPM over %zu ok windows of %zu", r.name.c_str(), model_name.c_str(),
+                 m.mae_raw(), m.n, m.windows);
     if (a.decoding()) std::fprintf(stderr, " (tracked: %.3f BPM)", m.mae_decoded());
     std::fprintf(stderr, "\n");
   }
@@ -162,16 +167,18 @@ int main(int argc, char** argv) {
   if (!made) return error(made.error());
   cli::Runner& runner = *made->runner;
   if (a.decode.mode != cli::DecodeMode::none && !runner.has_probabilities())
-    return error(cli::fail((a.track ? std::string("--track") : "--decode " + a.decode.name()) + " needs a probability vector per window, and " +
-                           made->name +
-                           " has a regression head (one BPM per window): use --track-clamp (the PULSE authors' clamp of the "
-                           "estimates) or no tracking"));
+    return error(
+        cli::fail((a.track ? std::string("--track") : "--decode " + a.decode.name()) +
+                  " needs a probability vector per window, and " + made->name +
+                  " has a regression head (one BPM per window): use --track-clamp (the PULSE authors' clamp of the "
+                  "estimates) or no tracking"));
   std::unique_ptr<cli::OutFile> wout;
   if (!a.windows_out.empty()) {
     wout = std::make_unique<cli::OutFile>();
     if (cli::Status s = wout->open(a.windows_out); !s) return error(s.error());
     cli::write_windows_header(wout->get());
   }
-  const cli::Status done = !a.eval_dir.empty() ? eval(a, runner, made->name, wout.get()) : one(a, runner, made->name, wout.get());
+  const cli::Status done =
+      !a.eval_dir.empty() ? eval(a, runner, made->name, wout.get()) : one(a, runner, made->name, wout.get());
   return done ? 0 : error(done.error());
 }

@@ -15,11 +15,13 @@ Expected<std::vector<int>> parse_channels(const std::string& s) {
     const long c = std::strtol(t.c_str(), &end, 10);
     if (t.empty() || *end != '\0' || c < 0 || c >= 64)
       return fail("--channels '" + s + "': give 'all' or PPG channel numbers from 0, e.g. 0 or 0,2");
-    if (std::find(out.begin(), out.end(), int(c)) != out.end()) return fail("--channels '" + s + "' names channel " + t + " twice");
+    if (std::find(out.begin(), out.end(), int(c)) != out.end())
+      return fail("--channels '" + s + "' names channel " + t + " twice");
     out.push_back(int(c));
   }
   if (out.empty()) return fail("--channels '" + s + "': no channel");
-  if (out.size() > kMaxPpgChannels) return fail("--channels '" + s + "': at most " + std::to_string(kMaxPpgChannels) + " PPG channels");
+  if (out.size() > kMaxPpgChannels)
+    return fail("--channels '" + s + "': at most " + std::to_string(kMaxPpgChannels) + " PPG channels");
   return out;
 }
 
@@ -36,19 +38,32 @@ Expected<Args> parse_args(int argc, const char* const* argv) {
       return true;
     };
     std::string* target = nullptr;
-    if (opt == "--model") target = &a.model;
-    else if (opt == "--csv") target = &a.csv;
-    else if (opt == "--dataset") target = &a.dataset;
-    else if (opt == "--recording") target = &a.recording;
-    else if (opt == "--eval") target = &a.eval_dir;
-    else if (opt == "--ref") target = &a.ref;
-    else if (opt == "--arch") target = &a.arch;
-    else if (opt == "--format") target = &format;
-    else if (opt == "--out") target = &a.out_path;
-    else if (opt == "--windows-out") target = &a.windows_out;
-    else if (opt == "--subset") target = &a.subset;
-    else if (opt == "--decode") target = &decode_arg;
-    else if (opt == "--channels") target = &channels_arg;
+    if (opt == "--model")
+      target = &a.model;
+    else if (opt == "--csv")
+      target = &a.csv;
+    else if (opt == "--dataset")
+      target = &a.dataset;
+    else if (opt == "--recording")
+      target = &a.recording;
+    else if (opt == "--eval")
+      target = &a.eval_dir;
+    else if (opt == "--ref")
+      target = &a.ref;
+    else if (opt == "--arch")
+      target = &a.arch;
+    else if (opt == "--format")
+      target = &format;
+    else if (opt == "--out")
+      target = &a.out_path;
+    else if (opt == "--windows-out")
+      target = &a.windows_out;
+    else if (opt == "--subset")
+      target = &a.subset;
+    else if (opt == "--decode")
+      target = &decode_arg;
+    else if (opt == "--channels")
+      target = &channels_arg;
     if (target) {
       if (!value()) return fail(opt + " needs a value");
       *target = v;
@@ -99,9 +114,12 @@ Expected<Args> parse_args(int argc, const char* const* argv) {
 }
 
 const char* usage_text() {
-  return "usage: ppghr-estimate --model M.ppgw|spectral (--csv FILE [--rate HZ] | --dataset DIR --recording ID | --eval DIR)\n"
-         "                      [--ref REF.csv] [--arch NAME] [--channels all|0|0,2|...] [--decode MODE | --track | --track-clamp]\n"
-         "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] [--subset NAME]\n"
+  return "usage: ppghr-estimate --model M.ppgw|spectral (--csv FILE [--rate HZ] | --dataset DIR --recording ID | "
+         "--eval DIR)\n"
+         "                      [--ref REF.csv] [--arch NAME] [--channels all|0|0,2|...] [--decode MODE | --track | "
+         "--track-clamp]\n"
+         "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] "
+         "[--subset NAME]\n"
          "  --model M.ppgw    a blob for any network of the library's registry (resnet1..12, mlp1..4,\n"
          "                    pulse_teacher / pulse_student (regression heads), their _cls (180 classes)\n"
          "                    and _wn / _wn_cls (per-window normalisation), specnet1..12, specnet1..12w32);\n"

@@ -36,8 +36,10 @@ Status init_monitor(M& mon, Est& est, const PreConfig& preprocessing, const Reco
   typename M::Config cfg;
   cfg.preprocessing = preprocessing;
   cfg.tracking = o.tracking;
-  if (o.adc_given) cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
-  else cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
+  if (o.adc_given)
+    cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
+  else
+    cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
   const ppghr::DspStatus st = mon.init(est, cfg);
   if (st != ppghr::DspStatus::ok)
     return fail("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
@@ -154,11 +156,14 @@ class NetRunner final : public Runner {
     auto ch = resolve_channels(o.channels, r);
     if (!ch) return ch.error();
     if (!o.channels.empty() && ch->size() != 1)
-      return fail("--channels: " + name_ + " takes one PPG channel (e.g. --channels 0); the spectral estimator takes several");
+      return fail("--channels: " + name_ +
+                  " takes one PPG channel (e.g. --channels 0); the spectral estimator takes several");
     auto mon = std::make_unique<M>();
     Status st;
-    if constexpr (C == 4) st = init_monitor(*mon, *net_, Pre::raw_config(r.rate_hz), r, o);
-    else st = init_monitor(*mon, *net_, Pre::zscore_config(r.rate_hz), r, o);
+    if constexpr (C == 4)
+      st = init_monitor(*mon, *net_, Pre::raw_config(r.rate_hz), r, o);
+    else
+      st = init_monitor(*mon, *net_, Pre::zscore_config(r.rate_hz), r, o);
     if (!st) return st.error();
     return stream(*mon, r, {ch->front()}, C == 4, o.notes);
   }
@@ -240,7 +245,8 @@ class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner> {
     est->set_accelerometer(acc);
     if (!acc && !warned_no_acc_) {
       if (o.notes)
-        std::fprintf(o.notes, "ppghr-estimate: note: no accelerometer: %s runs on the PPG spectra alone ('%s': no %s)\n",
+        std::fprintf(o.notes,
+                     "ppghr-estimate: note: no accelerometer: %s runs on the PPG spectra alone ('%s': no %s)\n",
                      name_.c_str(), r.name.c_str(), r.acc_source.c_str());
       warned_no_acc_ = true;
     }
@@ -278,9 +284,10 @@ class SpectralRunner final : public MultiChannelRunner<SpectralRunner> {
     est->set_accelerometer(acc);
     if (!acc && !warned_no_acc_) {
       if (o.notes)
-        std::fprintf(o.notes,
-                     "ppghr-estimate: note: no accelerometer: motion not suppressed, confidence lowered ('%s': no %s)\n",
-                     r.name.c_str(), r.acc_source.c_str());
+        std::fprintf(
+            o.notes,
+            "ppghr-estimate: note: no accelerometer: motion not suppressed, confidence lowered ('%s': no %s)\n",
+            r.name.c_str(), r.acc_source.c_str());
       warned_no_acc_ = true;
     }
     auto mon = std::make_unique<M>();
@@ -297,7 +304,8 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail("cannot open model '" + path + "': " + std::strerror(errno));
   const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (blob.size() < 24 || std::memcmp(blob.data(), "PPGW", 4) != 0) return fail("'" + path + "' is not a ppghr model blob (bad magic)");
+  if (blob.size() < 24 || std::memcmp(blob.data(), "PPGW", 4) != 0)
+    return fail("'" + path + "' is not a ppghr model blob (bad magic)");
   const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
   // The registry's network with this fingerprint; with --arch, it must be that one.
   std::unique_ptr<Runner> runner;
@@ -316,8 +324,10 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
       else
         return NetRunner<Net, ppghr::ResNetPreprocessor>::make(blob, path, e.name);
     }();
-    if (made) runner = std::move(*made);
-    else load_failed = made.error();
+    if (made)
+      runner = std::move(*made);
+    else
+      load_failed = made.error();
   });
   if (load_failed) return *load_failed;
   if (!arch.empty() && !ppghr::registry::visit(arch.c_str(), [](const auto&) {}))
@@ -325,9 +335,10 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
   if (!runner) {
     char hex[32];
     std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fp));
-    if (!found_name.empty()) return fail("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
-    return fail("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex + "; it runs " +
-                network_list() + ")");
+    if (!found_name.empty())
+      return fail("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
+    return fail("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
+                "; it runs " + network_list() + ")");
   }
   return MadeRunner{std::move(runner), found_name};
 }

@@ -29,10 +29,10 @@ struct Window {
 /// A recording's windows.
 struct RunOut {
   std::vector<Window> windows;
-  std::vector<Probs> probs;     ///< per window when the estimator has a probability vector (zeros when not ok)
-  std::vector<int> channels;    ///< PPG channels used
-  bool accelerometer = false;   ///< the accelerometer went in
-  std::size_t acc_flat = 0;     ///< windows whose accelerometer held one value (WindowResult::acc_flat)
+  std::vector<Probs> probs;    ///< per window when the estimator has a probability vector (zeros when not ok)
+  std::vector<int> channels;   ///< PPG channels used
+  bool accelerometer = false;  ///< the accelerometer went in
+  std::size_t acc_flat = 0;    ///< windows whose accelerometer held one value (WindowResult::acc_flat)
 };
 
 /// How a recording is run.
@@ -40,8 +40,8 @@ struct Options {
   ppghr::Tracking tracking = ppghr::Tracking::none;  ///< none or recent_mean_clamp (--track-clamp)
   float adc_min = 0, adc_max = 0;
   bool adc_given = false;
-  std::vector<int> channels;      ///< --channels (empty: all)
-  std::FILE* notes = stderr;      ///< where notes go ("too short", "no accelerometer", ...); nullptr: nowhere
+  std::vector<int> channels;  ///< --channels (empty: all)
+  std::FILE* notes = stderr;  ///< where notes go ("too short", "no accelerometer", ...); nullptr: nowhere
 };
 
 /// An estimator.

@@ -49,8 +49,10 @@ std::string where(const std::string& text, std::size_t at) {
   at = std::min(at, text.size());
   std::size_t line = 1, col = 1;
   for (std::size_t k = 0; k < at; ++k) {
-    if (text[k] == '\n') ++line, col = 1;
-    else ++col;
+    if (text[k] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return "line " + std::to_string(line) + " column " + std::to_string(col);
 }
@@ -62,9 +64,12 @@ std::size_t too_deep_at(const std::string& text) {
   for (std::size_t k = 0; k < text.size(); ++k) {
     const char c = text[k];
     if (in_string) {
-      if (escape) escape = false;
-      else if (c == '\\') escape = true;
-      else if (c == '"') in_string = false;
+      if (escape)
+        escape = false;
+      else if (c == '\\')
+        escape = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {

@@ -47,7 +47,8 @@ Expected<bool> read_line(std::ifstream& f, std::string& line, const std::string&
     if (c == '\n') return true;
     if (c == '\0') return fail("'" + path + "' line " + std::to_string(lineno) + ": a NUL byte (not a text CSV file?)");
     if (line.size() >= kMaxLineBytes)
-      return fail("'" + path + "' line " + std::to_string(lineno) + ": longer than " + std::to_string(kMaxLineBytes) + " bytes");
+      return fail("'" + path + "' line " + std::to_string(lineno) + ": longer than " + std::to_string(kMaxLineBytes) +
+                  " bytes");
     line.push_back(static_cast<char>(c));
   }
 }
@@ -64,7 +65,8 @@ Status read_header(std::ifstream& f, std::string& line, const std::string& path)
 // The accelerometer's unit, from a description such as "N x 3 sample-major (x, y, z) in g":
 // m/s^2 -> 1 / 9.80665, g (or nothing said) -> 1.
 double acc_scale_from_text(const std::string& t) {
-  if (t.find("m/s^2") != std::string::npos || t.find("m/s2") != std::string::npos || t.find("m s^-2") != std::string::npos)
+  if (t.find("m/s^2") != std::string::npos || t.find("m/s2") != std::string::npos ||
+      t.find("m s^-2") != std::string::npos)
     return 1.0 / 9.80665;
   return 1.0;
 }
@@ -114,11 +116,13 @@ bool parse_float(const std::string& s, float& v) {
 
 Status require_regular_file(const std::string& path, const char* what) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return fail(std::string("cannot open ") + what + "'" + path + "': " + errno_text());
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(std::string("cannot open ") + what + "'" + path + "': " + errno_text());
   if (S_ISDIR(st.st_mode)) return fail(std::string("cannot read ") + what + "'" + path + "': it is a directory");
   if (!S_ISREG(st.st_mode)) return fail(std::string("cannot read ") + what + "'" + path + "': not a regular file");
   if (std::uintmax_t(st.st_size) > kMaxFileBytes)
-    return fail(std::string("cannot read ") + what + "'" + path + "': " + std::to_string(st.st_size) + " bytes, more than 4 GiB");
+    return fail(std::string("cannot read ") + what + "'" + path + "': " + std::to_string(st.st_size) +
+                " bytes, more than 4 GiB");
   return {};
 }
 
@@ -136,7 +140,8 @@ Expected<std::vector<float>> read_ref_csv(const std::string& path) {
   const auto cols = split(line, ',');
   const auto t = std::find(cols.begin(), cols.end(), "time"), h = std::find(cols.begin(), cols.end(), "hr");
   if (t == cols.end() || h == cols.end())
-    return fail("'" + path + "': a reference CSV needs the columns time,hr (window start in s, BPM); header is '" + line + "'");
+    return fail("'" + path + "': a reference CSV needs the columns time,hr (window start in s, BPM); header is '" +
+                line + "'");
   const std::size_t ti = t - cols.begin(), hi = h - cols.begin();
   std::vector<float> ref;
   for (int lineno = 2;; ++lineno) {
@@ -150,7 +155,8 @@ Expected<std::vector<float>> read_ref_csv(const std::string& path) {
       return fail("'" + path + "' line " + std::to_string(lineno) + ": cannot read '" + line + "'");
     const long k = std::lround(tv / ppghr::kStrideSeconds);
     if (k < 0 || std::fabs(tv - k * ppghr::kStrideSeconds) > 1e-3f)
-      return fail("'" + path + "' line " + std::to_string(lineno) + ": time " + v[ti] + " is not a window start (0, 2, 4, ... s)");
+      return fail("'" + path + "' line " + std::to_string(lineno) + ": time " + v[ti] +
+                  " is not a window start (0, 2, 4, ... s)");
     if (ref.size() <= static_cast<std::size_t>(k)) ref.resize(k + 1, std::nanf(""));
     ref[k] = hv;
   }
@@ -169,7 +175,8 @@ Expected<Recording> read_csv(const std::string& path, double rate_opt) {
   const std::string where = "'" + path + "': header '" + line + "'";
   for (std::size_t i = 0; i < cols.size(); ++i) {
     if (cols[i].empty()) return fail(where + ": column " + std::to_string(i + 1) + " has no name");
-    if (std::count(cols.begin(), cols.end(), cols[i]) > 1) return fail(where + ": column '" + cols[i] + "' appears twice");
+    if (std::count(cols.begin(), cols.end(), cols[i]) > 1)
+      return fail(where + ": column '" + cols[i] + "' appears twice");
   }
   auto col = [&](const std::string& name) -> long {
     const auto it = std::find(cols.begin(), cols.end(), name);
@@ -182,15 +189,16 @@ Expected<Recording> read_csv(const std::string& path, double rate_opt) {
     if (col("ppg" + std::to_string(c)) >= 0) {
       if (col("ppg") >= 0) return fail(where + ": give the PPG as 'ppg' or as 'ppg0', 'ppg1', ..., not both");
       if (static_cast<int>(ippg.size()) != c)
-        return fail(where + ": PPG channels are numbered from ppg0 without holes (ppg" + std::to_string(c) + " without ppg" +
-                    std::to_string(ippg.size()) + ")");
+        return fail(where + ": PPG channels are numbered from ppg0 without holes (ppg" + std::to_string(c) +
+                    " without ppg" + std::to_string(ippg.size()) + ")");
       ippg.push_back(col("ppg" + std::to_string(c)));
     }
   if (ippg.empty())
     return fail("'" + path + "': the header has no 'ppg' column (header: '" + line +
                 "'; expected e.g. time,ppg,acc_x,acc_y,acc_z or time,ppg0,ppg1,...)");
   if (ippg.size() > kMaxPpgChannels)
-    return fail(where + ": " + std::to_string(ippg.size()) + " PPG channels, at most " + std::to_string(kMaxPpgChannels));
+    return fail(where + ": " + std::to_string(ippg.size()) + " PPG channels, at most " +
+                std::to_string(kMaxPpgChannels));
   r.ppg_channels = static_cast<int>(ippg.size());
   const long itime = col("time"), ihr = col("hr");
   const long iacc[3] = {col("acc_x"), col("acc_y"), col("acc_z")};
@@ -223,7 +231,8 @@ Expected<Recording> read_csv(const std::string& path, double rate_opt) {
       const float t = number(itime, true);
       if (!bad.empty()) return fail(bad);
       if (!times.empty() && !(t > times.back()))
-        return fail("'" + path + "' line " + std::to_string(lineno) + ": time " + v[itime] + " does not come after the previous line's");
+        return fail("'" + path + "' line " + std::to_string(lineno) + ": time " + v[itime] +
+                    " does not come after the previous line's");
       times.push_back(t);
     }
     if (ihr >= 0) hr_samples.push_back(number(ihr));
@@ -242,8 +251,8 @@ Expected<Recording> read_csv(const std::string& path, double rate_opt) {
   }
   if (rate_opt > 0) {
     if (rate_from_time > 0 && std::fabs(rate_from_time - rate_opt) > 0.01 * rate_opt)
-      return fail("--rate " + hz_text(rate_opt) + " Hz disagrees with the time column of '" + path + "' (" + hz_text(rate_from_time) +
-                  " Hz)");
+      return fail("--rate " + hz_text(rate_opt) + " Hz disagrees with the time column of '" + path + "' (" +
+                  hz_text(rate_from_time) + " Hz)");
     r.rate_hz = rate_opt;
   } else if (rate_from_time > 0) {
     r.rate_hz = rate_from_time;
@@ -252,8 +261,9 @@ Expected<Recording> read_csv(const std::string& path, double rate_opt) {
   }
   if (!hr_samples.empty()) {  // per-sample reference -> per window mean
     const double fs = r.rate_hz, seconds = double(r.samples()) / fs;
-    const std::size_t w =
-        seconds < ppghr::kWindowSeconds ? 0 : std::size_t((seconds - ppghr::kWindowSeconds) / ppghr::kStrideSeconds) + 1;
+    const std::size_t w = seconds < ppghr::kWindowSeconds
+                              ? 0
+                              : std::size_t((seconds - ppghr::kWindowSeconds) / ppghr::kStrideSeconds) + 1;
     for (std::size_t k = 0; k < w; ++k) {
       double s = 0;
       std::size_t n = 0;
@@ -305,7 +315,8 @@ Expected<Dataset> parse_index(const std::string& text, const std::string& dir) {
     if (const auto* s = string_member(o, "subset")) e.subset = *s;
     if (const auto* c = member(o, "n_ppg_channels")) {
       const double v = c->is_number() ? c->get<double>() : -1.0;
-      if (!is_whole(v) || v < 1 || v > kMaxIndexChannels) return fail(at_id + ": \"n_ppg_channels\" is not a channel count (1..64)");
+      if (!is_whole(v) || v < 1 || v > kMaxIndexChannels)
+        return fail(at_id + ": \"n_ppg_channels\" is not a channel count (1..64)");
       e.ppg_channels = static_cast<int>(v);
     }
     if (const auto* n = member(o, "n_samples")) {
@@ -320,7 +331,8 @@ Expected<Dataset> parse_index(const std::string& text, const std::string& dir) {
     }
     if (const auto* a = string_member(o, "ppg_adc")) {
       const int bits = std::atoi(a->c_str());
-      if (bits >= 2 && bits <= 32 && a->find("-bit") != std::string::npos) e.adc_max = float(std::ldexp(1.0, bits) - 1.0);
+      if (bits >= 2 && bits <= 32 && a->find("-bit") != std::string::npos)
+        e.adc_max = float(std::ldexp(1.0, bits) - 1.0);
     }
     e.acc_to_g = acc_default;
     if (const auto* u = string_member(o, "acc_unit")) e.acc_to_g = acc_scale_from_text(*u);
@@ -339,8 +351,9 @@ Expected<std::vector<float>> parse_f32(const std::string& bytes, int frame, cons
   const std::size_t frame_bytes = 4u * std::size_t(frame);
   if (bytes.size() % frame_bytes != 0)
     return fail("'" + path + "': size " + std::to_string(bytes.size()) + " bytes is not a whole number of " +
-                (frame == 1 ? std::string("float32 values")
-                            : std::to_string(frame) + "-value float32 frames (" + std::to_string(frame_bytes) + " bytes)"));
+                (frame == 1
+                     ? std::string("float32 values")
+                     : std::to_string(frame) + "-value float32 frames (" + std::to_string(frame_bytes) + " bytes)"));
   std::vector<float> v(bytes.size() / 4);
   const ppghr::TensorSource src(reinterpret_cast<const unsigned char*>(bytes.data()), v.size());
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = src[i];
@@ -369,8 +382,9 @@ Expected<Recording> read_dataset(const Dataset& ds, const IndexEntry& e, bool wi
     if (e.n_samples > 0) {
       const std::size_t size = bytes->size(), values = size / 4;
       if (size % 4 != 0 || values % std::size_t(e.n_samples) != 0 || values == 0)
-        return fail("'" + ppg_path + "': size " + std::to_string(size) + " bytes is not a whole number of channels of " +
-                    std::to_string(e.n_samples) + " float32 samples (n_samples in index.json)");
+        return fail("'" + ppg_path + "': size " + std::to_string(size) +
+                    " bytes is not a whole number of channels of " + std::to_string(e.n_samples) +
+                    " float32 samples (n_samples in index.json)");
       if (values / std::size_t(e.n_samples) > std::size_t(kMaxIndexChannels))  // the bound n_ppg_channels has
         return fail("'" + ppg_path + "': size " + std::to_string(size) + " bytes makes " +
                     std::to_string(values / std::size_t(e.n_samples)) + " channels of " + std::to_string(e.n_samples) +
@@ -411,8 +425,9 @@ Expected<Recording> read_dataset(const Dataset& ds, const IndexEntry& e, bool wi
     if (double(r.samples()) < need) {
       char nb[32];
       std::snprintf(nb, sizeof nb, "%.0f", need);
-      return fail("'" + ppg_path + "': " + std::to_string(r.samples()) + " samples is shorter than its " + std::to_string(w) +
-                  " labels need (" + nb + " = (2 x " + std::to_string(w - 1) + " + 8) s at " + std::to_string(e.fs) + " Hz" +
+      return fail("'" + ppg_path + "': " + std::to_string(r.samples()) + " samples is shorter than its " +
+                  std::to_string(w) + " labels need (" + nb + " = (2 x " + std::to_string(w - 1) + " + 8) s at " +
+                  std::to_string(e.fs) + " Hz" +
                   (!r.ref_hr.empty() ? ", labels in '" + hr_path + "')" : ", n_windows in index.json)"));
     }
   }

@@ -17,9 +17,9 @@
 
 namespace cli {
 
-constexpr int kMaxPpgChannels = 4;                                  ///< channels a CSV may have
-constexpr int kMaxIndexChannels = 64;                               ///< n_ppg_channels in index.json
-constexpr std::size_t kMaxLineBytes = std::size_t(1) << 20;         ///< a CSV line
+constexpr int kMaxPpgChannels = 4;                                 ///< channels a CSV may have
+constexpr int kMaxIndexChannels = 64;                              ///< n_ppg_channels in index.json
+constexpr std::size_t kMaxLineBytes = std::size_t(1) << 20;        ///< a CSV line
 constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t(1) << 32;  ///< any input file (4 GiB)
 
 /// A recording in memory.

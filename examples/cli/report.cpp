@@ -56,7 +56,8 @@ void Stats::add(const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     ++windows;
     if (!std::isfinite(r.ref) || r.status != ppghr::SignalStatus::ok) continue;
-    const double e_raw = std::fabs(double(r.hr) - double(r.ref)), e_dec = std::fabs(double(r.hr_tracked) - double(r.ref));
+    const double e_raw = std::fabs(double(r.hr) - double(r.ref)),
+                 e_dec = std::fabs(double(r.hr_tracked) - double(r.ref));
     sum_raw += e_raw;
     sum_dec += e_dec;
     conf_err.emplace_back(r.confidence, e_dec);
@@ -93,7 +94,8 @@ std::string number_or(double v, const char* fmt, const char* none) {
 // hr_tracked with tracked_decimals (the same; 2 for offline-mean). JSON, for programs: hr and
 // hr_tracked exact (%.9g: the float read back is the same float; a whole BPM prints as an integer).
 // A NaN confidence (a regression head has none) prints empty in CSV, null in JSON.
-void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals, int tracked_decimals) {
+void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals,
+                int tracked_decimals) {
   const char* hr_fmt = hr_decimals == 0 ? "%.0f" : "%.3f";
   const char* tr_fmt = tracked_decimals == 0 ? "%.0f" : tracked_decimals == 2 ? "%.2f" : "%.3f";
   if (json) {
@@ -101,8 +103,9 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       const bool ok = r.status == ppghr::SignalStatus::ok;
-      std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %s, \"status\": \"%s\"", r.time,
-                   ok ? number_or(r.hr, "%.9g", "null").c_str() : "null", ok ? number_or(r.hr_tracked, "%.9g", "null").c_str() : "null",
+      std::fprintf(out, "  {\"time\": %.1f, \"hr\": %s, \"hr_tracked\": %s, \"confidence\": %s, \"status\": \"%s\"",
+                   r.time, ok ? number_or(r.hr, "%.9g", "null").c_str() : "null",
+                   ok ? number_or(r.hr_tracked, "%.9g", "null").c_str() : "null",
                    number_or(r.confidence, "%.4f", "null").c_str(), ppghr::signal_status_name(r.status));
       if (with_ref) std::fprintf(out, ", \"ref_hr\": %s", number_or(r.ref, "%.3f", "null").c_str());
       std::fprintf(out, "}%s\n", i + 1 < rows.size() ? "," : "");
@@ -115,7 +118,8 @@ void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool wi
     const bool ok = r.status == ppghr::SignalStatus::ok;
     const std::string conf = std::isnan(r.confidence) ? "" : ok ? number_or(r.confidence, "%.4f", "") : "0";
     std::fprintf(out, "%.1f,%s,%s,%s,%s", r.time, ok ? number_or(r.hr, hr_fmt, "").c_str() : "",
-                 ok ? number_or(r.hr_tracked, tr_fmt, "").c_str() : "", conf.c_str(), ppghr::signal_status_name(r.status));
+                 ok ? number_or(r.hr_tracked, tr_fmt, "").c_str() : "", conf.c_str(),
+                 ppghr::signal_status_name(r.status));
     if (with_ref) std::fprintf(out, ",%s", number_or(r.ref, "%.3f", "").c_str());
     std::fprintf(out, "\n");
   }
@@ -129,10 +133,11 @@ void write_windows(std::FILE* f, const std::string& id, const std::string& subse
   for (std::size_t k = 0; k < rows.size(); ++k) {
     const Row& r = rows[k];
     const bool ok = r.status == ppghr::SignalStatus::ok;
-    std::fprintf(f, "%s,%s,%zu,%.1f,%s,%s,%s,%s,%s,%s\n", id.c_str(), subset.c_str(), k, r.time, number_or(r.ref, "%.9g", "").c_str(),
-                 ok ? number_or(r.hr, "%.9g", "").c_str() : "", ok ? number_or(r.hr_tracked, "%.9g", "").c_str() : "",
-                 ok ? number_or(r.confidence, "%.9g", "").c_str() : "", ok ? number_or(r.confidence_raw, "%.9g", "").c_str() : "",
-                 ppghr::signal_status_name(r.status));
+    std::fprintf(f, "%s,%s,%zu,%.1f,%s,%s,%s,%s,%s,%s\n", id.c_str(), subset.c_str(), k, r.time,
+                 number_or(r.ref, "%.9g", "").c_str(), ok ? number_or(r.hr, "%.9g", "").c_str() : "",
+                 ok ? number_or(r.hr_tracked, "%.9g", "").c_str() : "",
+                 ok ? number_or(r.confidence, "%.9g", "").c_str() : "",
+                 ok ? number_or(r.confidence_raw, "%.9g", "").c_str() : "", ppghr::signal_status_name(r.status));
   }
 }
 
@@ -156,7 +161,8 @@ std::string json_int_list(const std::vector<int>& v) {
 
 std::string json_coverage(const Stats& s) {
   std::string c = "{";
-  for (int i = 0; i < 3; ++i) c += (i ? ", \"" : "\"") + std::to_string(kCoverages[i]) + "\": " + json_number(s.coverage_mae(kCoverages[i]));
+  for (int i = 0; i < 3; ++i)
+    c += (i ? ", \"" : "\"") + std::to_string(kCoverages[i]) + "\": " + json_number(s.coverage_mae(kCoverages[i]));
   return c + "}";
 }
 
@@ -169,19 +175,24 @@ void write_eval(std::FILE* out, const EvalReport& e, bool json) {
     if (p.stats.n) sum_rec += p.stats.mae_raw(), sum_rec_dec += p.stats.mae_decoded(), ++n_rec;
   const Stats& all = e.all;
   if (json) {
-    std::fprintf(out, "{\"dataset\": %s, \"dir\": %s, \"model\": %s, \"decode\": %s, \"channels\": %s, \"accelerometer\": %s,\n",
-                 json::quote(e.dataset).c_str(), json::quote(e.dir).c_str(), json::quote(e.model).c_str(), json::quote(e.decode).c_str(),
-                 json_int_list(e.channels).c_str(), e.accelerometer ? "true" : "false");
+    std::fprintf(
+        out, "{\"dataset\": %s, \"dir\": %s, \"model\": %s, \"decode\": %s, \"channels\": %s, \"accelerometer\": %s,\n",
+        json::quote(e.dataset).c_str(), json::quote(e.dir).c_str(), json::quote(e.model).c_str(),
+        json::quote(e.decode).c_str(), json_int_list(e.channels).c_str(), e.accelerometer ? "true" : "false");
     if (!e.subset.empty()) std::fprintf(out, " \"subset\": %s,\n", json::quote(e.subset).c_str());
     std::fprintf(out, " \"recordings\": [\n");
     for (std::size_t i = 0; i < e.recordings.size(); ++i) {
       const auto& p = e.recordings[i];
-      std::fprintf(out, "  {\"id\": %s, \"subset\": %s, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, \"mae_decoded\": %s, \"coverage\": %s}%s\n",
+      std::fprintf(out,
+                   "  {\"id\": %s, \"subset\": %s, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, \"mae_decoded\": "
+                   "%s, \"coverage\": %s}%s\n",
                    json::quote(p.id).c_str(), json::quote(p.subset).c_str(), p.stats.windows, p.stats.n,
-                   json_number(p.stats.mae_raw()).c_str(), json_number(p.stats.mae_decoded()).c_str(), json_coverage(p.stats).c_str(),
-                   i + 1 < e.recordings.size() ? "," : "");
+                   json_number(p.stats.mae_raw()).c_str(), json_number(p.stats.mae_decoded()).c_str(),
+                   json_coverage(p.stats).c_str(), i + 1 < e.recordings.size() ? "," : "");
     }
-    std::fprintf(out, " ],\n \"overall\": {\"recordings\": %d, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, \"mae_decoded\": %s, \"coverage\": %s}}\n",
+    std::fprintf(out,
+                 " ],\n \"overall\": {\"recordings\": %d, \"windows\": %zu, \"ok\": %zu, \"mae_raw\": %s, "
+                 "\"mae_decoded\": %s, \"coverage\": %s}}\n",
                  n_rec, all.windows, all.n, json_number(all.mae_raw()).c_str(), json_number(all.mae_decoded()).c_str(),
                  json_coverage(all).c_str());
     return;
@@ -189,17 +200,21 @@ void write_eval(std::FILE* out, const EvalReport& e, bool json) {
   std::fprintf(out, "recording,subset,windows,ok,mae_raw,mae_decoded,mae_decoded_50,mae_decoded_80,mae_decoded_100\n");
   for (const auto& p : e.recordings) {
     std::fprintf(out, "%s,%s,%zu,%zu,%s,%s", p.id.c_str(), p.subset.c_str(), p.stats.windows, p.stats.n,
-                 number_or(p.stats.mae_raw(), "%.3f", "").c_str(), number_or(p.stats.mae_decoded(), "%.3f", "").c_str());
+                 number_or(p.stats.mae_raw(), "%.3f", "").c_str(),
+                 number_or(p.stats.mae_decoded(), "%.3f", "").c_str());
     for (int c : kCoverages) std::fprintf(out, ",%s", number_or(p.stats.coverage_mae(c), "%.3f", "").c_str());
     std::fprintf(out, "\n");
   }
   // The last line: test_shipped_models.sh reads its ": MAE x BPM".
-  std::fprintf(out, "# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)", e.model.c_str(),
-               n_rec, e.subset.empty() ? "" : (" of " + e.subset).c_str(), all.mae_raw(), all.n, all.windows, sum_rec / n_rec);
+  std::fprintf(out, "# %s on %d recordings%s: MAE %.3f BPM over %zu ok windows of %zu (mean of per-recording MAE %.3f)",
+               e.model.c_str(), n_rec, e.subset.empty() ? "" : (" of " + e.subset).c_str(), all.mae_raw(), all.n,
+               all.windows, sum_rec / n_rec);
   if (e.decoding)
-    std::fprintf(out, "; decoded (%s) %.3f BPM (per-recording mean %.3f)", e.decode.c_str(), all.mae_decoded(), sum_rec_dec / n_rec);
-  std::fprintf(out, "; coverage 50%% %s, 80%% %s, 100%% %s BPM\n", number_or(all.coverage_mae(50), "%.3f", "n/a").c_str(),
-               number_or(all.coverage_mae(80), "%.3f", "n/a").c_str(), number_or(all.coverage_mae(100), "%.3f", "n/a").c_str());
+    std::fprintf(out, "; decoded (%s) %.3f BPM (per-recording mean %.3f)", e.decode.c_str(), all.mae_decoded(),
+                 sum_rec_dec / n_rec);
+  std::fprintf(
+      out, "; coverage 50%% %s, 80%% %s, 100%% %s BPM\n", number_or(all.coverage_mae(50), "%.3f", "n/a").c_str(),
+      number_or(all.coverage_mae(80), "%.3f", "n/a").c_str(), number_or(all.coverage_mae(100), "%.3f", "n/a").c_str());
 }
 
 // ---- OutFile -------------------------------------------------------------------------------------------
@@ -218,7 +233,8 @@ Status OutFile::open(const std::string& path) {
     return {};
   }
   struct stat st {};
-  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return fail("cannot write '" + path_ + "': it is a directory");
+  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return fail("cannot write '" + path_ + "': it is a directory");
   direct_ = ::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
   tmp_ = direct_ ? path_ : path_ + ".tmp" + std::to_string(::getpid());
   f_ = std::fopen(tmp_.c_str(), "w");

@@ -16,7 +16,7 @@ namespace cli {
 
 /// One printed window.
 struct Row {
-  double time = 0;                                                                  ///< window start, s
+  double time = 0;                                                                        ///< window start, s
   float hr = 0, hr_tracked = 0, confidence = 0, confidence_raw = 0, ref = std::nanf("");  ///< confidence NaN: none
   ppghr::SignalStatus status = ppghr::SignalStatus::ok;
 };
@@ -49,7 +49,8 @@ std::string number_or(double v, const char* fmt, const char* none);
 /// The rows, CSV (header time,hr,hr_tracked,confidence,status[,ref_hr]; hr with hr_decimals 0 or
 /// 3, hr_tracked with tracked_decimals 0, 2 or 3, confidence %.4f, empty when NaN) or JSON (an
 /// array of objects; hr, hr_tracked exact (%.9g), null when not ok; confidence %.4f or null).
-void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals, int tracked_decimals);
+void write_rows(std::FILE* out, const std::vector<Row>& rows, bool json, bool with_ref, int hr_decimals,
+                int tracked_decimals);
 
 /// --windows-out: the header, then every window of a recording, values exact (%.9g).
 void write_windows_header(std::FILE* f);

@@ -104,7 +104,8 @@ TEST_CASE("read_csv: channels, accelerometer, per-sample hr averaged per window,
   char b[160];
   for (int i = 0; i < 500; ++i) {
     const double t = i / 50.0;
-    std::snprintf(b, sizeof b, "%.2f,%d,0.1,%s,0.2,0.3,%d,x\n", t, -i, i == 7 ? "nan" : std::to_string(i).c_str(), t < 5 ? 60 : 90);
+    std::snprintf(b, sizeof b, "%.2f,%d,0.1,%s,0.2,0.3,%d,x\n", t, -i, i == 7 ? "nan" : std::to_string(i).c_str(),
+                  t < 5 ? 60 : 90);
     s += b;
   }
   const auto r = cli::read_csv(write("multi.csv", s), 50);
@@ -173,9 +174,11 @@ TEST_CASE("read_ref_csv: window starts, holes are NaN, errors") {
   CHECK((*r)[0] == 70.f);
   CHECK(std::isnan((*r)[1]));
   CHECK((*r)[2] == 72.5f);
-  CHECK(contains(cli::read_ref_csv(write("ref1.csv", "time,hr\n3,70\n")).error().message, "line 2: time 3 is not a window start"));
+  CHECK(contains(cli::read_ref_csv(write("ref1.csv", "time,hr\n3,70\n")).error().message,
+                 "line 2: time 3 is not a window start"));
   CHECK(contains(cli::read_ref_csv(write("ref2.csv", "t,hr\n0,70\n")).error().message, "needs the columns time,hr"));
-  CHECK(contains(cli::read_ref_csv(write("ref3.csv", "time,hr\n0,abc\n")).error().message, "line 2: cannot read '0,abc'"));
+  CHECK(contains(cli::read_ref_csv(write("ref3.csv", "time,hr\n0,abc\n")).error().message,
+                 "line 2: cannot read '0,abc'"));
 }
 
 TEST_CASE("split and parse_float") {
@@ -194,7 +197,7 @@ TEST_CASE("parse_index: a good index") {
     "recordings": [{"id": "a", "fs_hz": 25.6, "subset": "s1", "n_ppg_channels": 2, "n_samples": 100, "n_windows": 3,
                     "ppg_adc": "12-bit unsigned"},
                    {"id": "b", "fs_hz": 50, "acc_unit": "g"}]})",
-                                  "/d");
+                                   "/d");
   REQUIRE_MESSAGE(ds.ok(), why(ds));
   CHECK(ds->name == "set");
   CHECK(ds->index_path == "/d/index.json");
@@ -217,11 +220,13 @@ TEST_CASE("parse_index: keys are looked up in their own object only; the last of
   auto nested = cli::parse_index(R"({"recordings": [{"subset": "a", "fs_hz": 50, "nested": {"id": "demo"}}]})", "/d");
   REQUIRE_FALSE(nested.ok());
   CHECK(nested.error().message == "'/d/index.json': recording 0 of \"recordings\" has no \"id\" string");
-  auto in_string = cli::parse_index(R"({"recordings": [{"id": "x", "note": "\"fs_hz\": 50", "n": {"fs_hz": 50}}]})", "/d");
+  auto in_string =
+      cli::parse_index(R"({"recordings": [{"id": "x", "note": "\"fs_hz\": 50", "n": {"fs_hz": 50}}]})", "/d");
   REQUIRE_FALSE(in_string.ok());
   CHECK(contains(in_string.error().message, "recording 'x' has no positive number \"fs_hz\""));
   // "recordings" nested one level deeper does not count either.
-  CHECK(contains(cli::parse_index(R"({"x": {"recordings": []}})", "/d").error().message, "has no \"recordings\" array"));
+  CHECK(
+      contains(cli::parse_index(R"({"x": {"recordings": []}})", "/d").error().message, "has no \"recordings\" array"));
   // Duplicate keys: the last one (nlohmann-json, as the reader before it).
   auto dup = cli::parse_index(R"({"recordings": [{"id": "first", "fs_hz": 10, "id": "last", "fs_hz": 20}]})", "/d");
   REQUIRE_MESSAGE(dup.ok(), why(dup));
@@ -246,7 +251,8 @@ TEST_CASE("parse_index: wrong types and values") {
       {R"({"recordings": [{"id": "a", "fs_hz": -1}]})", "has no positive number \"fs_hz\""},
       {R"({"recordings": [{"id": "a", "fs_hz": true}]})", "has no positive number \"fs_hz\""},
       {R"({"recordings": [{"id": "a", "fs_hz": 1e300}]})", "\"fs_hz\" 1e+300 is not a sensor rate"},
-      {R"({"recordings": [{"id": "a", "fs_hz": 50, "n_ppg_channels": 1.5}]})", "\"n_ppg_channels\" is not a channel count (1..64)"},
+      {R"({"recordings": [{"id": "a", "fs_hz": 50, "n_ppg_channels": 1.5}]})",
+       "\"n_ppg_channels\" is not a channel count (1..64)"},
       {R"({"recordings": [{"id": "a", "fs_hz": 50, "n_ppg_channels": 65}]})", "is not a channel count"},
       {R"({"recordings": [{"id": "a", "fs_hz": 50, "n_ppg_channels": "2"}]})", "is not a channel count"},
       {R"({"recordings": [{"id": "a", "fs_hz": 50, "n_samples": -1}]})", "\"n_samples\" is not a sample count"},
@@ -296,9 +302,13 @@ TEST_CASE("json::quote parses back; bytes that are not UTF-8 become U+FFFD") {
     REQUIRE(v.ok());
     CHECK(v->get<std::string>() == s);
   }
-  const auto bad = cli::json::parse(cli::json::quote("a\xff" "b"));
+  const auto bad =
+      cli::json::parse(cli::json::quote("a\xff"
+                                        "b"));
   REQUIRE(bad.ok());
-  CHECK(bad->get<std::string>() == "a\xEF\xBF\xBD" "b");
+  CHECK(bad->get<std::string>() ==
+        "a\xEF\xBF\xBD"
+        "b");
 }
 
 // ---- float32 files and the data-set layout -----------------------------------------------------------
@@ -324,7 +334,8 @@ TEST_CASE("read_dataset: the files of one recording, and wrong-size files") {
   write("rec/r.acc.f32", f32_bytes(acc));
   write("rec/r.hr.f32", f32_bytes({60, 61, 62}));
   auto index = [&](const std::string& extra) {
-    return cli::parse_index(R"({"recordings": [{"id": "r", "fs_hz": 50, "acc_unit": "m/s^2")" + extra + "}]}", dir).value();
+    return cli::parse_index(R"({"recordings": [{"id": "r", "fs_hz": 50, "acc_unit": "m/s^2")" + extra + "}]}", dir)
+        .value();
   };
   {
     const cli::Dataset ds = index(R"(, "n_samples": 600)");  // channels from the size: 2
@@ -345,7 +356,8 @@ TEST_CASE("read_dataset: the files of one recording, and wrong-size files") {
   }
   {
     const cli::Dataset ds = index(R"(, "n_samples": 10)");  // 120 channels
-    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message, "makes 120 channels of 10 float32 samples"));
+    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message,
+                   "makes 120 channels of 10 float32 samples"));
   }
   {
     const cli::Dataset ds = index(R"(, "n_ppg_channels": 7)");  // 1200 values
@@ -354,12 +366,14 @@ TEST_CASE("read_dataset: the files of one recording, and wrong-size files") {
   }
   {
     const cli::Dataset ds = index(R"(, "n_ppg_channels": 1)");  // 1200 samples: the accelerometer has 600
-    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message, "600 samples, not one per PPG sample (1200)"));
+    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message,
+                   "600 samples, not one per PPG sample (1200)"));
   }
   write("rec/r.acc.f32", std::string(10, '\0'));
   {
     const cli::Dataset ds = index(R"(, "n_ppg_channels": 2)");
-    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message, "r.acc.f32': size 10 bytes is not a whole number of 3-value"));
+    CHECK(contains(cli::read_dataset(ds, ds.entries[0], true).error().message,
+                   "r.acc.f32': size 10 bytes is not a whole number of 3-value"));
     CHECK(cli::read_dataset(ds, ds.entries[0], false).ok());  // not read without the accelerometer
   }
   write("rec/r.hr.f32", f32_bytes(std::vector<float>(4, 70.f)));  // 4 labels need 14 s
@@ -371,7 +385,8 @@ TEST_CASE("read_dataset: the files of one recording, and wrong-size files") {
   std::remove((dir + "/rec/r.hr.f32").c_str());
   {
     const cli::Dataset ds = index(R"(, "n_ppg_channels": 2, "n_windows": 999999999999999, "fs_hz": 1e6)");
-    CHECK(contains(cli::read_dataset(ds, ds.entries[0], false).error().message, "shorter than its 999999999999999 labels need"));
+    CHECK(contains(cli::read_dataset(ds, ds.entries[0], false).error().message,
+                   "shorter than its 999999999999999 labels need"));
   }
   write("rec/r.ppg.f32", "");
   {
@@ -391,7 +406,8 @@ TEST_CASE("read_dataset: the files of one recording, and wrong-size files") {
 
 namespace {
 
-cli::Row row(double t, float hr, float tracked, float conf, float ref, ppghr::SignalStatus st = ppghr::SignalStatus::ok) {
+cli::Row row(double t, float hr, float tracked, float conf, float ref,
+             ppghr::SignalStatus st = ppghr::SignalStatus::ok) {
   cli::Row r;
   r.time = t, r.hr = hr, r.hr_tracked = tracked, r.confidence = r.confidence_raw = conf, r.ref = ref, r.status = st;
   return r;
@@ -400,8 +416,12 @@ cli::Row row(double t, float hr, float tracked, float conf, float ref, ppghr::Si
 // The example: 6 windows, one not ok and one without a reference (both left out).
 std::vector<cli::Row> example_rows() {
   const float nan = std::nanf("");
-  return {row(0, 70, 71, 0.9f, 72),  row(2, 80, 76, 0.2f, 75), row(4, 60, 66, 0.5f, 64),
-          row(6, 90, 90, 0.7f, nan), row(8, 0, 0, 0, 70, ppghr::SignalStatus::clipped), row(10, 100, 101, 0.5f, 99)};
+  return {row(0, 70, 71, 0.9f, 72),
+          row(2, 80, 76, 0.2f, 75),
+          row(4, 60, 66, 0.5f, 64),
+          row(6, 90, 90, 0.7f, nan),
+          row(8, 0, 0, 0, 70, ppghr::SignalStatus::clipped),
+          row(10, 100, 101, 0.5f, 99)};
 }
 
 }  // namespace
@@ -469,7 +489,11 @@ std::vector<std::string> lines(const std::string& s) {
 
 TEST_CASE("write_rows: CSV and JSON parse back to the rows") {
   const auto rows = example_rows();
-  const std::string json = written([](std::FILE* f, const void* r) { cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), true, true, 0, 2); }, &rows);
+  const std::string json = written(
+      [](std::FILE* f, const void* r) {
+        cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), true, true, 0, 2);
+      },
+      &rows);
   const auto j = nlohmann::json::parse(json);
   REQUIRE(j.is_array());
   REQUIRE(j.size() == rows.size());
@@ -487,12 +511,20 @@ TEST_CASE("write_rows: CSV and JSON parse back to the rows") {
       CHECK(o["hr_tracked"].is_null());
     }
     CHECK(o["confidence"].get<double>() == doctest::Approx(rows[k].confidence).epsilon(1e-4));
-    if (std::isfinite(rows[k].ref)) CHECK(o["ref_hr"].get<double>() == doctest::Approx(rows[k].ref));
-    else CHECK(o["ref_hr"].is_null());
+    if (std::isfinite(rows[k].ref))
+      CHECK(o["ref_hr"].get<double>() == doctest::Approx(rows[k].ref));
+    else
+      CHECK(o["ref_hr"].is_null());
   }
-  CHECK(contains(json, "{\"time\": 0.0, \"hr\": 70, \"hr_tracked\": 71, \"confidence\": 0.9000, \"status\": \"ok\", \"ref_hr\": 72.000}"));
+  CHECK(contains(json,
+                 "{\"time\": 0.0, \"hr\": 70, \"hr_tracked\": 71, \"confidence\": 0.9000, \"status\": \"ok\", "
+                 "\"ref_hr\": 72.000}"));
 
-  const std::string csv = written([](std::FILE* f, const void* r) { cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), false, true, 0, 2); }, &rows);
+  const std::string csv = written(
+      [](std::FILE* f, const void* r) {
+        cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), false, true, 0, 2);
+      },
+      &rows);
   const auto ls = lines(csv);
   REQUIRE(ls.size() == rows.size() + 1);
   CHECK(ls[0] == "time,hr,hr_tracked,confidence,status,ref_hr");
@@ -508,18 +540,28 @@ TEST_CASE("write_rows: CSV and JSON parse back to the rows") {
   }
   // A regression head: NaN confidence is empty in CSV, null in JSON; hr with 3 decimals.
   const std::vector<cli::Row> reg{row(0, 71.23456f, 71.5f, std::nanf(""), std::nanf(""))};
-  const std::string rc = written([](std::FILE* f, const void* r) { cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), false, false, 3, 3); }, &reg);
+  const std::string rc = written(
+      [](std::FILE* f, const void* r) {
+        cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), false, false, 3, 3);
+      },
+      &reg);
   CHECK(lines(rc).at(1) == "0.0,71.235,71.500,,ok");
-  const std::string rj = written([](std::FILE* f, const void* r) { cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), true, false, 3, 3); }, &reg);
+  const std::string rj = written(
+      [](std::FILE* f, const void* r) {
+        cli::write_rows(f, *static_cast<const std::vector<cli::Row>*>(r), true, false, 3, 3);
+      },
+      &reg);
   CHECK(nlohmann::json::parse(rj)[0]["confidence"].is_null());
 }
 
 TEST_CASE("write_windows and write_eval parse back") {
   const auto rows = example_rows();
-  const std::string w = written([](std::FILE* f, const void* r) {
-    cli::write_windows_header(f);
-    cli::write_windows(f, "rec,1", "s", *static_cast<const std::vector<cli::Row>*>(r));
-  }, &rows);
+  const std::string w = written(
+      [](std::FILE* f, const void* r) {
+        cli::write_windows_header(f);
+        cli::write_windows(f, "rec,1", "s", *static_cast<const std::vector<cli::Row>*>(r));
+      },
+      &rows);
   const auto ls = lines(w);
   REQUIRE(ls.size() == 7);
   CHECK(ls[0] == "recording,subset,index,time,ref_hr,hr,hr_decoded,confidence,confidence_raw,status");
@@ -527,13 +569,15 @@ TEST_CASE("write_windows and write_eval parse back") {
   CHECK(ls[5] == "rec,1,s,4,8.0,70,,,,,clipped");
 
   cli::EvalReport e;
-  e.dataset = "set \"q\"", e.dir = "/d", e.model = "resnet2", e.decode = "online", e.channels = {0, 1}, e.decoding = true;
+  e.dataset = "set \"q\"", e.dir = "/d", e.model = "resnet2", e.decode = "online", e.channels = {0, 1},
+  e.decoding = true;
   e.recordings.push_back({"a", "s1", {}});
   e.recordings.back().stats.add(rows);
   e.recordings.push_back({"b", "s1", {}});  // no labelled window
   e.all.add(rows);
   CHECK(e.labelled() == 1);
-  const std::string js = written([](std::FILE* f, const void* r) { cli::write_eval(f, *static_cast<const cli::EvalReport*>(r), true); }, &e);
+  const std::string js = written(
+      [](std::FILE* f, const void* r) { cli::write_eval(f, *static_cast<const cli::EvalReport*>(r), true); }, &e);
   const auto j = nlohmann::json::parse(js);
   CHECK(j["dataset"] == "set \"q\"");
   CHECK(j["channels"] == nlohmann::json::array({0, 1}));
@@ -546,13 +590,15 @@ TEST_CASE("write_windows and write_eval parse back") {
   CHECK(j["overall"]["windows"] == 6);
   CHECK(j["overall"]["ok"] == 4);
   CHECK(j["overall"]["mae_decoded"].get<double>() == doctest::Approx(1.5));
-  const std::string cs = written([](std::FILE* f, const void* r) { cli::write_eval(f, *static_cast<const cli::EvalReport*>(r), false); }, &e);
+  const std::string cs = written(
+      [](std::FILE* f, const void* r) { cli::write_eval(f, *static_cast<const cli::EvalReport*>(r), false); }, &e);
   const auto cl = lines(cs);
   REQUIRE(cl.size() == 4);
   CHECK(cl[1] == "a,s1,6,4,3.000,1.500,1.500,1.500,1.500");
   CHECK(cl[2] == "b,s1,0,0,,,,,");
   CHECK(cl[3] ==
-        "# resnet2 on 1 recordings: MAE 3.000 BPM over 4 ok windows of 6 (mean of per-recording MAE 3.000); decoded (online) "
+        "# resnet2 on 1 recordings: MAE 3.000 BPM over 4 ok windows of 6 (mean of per-recording MAE 3.000); decoded "
+        "(online) "
         "1.500 BPM (per-recording mean 1.500); coverage 50% 1.500, 80% 1.500, 100% 1.500 BPM");
 }
 
@@ -650,9 +696,12 @@ TEST_CASE("make_runner: the spectral estimator, blobs of the registry, and bad m
   CHECK(net->name == "resnet2");
   CHECK_FALSE(net->runner->wants_acc());
   CHECK(cli::make_runner(model, "resnet2").ok());
-  CHECK(cli::make_runner(model, "mlp1").error().message == "'" + model + "' is a blob for another network (resnet2), not --arch mlp1");
-  CHECK(contains(cli::make_runner(model, "nonet").error().message, "--arch nonet is not a network this tool runs (resnet1, "));
-  CHECK(contains(cli::make_runner(PPGHR_SOURCE_DIR "/README.md", "").error().message, "is not a ppghr model blob (bad magic)"));
+  CHECK(cli::make_runner(model, "mlp1").error().message ==
+        "'" + model + "' is a blob for another network (resnet2), not --arch mlp1");
+  CHECK(contains(cli::make_runner(model, "nonet").error().message,
+                 "--arch nonet is not a network this tool runs (resnet1, "));
+  CHECK(contains(cli::make_runner(PPGHR_SOURCE_DIR "/README.md", "").error().message,
+                 "is not a ppghr model blob (bad magic)"));
   CHECK(contains(cli::make_runner(tmpdir() + "/nope.ppgw", "").error().message, "cannot open model '"));
   CHECK(contains(cli::network_list(), "specnet12w32"));
 }
@@ -663,7 +712,8 @@ TEST_CASE("Runner::run: the spectral estimator on a clean 90 BPM sine, and chann
   r.rate_hz = 50;
   r.ppg_channels = 1;
   const std::size_t n = 30 * 50;
-  for (std::size_t i = 0; i < n; ++i) r.ppg.push_back(float(2048 + 200 * std::sin(2 * 3.14159265358979323846 * 1.5 * double(i) / 50.0)));
+  for (std::size_t i = 0; i < n; ++i)
+    r.ppg.push_back(float(2048 + 200 * std::sin(2 * 3.14159265358979323846 * 1.5 * double(i) / 50.0)));
   r.acc_source = "none";
   cli::Options o;
   o.notes = nullptr;
@@ -701,8 +751,9 @@ cli::Expected<cli::Args> parse(std::vector<const char*> v) {
 }  // namespace
 
 TEST_CASE("parse_args: a full command line") {
-  const auto a = parse({"--model", "m.ppgw", "--eval", "d", "--subset", "s", "--decode", "lag:3", "--format", "json", "--rate", "25.6",
-                        "--adc-min", "0", "--adc-max", "4095", "--channels", "0,2", "--windows-out", "w.csv", "--out", "o.json"});
+  const auto a = parse({"--model",    "m.ppgw", "--eval",        "d",     "--subset",  "s",     "--decode",  "lag:3",
+                        "--format",   "json",   "--rate",        "25.6",  "--adc-min", "0",     "--adc-max", "4095",
+                        "--channels", "0,2",    "--windows-out", "w.csv", "--out",     "o.json"});
   REQUIRE_MESSAGE(a.ok(), why(a));
   CHECK(a->model == "m.ppgw");
   CHECK(a->eval_dir == "d");
@@ -744,7 +795,9 @@ TEST_CASE("parse_args: errors, in the order the tool checks them") {
       {{"--model", "m", "--csv", "x", "--eval", "d"}, "give exactly one of --csv, --dataset, --eval", true},
       {{"--model", "m", "--csv", "x", "--track", "--decode", "offline"}, "give one of --decode, --track", false},
       {{"--model", "m", "--csv", "x", "--track", "--track-clamp"}, "give one of --decode, --track", false},
-      {{"--model", "m", "--csv", "x", "--decode", "lag:9"}, "--decode lag:9: the lag is a number of windows, 1..8", false},
+      {{"--model", "m", "--csv", "x", "--decode", "lag:9"},
+       "--decode lag:9: the lag is a number of windows, 1..8",
+       false},
       {{"--model", "m", "--csv", "x", "--decode", "best"}, "--decode 'best' is not one of", false},
       {{"--model", "m", "--csv", "x", "--channels", "0,0"}, "--channels '0,0' names channel 0 twice", false},
       {{"--model", "m", "--csv", "x", "--channels", "0,1,2,3,4"}, "at most 4 PPG channels", false},
