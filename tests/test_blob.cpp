@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 
 #include "blob_fixture.hpp"
 #include "test_util.hpp"
@@ -177,15 +178,40 @@ TEST_CASE("blob errors: each failure has its own code and leaves the weights unt
   }
 }
 
+// The blob status (core/status.hpp, PPGHR_STATUS_TABLE): documented values and texts, complete,
+// every name distinct and non-empty.
 TEST_CASE("every error code has its own name") {
-  const Status all[] = {Status::ok, Status::truncated, Status::bad_magic, Status::unsupported_version,
-                        Status::wrong_byte_order, Status::wrong_dtype, Status::checksum_mismatch,
-                        Status::arch_mismatch, Status::size_mismatch, Status::bad_table,
-                        Status::non_finite_weight, Status::file_error, Status::buffer_too_small,
-                        Status::invalid_weight};
-  for (std::size_t i = 0; i < std::size(all); ++i)
-    for (std::size_t j = i + 1; j < std::size(all); ++j)
-      CHECK(std::strcmp(status_name(all[i]), status_name(all[j])) != 0);
+  struct Row {
+    Status code;
+    int value;
+    const char* name;
+  };
+  const Row rows[] = {
+      {Status::ok, 0, "ok"},
+      {Status::truncated, 1, "truncated"},
+      {Status::bad_magic, 2, "bad magic"},
+      {Status::unsupported_version, 3, "unsupported version"},
+      {Status::wrong_byte_order, 4, "wrong byte order"},
+      {Status::wrong_dtype, 5, "wrong dtype"},
+      {Status::checksum_mismatch, 6, "checksum mismatch"},
+      {Status::arch_mismatch, 7, "architecture mismatch"},
+      {Status::size_mismatch, 8, "size mismatch"},
+      {Status::bad_table, 9, "bad tensor table"},
+      {Status::non_finite_weight, 10, "non-finite weight"},
+      {Status::file_error, 11, "file error"},
+      {Status::buffer_too_small, 12, "buffer too small"},
+      {Status::invalid_weight, 13, "invalid weight"},
+  };
+  REQUIRE(std::size(rows) == kStatusCount);
+  for (std::size_t i = 0; i < std::size(rows); ++i) {
+    INFO("code " << rows[i].name);
+    CHECK(static_cast<int>(rows[i].code) == rows[i].value);
+    CHECK(static_cast<int>(rows[i].code) == int(i));
+    CHECK(std::string(status_name(rows[i].code)) == rows[i].name);
+    for (std::size_t j = i + 1; j < std::size(rows); ++j)
+      CHECK(std::strcmp(status_name(rows[i].code), status_name(rows[j].code)) != 0);
+  }
+  CHECK(std::string(status_name(static_cast<Status>(kStatusCount))) == "unknown");
 }
 
 TEST_CASE("load from a file path; a missing file is a file_error") {

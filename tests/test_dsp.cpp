@@ -649,7 +649,7 @@ TEST_SUITE("dsp") {
     // A bigger capacity takes 256 Hz.
     auto big = std::make_unique<Preprocessor<25, 1, double, 6000, 256>>();
     CHECK(big->init(Preprocessor<25, 1, double, 6000, 256>::zscore_config(256)) == DspStatus::ok);
-    CHECK(std::string(dsp_status_name(DspStatus::capacity_exceeded)) == "resampler capacity exceeded");
+    CHECK(std::string(dsp_status_name(DspStatus::capacity_exceeded)) == "capacity_exceeded");
     CHECK(std::string(window_status_name(WindowStatus::flat)) == "flat");
   }
 

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -228,6 +230,50 @@ TEST_CASE("monitor: heavy clipping is reported, with given rails and with platea
   // An unclipped signal inside the same rails is fine.
   const auto clean = run(*net, pulse_signal(50, 20.0), 50, 100, Tracking::none, 0.f, 4095.f);
   for (const auto& r : clean.results) CHECK(r.status == SignalStatus::ok);
+}
+
+// The one per-window status type (core/status.hpp, PPGHR_SIGNAL_STATUS_TABLE): every code has the
+// documented value and a distinct non-empty name; the table has no code this list lacks. The
+// names of codes 0-6 are the monitor's output (the CLI's status column), so they must not change.
+TEST_CASE("status: SignalStatus values and names are the documented ones, complete and distinct") {
+  struct Row {
+    SignalStatus code;
+    int value;
+    const char* name;
+  };
+  const Row rows[] = {
+      {SignalStatus::ok, 0, "ok"},
+      {SignalStatus::flat, 1, "flat"},
+      {SignalStatus::non_finite, 2, "non_finite"},
+      {SignalStatus::clipped, 3, "clipped"},
+      {SignalStatus::gap, 4, "gap"},
+      {SignalStatus::too_short, 5, "too_short"},
+      {SignalStatus::not_loaded, 6, "not_loaded"},
+      {SignalStatus::unsupported_rate, 7, "unsupported_rate"},
+      {SignalStatus::capacity_exceeded, 8, "capacity_exceeded"},
+      {SignalStatus::bad_config, 9, "bad_config"},
+      {SignalStatus::not_initialized, 10, "not_initialized"},
+      {SignalStatus::finished, 11, "finished"},
+  };
+  REQUIRE(std::size(rows) == kSignalStatusCount);
+  for (std::size_t i = 0; i < std::size(rows); ++i) {
+    INFO("code " << rows[i].name);
+    CHECK(static_cast<int>(rows[i].code) == rows[i].value);
+    CHECK(static_cast<int>(rows[i].code) == int(i));  // so kSignalStatusCount sizes an array of codes
+    CHECK(std::string(status_name(rows[i].code)) == rows[i].name);
+    for (std::size_t j = i + 1; j < std::size(rows); ++j)
+      CHECK(std::string(status_name(rows[i].code)) != status_name(rows[j].code));
+  }
+  CHECK(std::string(status_name(static_cast<SignalStatus>(kSignalStatusCount))) == "unknown");
+  // The old names are the same type, their name functions the same texts.
+  static_assert(std::is_same_v<InputStatus, SignalStatus> && std::is_same_v<DspStatus, SignalStatus> &&
+                std::is_same_v<WindowStatus, SignalStatus>);
+  for (const Row& r : rows) {
+    CHECK(signal_status_name(r.code) == status_name(r.code));
+    CHECK(input_status_name(r.code) == status_name(r.code));
+    CHECK(window_status_name(r.code) == status_name(r.code));
+    CHECK(dsp_status_name(r.code) == status_name(r.code));
+  }
 }
 
 TEST_CASE("monitor: a recording shorter than one window gives too_short") {

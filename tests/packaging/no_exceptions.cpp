@@ -18,7 +18,9 @@
 
 int main() {
 #if defined(PPGHR_NO_ERROR_STRINGS)
-  if (ppghr::status_name(ppghr::Status::checksum_mismatch)[0] != '\0') {
+  if (ppghr::status_name(ppghr::Status::checksum_mismatch)[0] != '\0' ||
+      ppghr::status_name(ppghr::SignalStatus::non_finite)[0] != '\0' ||
+      ppghr::signal_status_name(ppghr::SignalStatus::gap)[0] != '\0') {
     std::printf("no_exceptions: PPGHR_NO_ERROR_STRINGS still yields message text\n");
     return 1;
   }

@@ -54,12 +54,12 @@ struct ButterworthBandpass {
 
   /// Designs the band-pass [low_hz, high_hz] for sample rate fs (scipy.signal.butter, digital,
   /// output='sos'). bad_config unless 0 < low_hz < high_hz < fs / 2.
-  [[nodiscard]] DspStatus design(double fs, double low_hz = kBandpassLowHz,
+  [[nodiscard]] SignalStatus design(double fs, double low_hz = kBandpassLowHz,
                                  double high_hz = kBandpassHighHz) noexcept {
     using C = std::complex<double>;
     constexpr double pi = 3.14159265358979323846;
     if (!(fs > 0.0) || !(low_hz > 0.0) || !(high_hz > low_hz) || !(high_hz < 0.5 * fs) || !std::isfinite(fs))
-      return DspStatus::bad_config;
+      return SignalStatus::bad_config;
     // Pre-warp (scipy normalises to Nyquist, then uses fs = 2 internally).
     const double w0 = 4.0 * std::tan(pi * (2.0 * low_hz / fs) / 2.0);
     const double w1 = 4.0 * std::tan(pi * (2.0 * high_hz / fs) / 2.0);
@@ -82,7 +82,7 @@ struct ButterworthBandpass {
         if (zz.imag() > 0.0) pz[npz++] = zz;
       }
     }
-    if (npz != Order) return DspStatus::bad_config;  // a real pole: impossible for even Order
+    if (npz != Order) return SignalStatus::bad_config;  // a real pole: impossible for even Order
     // Gain: k = bw^N * real(prod(4 - z_analog) / prod(4 - p_analog)), the N analog zeros at 0.
     double num = 1.0;
     for (int i = 0; i < Order; ++i) num *= 4.0 * bw;
@@ -110,7 +110,7 @@ struct ButterworthBandpass {
       sos[si] = Sos{1.0, -zsum, zprod, 1.0, -2.0 * p1.real(), p1.real() * p1.real() + p1.imag() * p1.imag()};
     }
     for (int j = 0; j < 3; ++j) sos[0][j] *= k;
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 };
 
@@ -203,14 +203,14 @@ class ZeroPhaseBandpass {
   static constexpr int length = Length;
 
   /// Designs the band-pass for sample rate fs (see ButterworthBandpass::design).
-  [[nodiscard]] DspStatus init(double fs, double low_hz = kBandpassLowHz, double high_hz = kBandpassHighHz) noexcept {
+  [[nodiscard]] SignalStatus init(double fs, double low_hz = kBandpassLowHz, double high_hz = kBandpassHighHz) noexcept {
     ready_ = false;
-    const DspStatus st = filter_.design(fs, low_hz, high_hz);
-    if (st != DspStatus::ok) return st;
+    const SignalStatus st = filter_.design(fs, low_hz, high_hz);
+    if (st != SignalStatus::ok) return st;
     reference::sosfilt_zi(filter_.sos, zi_);
     padlen_ = detail::sosfiltfilt_padlen(filter_.sos);
     ready_ = true;
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 
   /// y = sosfiltfilt(sos, x) over Length samples; y may alias x. No allocation.

@@ -1,4 +1,4 @@
-// ppghr/dsp/common.hpp - what the preprocessing stages share: status codes, the window geometry
+// ppghr/dsp/common.hpp - what the preprocessing stages share: the window geometry
 // (8 s windows every 2 s), the networks' input rates and the sensor rates we size for.
 //
 // Time convention used by every dsp header: sensor sample i (0-based) is at time i / fs_in
@@ -11,60 +11,9 @@
 #include <cstdint>
 
 #include "ppghr/core/config.hpp"
+#include "ppghr/core/status.hpp"  // SignalStatus: the stages' status (the old DspStatus, WindowStatus)
 
 namespace ppghr {
-
-/// Result of configuring or driving a preprocessing stage. Values are stable.
-enum class DspStatus : std::uint8_t {
-  ok = 0,
-  unsupported_rate = 1,   ///< a sensor rate outside [kMinSensorRateHz, kMaxSensorRateHz] (or not a
-                          ///< number), or a network rate outside [1, kMaxSensorRateHz]
-  capacity_exceeded = 2,  ///< this rate pair's resampling filter does not fit the template capacity
-                          ///< (never with the default capacities and a rate in the range above)
-  bad_config = 3,         ///< a normalisation constant is not finite, or a std is not > 0 (Monitor:
-                          ///< also Tracking::hmm with a regression head)
-  not_initialized = 4,    ///< init() has not succeeded
-  finished = 5,           ///< push() after finish(): reset() starts a new recording
-};
-
-[[nodiscard]] constexpr const char* dsp_status_name(DspStatus s) noexcept {
-#if defined(PPGHR_NO_ERROR_STRINGS)
-  (void)s;
-  return "";
-#else
-  switch (s) {
-    case DspStatus::ok: return "ok";
-    case DspStatus::unsupported_rate: return "unsupported rate";
-    case DspStatus::capacity_exceeded: return "resampler capacity exceeded";
-    case DspStatus::bad_config: return "bad configuration";
-    case DspStatus::not_initialized: return "not initialized";
-    case DspStatus::finished: return "finished";
-  }
-  return "unknown";
-#endif
-}
-
-/// What a finished window holds. A window that is not `ok` is all zeros (never NaN): hand it to a
-/// network only if you want a prediction of nothing; predict() would accept it.
-enum class WindowStatus : std::uint8_t {
-  ok = 0,
-  flat = 1,        ///< per-window z-score: the std is ~0 (see normalize.hpp), nothing to scale
-  non_finite = 2,  ///< the resampled window holds NaN or infinity (it reached the sensor stream)
-};
-
-[[nodiscard]] constexpr const char* window_status_name(WindowStatus s) noexcept {
-#if defined(PPGHR_NO_ERROR_STRINGS)
-  (void)s;
-  return "";
-#else
-  switch (s) {
-    case WindowStatus::ok: return "ok";
-    case WindowStatus::flat: return "flat";
-    case WindowStatus::non_finite: return "non-finite";
-  }
-  return "unknown";
-#endif
-}
 
 /// Window length and stride in seconds (networks.md: 8 s windows, a new one every 2 s).
 inline constexpr int kWindowSeconds = 8;

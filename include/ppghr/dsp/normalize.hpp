@@ -60,7 +60,7 @@ inline void zero_window(float* out, int n) noexcept {
 /// band-pass (see the file comment). Returns flat (out = zeros) when std <= kFlatTolerance x scale.
 /// x must be finite (check with all_finite_max_abs first).
 template <class T>
-[[nodiscard]] WindowStatus zscore(const T* x, int n, double scale, float* out) noexcept {
+[[nodiscard]] SignalStatus zscore(const T* x, int n, double scale, float* out) noexcept {
   double sum = 0.0;
   for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
   const double mean = sum / n;
@@ -72,24 +72,24 @@ template <class T>
   const double sd = std::sqrt(ss / n);
   if (!(sd > kFlatTolerance * scale) || !std::isfinite(sd)) {
     zero_window(out, n);
-    return WindowStatus::flat;
+    return SignalStatus::flat;
   }
   for (int i = 0; i < n; ++i) out[i] = static_cast<float>((static_cast<double>(x[i]) - mean) / sd);
-  return WindowStatus::ok;
+  return SignalStatus::ok;
 }
 
 /// (x - mean) / sd into out (float32), with constants fixed in advance (sd > 0, checked at init).
 template <class T>
-[[nodiscard]] WindowStatus normalize_global(const T* x, int n, double mean, double sd, float* out) noexcept {
+[[nodiscard]] SignalStatus normalize_global(const T* x, int n, double mean, double sd, float* out) noexcept {
   for (int i = 0; i < n; ++i) out[i] = static_cast<float>((static_cast<double>(x[i]) - mean) / sd);
-  return WindowStatus::ok;
+  return SignalStatus::ok;
 }
 
 /// The float32 cast of x[0..n).
 template <class T>
-[[nodiscard]] WindowStatus copy_window(const T* x, int n, float* out) noexcept {
+[[nodiscard]] SignalStatus copy_window(const T* x, int n, float* out) noexcept {
   for (int i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]);
-  return WindowStatus::ok;
+  return SignalStatus::ok;
 }
 
 }  // namespace ppghr

@@ -109,10 +109,13 @@ class Preprocessor {
   struct Window {
     std::uint64_t index = 0;       ///< k: seconds [2k, 2k + 8) of the stream (label k)
     const float* data = nullptr;   ///< [Channels][window_length], channel-major
-    std::array<WindowStatus, Channels> status{};  ///< per channel; not ok => that channel is zeros
+    /// Per channel: ok, flat (per-window z-score: std ~0, see normalize.hpp, nothing to scale) or
+    /// non_finite (the resampled channel holds NaN or infinity: it reached the sensor stream). A
+    /// channel that is not ok is all zeros (never NaN); predict() would accept it.
+    std::array<SignalStatus, Channels> status{};
     [[nodiscard]] bool ok() const noexcept {
-      for (WindowStatus s : status)
-        if (s != WindowStatus::ok) return false;
+      for (SignalStatus s : status)
+        if (s != SignalStatus::ok) return false;
       return true;
     }
     [[nodiscard]] const float* channel(int c) const noexcept { return data + std::size_t(c) * window_length; }
@@ -120,26 +123,26 @@ class Preprocessor {
 
   /// Validates the configuration and designs the filters. On failure the instance stays unusable
   /// (push() says not_initialized). No allocation.
-  [[nodiscard]] DspStatus init(const Config& cfg) noexcept {
+  [[nodiscard]] SignalStatus init(const Config& cfg) noexcept {
     ready_ = false;
     if (cfg.normalization != Normalization::none && cfg.normalization != Normalization::zscore &&
         cfg.normalization != Normalization::global)
-      return DspStatus::bad_config;
+      return SignalStatus::bad_config;
     if (cfg.normalization == Normalization::global) {
       for (int c = 0; c < Channels; ++c)
         if (!std::isfinite(cfg.mean[c]) || !std::isfinite(cfg.stddev[c]) || !(cfg.stddev[c] > 0.0))
-          return DspStatus::bad_config;
+          return SignalStatus::bad_config;
     }
-    DspStatus st = resampler_.init(cfg.input_rate_hz, NetRate);
-    if (st != DspStatus::ok) return st;
+    SignalStatus st = resampler_.init(cfg.input_rate_hz, NetRate);
+    if (st != SignalStatus::ok) return st;
     if (cfg.bandpass) {
       st = bandpass_.init(double(NetRate), cfg.bandpass_low_hz, cfg.bandpass_high_hz);
-      if (st != DspStatus::ok) return st;
+      if (st != SignalStatus::ok) return st;
     }
     cfg_ = cfg;
     ready_ = true;
     reset();
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 
   /// Starts a new recording (keeps the configuration).
@@ -156,20 +159,20 @@ class Preprocessor {
   /// sink(const Window&) for every window completed, in order. Any chunking gives the same windows
   /// bit for bit. No allocation.
   template <class In, class Sink>
-  [[nodiscard]] DspStatus push(const In* frames, std::size_t n, std::size_t frame_stride, Sink&& sink) noexcept {
-    if (!ready_) return DspStatus::not_initialized;
-    if (finished_) return DspStatus::finished;
+  [[nodiscard]] SignalStatus push(const In* frames, std::size_t n, std::size_t frame_stride, Sink&& sink) noexcept {
+    if (!ready_) return SignalStatus::not_initialized;
+    if (finished_) return SignalStatus::finished;
     for (std::size_t i = 0; i < n; ++i) {
       const In* f = frames + i * frame_stride;
       for (int c = 0; c < Channels; ++c) last_[c] = static_cast<T>(f[c]);
       ++frames_in_;
       step(last_.data(), sink);
     }
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
   /// push() of n contiguous frames (frame_stride = Channels).
   template <class In, class Sink>
-  [[nodiscard]] DspStatus push(const In* frames, std::size_t n, Sink&& sink) noexcept {
+  [[nodiscard]] SignalStatus push(const In* frames, std::size_t n, Sink&& sink) noexcept {
     return push(frames, n, std::size_t(Channels), sink);
   }
 
@@ -177,17 +180,17 @@ class Preprocessor {
   /// look-ahead, by extending the signal with its last frame. Afterwards push() says finished
   /// until reset().
   template <class Sink>
-  [[nodiscard]] DspStatus finish(Sink&& sink) noexcept {
-    if (!ready_) return DspStatus::not_initialized;
-    if (finished_) return DspStatus::finished;
+  [[nodiscard]] SignalStatus finish(Sink&& sink) noexcept {
+    if (!ready_) return SignalStatus::not_initialized;
+    if (finished_) return SignalStatus::finished;
     finished_ = true;
-    if (frames_in_ == 0) return DspStatus::ok;
+    if (frames_in_ == 0) return SignalStatus::ok;
     // At most one window completes per frame (outputs per frame <= fs_out / fs_in < stride), so
     // checking before every frame never lets one past the end out. The bound only guards the loop.
     std::uint64_t guard =
         std::uint64_t(resampler_.latency_frames()) + 8u * std::uint64_t(std::ceil(cfg_.input_rate_hz)) + 16u;
     while (window_inside(windows_out_) && guard-- > 0) step(last_.data(), sink);
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 
   /// Number of windows a recording of n sensor samples has: those with (2k + 8) fs_in <= n, the
@@ -243,7 +246,7 @@ class Preprocessor {
       double scale = 0.0;
       if (!all_finite_max_abs(x, window_length, &scale)) {
         zero_window(o, window_length);
-        w.status[c] = WindowStatus::non_finite;
+        w.status[c] = SignalStatus::non_finite;
         continue;
       }
       if (cfg_.bandpass) bandpass_.apply(x, x);

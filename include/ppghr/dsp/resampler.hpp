@@ -339,10 +339,10 @@ class Resampler {
   /// interpolation. Fails (and leaves the instance uninitialised) with unsupported_rate (fs_in
   /// outside [kMinSensorRateHz, kMaxSensorRateHz] or NaN, fs_out outside [1, kMaxSensorRateHz]) or
   /// capacity_exceeded (the interpolator's history does not fit MaxInterpHistory).
-  [[nodiscard]] DspStatus init(double fs_in, int fs_out) noexcept {
+  [[nodiscard]] SignalStatus init(double fs_in, int fs_out) noexcept {
     ready_ = false;
     if (!(fs_in >= kMinSensorRateHz && fs_in <= kMaxSensorRateHz) || fs_out < 1 || fs_out > kMaxSensorRateHz)
-      return DspStatus::unsupported_rate;
+      return SignalStatus::unsupported_rate;
     fs_in_ = fs_in;
     fs_out_ = fs_out;
     d_ = ResamplerDesign{};
@@ -360,17 +360,17 @@ class Resampler {
         }
         ready_ = true;
         reset();
-        return DspStatus::ok;
+        return SignalStatus::ok;
       }
     }
     const InterpDesign di = interp_design(fs_in, fs_out);
-    if (!di.valid) return DspStatus::unsupported_rate;
-    if (MaxInterpHistory == 0 || 2 * di.half > MaxInterpHistory) return DspStatus::capacity_exceeded;
+    if (!di.valid) return SignalStatus::unsupported_rate;
+    if (MaxInterpHistory == 0 || 2 * di.half > MaxInterpHistory) return SignalStatus::capacity_exceeded;
     interp_ = di;
     detail::interp_table(coef_.data());
     ready_ = true;
     reset();
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 
   /// Forgets the stream (keeps the design): the next push() is sample 0 of a new recording.

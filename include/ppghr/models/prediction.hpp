@@ -15,23 +15,23 @@ namespace ppghr {
 /// is 0 and the vectors are zero.
 template <class T = float>
 struct Prediction {
-  InputStatus status = InputStatus::not_loaded;
+  SignalStatus status = SignalStatus::not_loaded;
   int class_index = -1;                          ///< argmax of the logits, 0..179
   T bpm = T(0);                                  ///< class_index + 30
   std::array<T, kNumClasses> probabilities{};    ///< softmax(logits), sums to 1
   std::array<T, kNumClasses> logits{};           ///< the network's raw output
 
-  [[nodiscard]] bool ok() const noexcept { return status == InputStatus::ok; }
+  [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
 };
 
 /// One window's estimate from a regression head (the published PULSE models). When `status` is
 /// not ok there is no heart rate and bpm is 0.
 template <class T = float>
 struct Estimate {
-  InputStatus status = InputStatus::not_loaded;
+  SignalStatus status = SignalStatus::not_loaded;
   T bpm = T(0);  ///< the network's one output, in BPM, as it comes (not rounded, not clamped)
 
-  [[nodiscard]] bool ok() const noexcept { return status == InputStatus::ok; }
+  [[nodiscard]] bool ok() const noexcept { return status == SignalStatus::ok; }
 };
 
 namespace detail {
@@ -45,7 +45,7 @@ template <class T>
 
 // Marks a prediction as refused (no heart rate).
 template <class T>
-inline void refuse(Prediction<T>& p, InputStatus s) noexcept {
+inline void refuse(Prediction<T>& p, SignalStatus s) noexcept {
   p.status = s;
   p.class_index = -1;
   p.bpm = T(0);
@@ -54,7 +54,7 @@ inline void refuse(Prediction<T>& p, InputStatus s) noexcept {
 }
 
 template <class T>
-inline void refuse(Estimate<T>& e, InputStatus s) noexcept {
+inline void refuse(Estimate<T>& e, SignalStatus s) noexcept {
   e.status = s;
   e.bpm = T(0);
 }
@@ -65,7 +65,7 @@ inline void finish_classification(Prediction<T>& p) noexcept {
   Softmax<T, kNumClasses>{}.forward(p.logits.data(), p.probabilities.data());
   p.class_index = ppghr::argmax(p.logits.data(), kNumClasses);
   p.bpm = static_cast<T>(p.class_index + kMinBpm);
-  p.status = InputStatus::ok;
+  p.status = SignalStatus::ok;
 }
 
 // Where a network's forward() writes its raw outputs inside each result type, how many there
@@ -86,7 +86,7 @@ struct ResultTraits<Estimate<T>> {
   static constexpr int outputs = 1;
   static constexpr bool has_probabilities = false;
   static T* raw(Estimate<T>& e) noexcept { return &e.bpm; }
-  static void finish(Estimate<T>& e) noexcept { e.status = InputStatus::ok; }
+  static void finish(Estimate<T>& e) noexcept { e.status = SignalStatus::ok; }
 };
 
 }  // namespace detail

@@ -68,38 +68,8 @@
 
 namespace ppghr {
 
-/// How bpm_tracked is made from the sequence of windows.
 /// How bpm_tracked is made from the sequence of windows. Values are stable.
 enum class Tracking : std::uint8_t { none = 0, hmm = 1, recent_mean_clamp = 2, lag = 3 };
-
-/// Signal-quality status of one window. Values are stable.
-enum class SignalStatus : std::uint8_t {
-  ok = 0,
-  flat = 1,          ///< no variation in the PPG
-  non_finite = 2,    ///< NaN or infinity in the PPG
-  clipped = 3,       ///< too many samples at the ADC rails
-  gap = 4,           ///< samples missing (push_gap)
-  too_short = 5,     ///< the recording ended before a first full window
-  not_loaded = 6,    ///< the network has no weights
-};
-
-[[nodiscard]] constexpr const char* signal_status_name(SignalStatus s) noexcept {
-#if defined(PPGHR_NO_ERROR_STRINGS)
-  (void)s;
-  return "";
-#else
-  switch (s) {
-    case SignalStatus::ok: return "ok";
-    case SignalStatus::flat: return "flat";
-    case SignalStatus::non_finite: return "non_finite";
-    case SignalStatus::clipped: return "clipped";
-    case SignalStatus::gap: return "gap";
-    case SignalStatus::too_short: return "too_short";
-    case SignalStatus::not_loaded: return "not_loaded";
-  }
-  return "unknown";
-#endif
-}
 
 /// One window's result, valid during the sink call.
 struct WindowResult {
@@ -159,20 +129,20 @@ class Monitor {
   /// regression head, a lag outside 1..MaxLag, a prior or likelihood model the decoders refuse, or
   /// an invalid calibration table; on failure push() and finish() do nothing and say
   /// not_initialized.
-  [[nodiscard]] DspStatus init(Net& net, const Config& cfg) noexcept {
+  [[nodiscard]] SignalStatus init(Net& net, const Config& cfg) noexcept {
     net_ = &net;
     cfg_ = cfg;
-    DspStatus st = pre_.init(cfg.preprocessing);
+    SignalStatus st = pre_.init(cfg.preprocessing);
     const bool decoding = cfg.tracking == Tracking::hmm || cfg.tracking == Tracking::lag;
-    if (st == DspStatus::ok && decoding && !has_probabilities) st = DspStatus::bad_config;
-    if (st == DspStatus::ok && cfg.tracking == Tracking::lag && (cfg.lag < 1 || cfg.lag > MaxLag))
-      st = DspStatus::bad_config;
-    if (st == DspStatus::ok && !cfg.calibration.valid()) st = DspStatus::bad_config;
-    if (st == DspStatus::ok && decoding &&
+    if (st == SignalStatus::ok && decoding && !has_probabilities) st = SignalStatus::bad_config;
+    if (st == SignalStatus::ok && cfg.tracking == Tracking::lag && (cfg.lag < 1 || cfg.lag > MaxLag))
+      st = SignalStatus::bad_config;
+    if (st == SignalStatus::ok && !cfg.calibration.valid()) st = SignalStatus::bad_config;
+    if (st == SignalStatus::ok && decoding &&
         smoother_.configure(cfg.prior, cfg.likelihood, cfg.tracking == Tracking::lag ? cfg.lag : 0) !=
             DecodeStatus::ok)
-      st = DspStatus::bad_config;
-    ready_ = st == DspStatus::ok;
+      st = SignalStatus::bad_config;
+    ready_ = st == SignalStatus::ok;
     reset_stream();
     return st;
   }
@@ -194,26 +164,26 @@ class Monitor {
   /// Pushes n frames of `channels` floats (channel 0 = PPG; for 4-channel networks then ACC x, y, z).
   /// Calls sink(const WindowResult&) for every window completed. No allocation.
   template <class Sink>
-  [[nodiscard]] DspStatus push(const float* frames, std::size_t n, Sink&& sink) noexcept {
+  [[nodiscard]] SignalStatus push(const float* frames, std::size_t n, Sink&& sink) noexcept {
     return push_impl(frames, n, false, sink);
   }
 
   /// Declares n samples missing (a sensor dropout): the stream's clock advances, every window
   /// touching them gets status `gap`.
   template <class Sink>
-  [[nodiscard]] DspStatus push_gap(std::size_t n, Sink&& sink) noexcept {
+  [[nodiscard]] SignalStatus push_gap(std::size_t n, Sink&& sink) noexcept {
     return push_impl(nullptr, n, true, sink);
   }
 
   /// End of the stream: emits the windows still waiting for resampler look-ahead; when no window
   /// was ever emitted, emits one WindowResult with status too_short.
   template <class Sink>
-  [[nodiscard]] DspStatus finish(Sink&& sink) noexcept {
-    if (!ready_) return DspStatus::not_initialized;
-    const DspStatus st = pre_.finish([&](const typename Pre::Window& w) { on_window(w, sink); });
-    if (st == DspStatus::ok && decoding())
+  [[nodiscard]] SignalStatus finish(Sink&& sink) noexcept {
+    if (!ready_) return SignalStatus::not_initialized;
+    const SignalStatus st = pre_.finish([&](const typename Pre::Window& w) { on_window(w, sink); });
+    if (st == SignalStatus::ok && decoding())
       (void)smoother_.flush([&](long t, const float* post) { deliver(t, post, sink); });
-    if (st == DspStatus::ok && emitted_ == 0) {
+    if (st == SignalStatus::ok && emitted_ == 0) {
       WindowResult e;
       e.status = SignalStatus::too_short;
       e.end_s = static_cast<double>(samples_) / sensor_rate();
@@ -243,18 +213,18 @@ class Monitor {
   }
 
   template <class Sink>
-  DspStatus push_impl(const float* frames, std::size_t n, bool missing, Sink& sink) noexcept {
-    if (!ready_) return DspStatus::not_initialized;
+  SignalStatus push_impl(const float* frames, std::size_t n, bool missing, Sink& sink) noexcept {
+    if (!ready_) return SignalStatus::not_initialized;
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::array<float, channels> gap_frame;
     gap_frame.fill(nan);
     for (std::size_t i = 0; i < n; ++i) {
       const float* f = missing ? gap_frame.data() : frames + i * channels;
       account(f, missing);
-      const DspStatus st = pre_.push(f, 1, [&](const typename Pre::Window& w) { on_window(w, sink); });
-      if (st != DspStatus::ok) return st;
+      const SignalStatus st = pre_.push(f, 1, [&](const typename Pre::Window& w) { on_window(w, sink); });
+      if (st != SignalStatus::ok) return st;
     }
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
 
   void account(const float* f, bool missing) noexcept {
@@ -332,11 +302,11 @@ class Monitor {
       const Segment& s = segments_[id % kRing];
       if (s.id == id) near_missing += s.missing;
     }
-    if (missing > 0 || (w.status[0] == WindowStatus::non_finite && non_finite == 0 && near_missing > 0)) {
+    if (missing > 0 || (w.status[0] == SignalStatus::non_finite && non_finite == 0 && near_missing > 0)) {
       e.status = SignalStatus::gap;
-    } else if (non_finite > 0 || w.status[0] == WindowStatus::non_finite) {
+    } else if (non_finite > 0 || w.status[0] == SignalStatus::non_finite) {
       e.status = SignalStatus::non_finite;
-    } else if (!(hi > lo) || w.status[0] == WindowStatus::flat) {
+    } else if (!(hi > lo) || w.status[0] == SignalStatus::flat) {
       e.status = SignalStatus::flat;
     } else if (e.clipped_fraction > cfg_.max_clipped_fraction) {
       e.status = SignalStatus::clipped;
@@ -350,7 +320,7 @@ class Monitor {
     if (e.status == SignalStatus::ok) {
       const Result& p = net_->predict(w.data);
       if (!p.ok()) {
-        e.status = p.status == InputStatus::not_loaded ? SignalStatus::not_loaded : SignalStatus::non_finite;
+        e.status = p.status == SignalStatus::not_loaded ? SignalStatus::not_loaded : SignalStatus::non_finite;
       } else {
         raw = estimate(p, e);
       }

@@ -119,7 +119,7 @@ class SpectralEstimator {
   }
 
   /// Validates and takes the parameters (bad_config leaves the previous ones).
-  [[nodiscard]] DspStatus configure(const SpectralParams& p) noexcept {
+  [[nodiscard]] SignalStatus configure(const SpectralParams& p) noexcept {
     const bool ok = p.motion_ref_g > 0.f && std::isfinite(p.motion_ref_g) && p.acc_peaks >= 0 &&
                     p.acc_peaks <= spectral::kMaxAccPeaks && p.acc_peak_rel >= 0.f && p.acc_peak_rel <= 1.f &&
                     p.half_weight >= 0.f && p.half_weight <= 1.f && p.double_weight >= 0.f &&
@@ -127,13 +127,13 @@ class SpectralEstimator {
                     p.ppg_weight_ref_bpm > 0.f && std::isfinite(p.ppg_weight_ref_bpm) && p.search >= 0 && p.search <= 15 && p.ppg_weight_exponent >= 0.f &&
                     p.ppg_weight_exponent <= 4.f && p.power > 0.f && p.power <= 8.f && p.floor > 0.f &&
                     std::isfinite(p.floor);
-    if (!ok) return DspStatus::bad_config;
+    if (!ok) return SignalStatus::bad_config;
     params_ = p;
     for (int b = 0; b < kNumClasses; ++b) {
       const double r = double(kMinBpm + b) / double(p.ppg_weight_ref_bpm);
       ppg_weight_[b] = static_cast<float>(std::pow(r < 1.0 ? r : 1.0, double(p.ppg_weight_exponent)));
     }
-    return DspStatus::ok;
+    return SignalStatus::ok;
   }
   [[nodiscard]] const SpectralParams& params() const noexcept { return params_; }
 
@@ -146,7 +146,7 @@ class SpectralEstimator {
   /// overflows, is refused (non_finite).
   const Prediction<float>& predict(const float* window) noexcept {
     if (!detail::all_finite(window, input_size)) {
-      detail::refuse(result_, InputStatus::non_finite);
+      detail::refuse(result_, SignalStatus::non_finite);
       return result_;
     }
     spectra(window);
@@ -176,12 +176,12 @@ class SpectralEstimator {
     // A finite window so large that its power overflows (|x| above ~1e17 after the band-pass)
     // leaves NaN here: refused like a non-finite window, never a heart rate (found by fuzz_monitor).
     if (!detail::all_finite(result_.probabilities.data(), kNumClasses)) {
-      detail::refuse(result_, InputStatus::non_finite);
+      detail::refuse(result_, SignalStatus::non_finite);
       return result_;
     }
     result_.class_index = best;
     result_.bpm = float(best + kMinBpm);
-    result_.status = InputStatus::ok;
+    result_.status = SignalStatus::ok;
     return result_;
   }
 
@@ -207,8 +207,8 @@ class SpectralEstimator {
   /// artefact_count() ... and grid() describe this window; result() is not changed. No allocation;
   /// the double-frequency powers are read from the FFTs in spectra()'s own pass (predict() does not
   /// compute them) straight into out, so the object does not grow.
-  [[nodiscard]] InputStatus features(const float* window, float* out) noexcept {
-    if (!detail::all_finite(window, input_size)) return InputStatus::non_finite;
+  [[nodiscard]] SignalStatus features(const float* window, float* out) noexcept {
+    if (!detail::all_finite(window, input_size)) return SignalStatus::non_finite;
     constexpr int F = feature_count;
     for (int b = 0; b < kNumClasses; ++b) {
       out[b * F + 3] = 0.f;  // spectra<true>() accumulates sum_c min(1, w P_c(2 f) / max(w P_c))
@@ -244,7 +244,7 @@ class SpectralEstimator {
       out[b * F + 3] *= inv_c;
     }
     // Overflow of a huge finite window (see predict()): non_finite, out then unspecified.
-    return detail::all_finite(out, feature_size) ? InputStatus::ok : InputStatus::non_finite;
+    return detail::all_finite(out, feature_size) ? SignalStatus::ok : SignalStatus::non_finite;
   }
 
   /// Of the last window: motion (g), the artefact frequencies removed (BPM) and their weights.
