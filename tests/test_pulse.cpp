@@ -665,7 +665,22 @@ TEST_CASE("a blob whose input_norm std is not > 0 is refused (invalid_weight), p
     CHECK(r.tensor_index == 0);
     CHECK(std::string(r.tensor_name) == "input_norm");
     CHECK(r.found == 5);
+    CHECK(r.expected == 5);
+    // offset: the byte of that element (tensor 0's data offset in the table, + 4 x 5).
+    CHECK(r.offset == blob::read_u64(blob.data() + blob::kHeaderSize + blob::kEntOffset) + 4 * 5);
     CHECK(net->loaded());
+    CHECK(net->predict(x.data()).bpm == before);
+  }
+  // The domain check comes after every tensor's structure and finiteness (docs/blob-format.md steps
+  // 8-10): a bad std in tensor 0 and a NaN in tensor 1 report the NaN.
+  {
+    auto ts = good_ts;
+    ts[0].data[5] = 0.f;
+    ts[1].data[0] = std::numeric_limits<float>::quiet_NaN();
+    const auto blob = make_blob(*net, ts);
+    const LoadReport r = net->load(blob.data(), blob.size());
+    CHECK(r.status == Status::non_finite_weight);
+    CHECK(r.tensor_index == 1);
     CHECK(net->predict(x.data()).bpm == before);
   }
   // A NaN std is the loader's own non_finite_weight.

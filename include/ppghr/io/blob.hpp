@@ -1,21 +1,35 @@
 // ppghr/io/blob.hpp - reading the weight blob (docs/blob-format.md) into a network.
 //
 // load_blob(net, data, size) validates the whole blob against the network (header, checksum,
-// fingerprint, every tensor's name, shape, offset and values) before it copies anything, so a
-// failed load leaves the network's previous weights untouched. No allocation, no exceptions.
-// Networks call this from their load() member.
+// fingerprint, every tensor's name, shape, offset and values, and each value's domain where the
+// network declares one with check_tensor) before it copies anything, so a failed load leaves the
+// network's previous weights untouched. No allocation, no exceptions. Networks call this from
+// their load() member.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "ppghr/core/crc32.hpp"
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
+
+namespace detail {
+// Whether Net declares `static long check_tensor(std::uint32_t index, const TensorSource& s)`:
+// the first element of blob tensor `index` outside the weight's domain, or -1 (models/network.hpp).
+template <class Net, class = void>
+struct has_check_tensor : std::false_type {};
+template <class Net>
+struct has_check_tensor<
+    Net, std::void_t<decltype(Net::check_tensor(std::uint32_t{}, std::declval<const TensorSource&>()))>>
+    : std::true_type {};
+}  // namespace detail
 
 namespace blob {
 inline constexpr unsigned char kMagic[4] = {'P', 'P', 'G', 'W'};
@@ -110,12 +124,18 @@ inline void set_name(LoadReport& r, const char* name, std::size_t max_len) noexc
 
 namespace detail {
 
-// Pass 1 of a load: checks each tensor the network expects against the table, in order.
+// Pass 1 of a load: checks each tensor the network expects against the table, in order: name,
+// dims, count, offsets, every value finite, then (Net::check_tensor, where Net has one) every value
+// inside its domain. A domain failure is kept apart in `domain` and reported only when the whole
+// walk and the tensor count found nothing else: steps 8-9 of docs/blob-format.md come before step
+// 10 whichever tensors they concern.
+template <class Net>
 struct Validator {
   const unsigned char* data;
   const Header& h;
   std::uint32_t index = 0;
-  LoadReport report{};
+  LoadReport report{};  // the first failure of steps 8-9
+  LoadReport domain{};  // the first failure of step 10
 
   template <class Setter>
   void operator()(const TensorSpec& spec, Setter&&) noexcept {
@@ -129,32 +149,41 @@ struct Validator {
     }
     const std::size_t eoff = kHeaderSize + std::size_t(i) * kEntrySize;
     const unsigned char* e = data + eoff;
-    auto at = [&](Status s, std::uint64_t expected, std::uint64_t found, std::uint64_t off, const char* name) {
-      report = fail(s, expected, found, off);
-      report.tensor_index = static_cast<std::int32_t>(i);
-      set_name(report, name, kNameSize);
+    auto at = [&](LoadReport& r, Status s, std::uint64_t expected, std::uint64_t found, std::uint64_t off) {
+      r = fail(s, expected, found, off);
+      r.tensor_index = static_cast<std::int32_t>(i);
+      set_name(r, spec.name.text, kNameSize);
     };
     const char* found_name = reinterpret_cast<const char*>(e);
     if (!spec.name.equals(found_name, kNameSize)) {
       // The name is reported as the one the network expected; expected/found hold the entry offset.
-      at(Status::size_mismatch, 0, 0, eoff, spec.name.text);
+      at(report, Status::size_mismatch, 0, 0, eoff);
       return;
     }
     const std::uint32_t ndim = read_u32(e + kEntNdim);
-    if (ndim != spec.ndim) return at(Status::size_mismatch, spec.ndim, ndim, eoff + kEntNdim, spec.name.text);
+    if (ndim != spec.ndim) return at(report, Status::size_mismatch, spec.ndim, ndim, eoff + kEntNdim);
     for (std::uint32_t d = 0; d < ndim; ++d) {
       const std::uint32_t dim = read_u32(e + kEntDims + 4 * d);
-      if (dim != spec.dims[d]) return at(Status::size_mismatch, spec.dims[d], dim, eoff + kEntDims + 4 * d, spec.name.text);
+      if (dim != spec.dims[d]) return at(report, Status::size_mismatch, spec.dims[d], dim, eoff + kEntDims + 4 * d);
     }
     const std::uint64_t count = read_u64(e + kEntCount);
-    if (count != spec.count()) return at(Status::size_mismatch, spec.count(), count, eoff + kEntCount, spec.name.text);
+    if (count != spec.count()) return at(report, Status::size_mismatch, spec.count(), count, eoff + kEntCount);
     const std::uint64_t off = read_u64(e + kEntOffset);
     const std::uint64_t body = h.total_size - 4;
     if (off % kDataAlign != 0 || off < h.payload_offset || off > body || count * 4 > body - off)
-      return at(Status::bad_table, h.payload_offset, off, eoff + kEntOffset, spec.name.text);
+      return at(report, Status::bad_table, h.payload_offset, off, eoff + kEntOffset);
     const TensorSource src(data + off, static_cast<std::size_t>(count));
     for (std::size_t k = 0; k < src.size(); ++k) {
-      if (!std::isfinite(src[k])) return at(Status::non_finite_weight, k, k, off + 4 * k, spec.name.text);
+      if (!std::isfinite(src[k])) return at(report, Status::non_finite_weight, k, k, off + 4 * k);
+    }
+    if constexpr (ppghr::detail::has_check_tensor<Net>::value) {
+      if (!domain.ok()) return;
+      const long bad = Net::check_tensor(i, src);
+      // expected = found = the element index (as for non_finite_weight); offset: that element.
+      if (bad >= 0) {
+        const auto k = static_cast<std::uint64_t>(bad);
+        at(domain, Status::invalid_weight, k, k, off + 4 * k);
+      }
     }
   }
 };
@@ -180,10 +209,11 @@ template <class Net>
   blob::Header h;
   LoadReport r = blob::check_header(bytes, size, Net::fingerprint, h);
   if (!r.ok()) return r;
-  blob::detail::Validator v{bytes, h};
+  blob::detail::Validator<Net> v{bytes, h};
   net.visit_tensors(v);
   if (!v.report.ok()) return v.report;
   if (v.index != h.tensor_count) return blob::detail::fail(Status::size_mismatch, v.index, h.tensor_count, blob::kOffTensorCount);
+  if (!v.domain.ok()) return v.domain;
   blob::detail::Committer c{bytes};
   net.visit_tensors(c);
   return LoadReport{};

@@ -8,15 +8,14 @@
 //     void forward(const T* input, T* outputs) noexcept;         // no checks; 180 logits or 1 value
 // and, only when some weight has a domain narrower than "finite" (the PULSE input_norm std),
 //     static long check_tensor(std::uint32_t index, const TensorSource& s) noexcept;
-// returning the first element of blob tensor `index` outside its domain, or -1. A blob with such
-// an element is refused with Status::invalid_weight before anything is copied.
+// returning the first element of blob tensor `index` outside its domain, or -1. load_blob()'s
+// validation walk calls it for every tensor (io/blob.hpp): a blob with such an element is refused
+// with Status::invalid_weight before anything is copied.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
-#include <utility>
 
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
@@ -25,81 +24,6 @@
 #include "ppghr/models/prediction.hpp"
 
 namespace ppghr {
-
-namespace detail {
-
-template <class Net, class = void>
-struct has_check_tensor : std::false_type {};
-template <class Net>
-struct has_check_tensor<Net, std::void_t<decltype(Net::check_tensor(std::uint32_t{}, std::declval<const TensorSource&>()))>>
-    : std::true_type {};
-
-// Runs Net::check_tensor over a blob that load_blob() has validated, before anything is copied.
-// load_blob() walks the tensors twice (core/tensor.hpp): first to validate, then to copy. This
-// adapter lets the first walk through; on the second it first replays the walk with a copy of the
-// copying visitor whose setters only check the values, and copies only when every tensor passed.
-template <class Net>
-struct CheckedLoad {
-  static constexpr std::uint64_t fingerprint = Net::fingerprint;
-  Net& net;
-  int walks = 0;
-  LoadReport report{};
-
-  template <class V>
-  struct Checker {
-    V inner;  // a copy of the copying visitor, at the start of its walk
-    LoadReport* report;
-    std::uint32_t index = 0;
-    template <class Setter>
-    void operator()(const TensorSpec& spec, Setter&&) noexcept {
-      const std::uint32_t i = index++;
-      inner(spec, [this, i, &spec](const TensorSource& s) {
-        if (!report->ok()) return;
-        const long bad = Net::check_tensor(i, s);
-        if (bad < 0) return;
-        *report = blob::detail::fail(Status::invalid_weight, static_cast<std::uint64_t>(bad),
-                                     static_cast<std::uint64_t>(bad));
-        report->tensor_index = static_cast<std::int32_t>(i);
-        blob::detail::set_name(*report, spec.name.text, TensorName::capacity);
-      });
-    }
-  };
-
-  template <class V>
-  void visit_tensors(V& v) noexcept {
-    if (walks++ == 0) {
-      net.visit_tensors(v);
-      return;
-    }
-    Checker<V> check{v, &report};
-    net.visit_tensors(check);
-    if (report.ok()) net.visit_tensors(v);
-  }
-};
-
-template <class Net>
-[[nodiscard]] LoadReport load_network(Net& net, const void* data, std::size_t size) noexcept {
-  if constexpr (has_check_tensor<Net>::value) {
-    CheckedLoad<Net> c{net};
-    const LoadReport r = load_blob(c, data, size);
-    return r.ok() ? c.report : r;
-  } else {
-    return load_blob(net, data, size);
-  }
-}
-
-template <class Net>
-[[nodiscard]] LoadReport load_network_file(Net& net, const char* path) noexcept {
-  if constexpr (has_check_tensor<Net>::value) {
-    CheckedLoad<Net> c{net};
-    const LoadReport r = ppghr::load_file(c, path);
-    return r.ok() ? c.report : r;
-  } else {
-    return ppghr::load_file(net, path);
-  }
-}
-
-}  // namespace detail
 
 template <class Self, class T, std::size_t InputSize, class Result>
 class Network {
@@ -112,13 +36,13 @@ class Network {
 
   /// Loads weights from a blob in memory; all-or-nothing (docs/blob-format.md). No allocation.
   [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept {
-    const LoadReport r = detail::load_network(self(), data, size);
+    const LoadReport r = load_blob(self(), data, size);
     if (r.ok()) loaded_ = true;
     return r;
   }
   /// Loads weights from a blob file (one temporary allocation; hosts only).
   [[nodiscard]] LoadReport load_file(const char* path) noexcept {
-    const LoadReport r = detail::load_network_file(self(), path);
+    const LoadReport r = ppghr::load_file(self(), path);
     if (r.ok()) loaded_ = true;
     return r;
   }
@@ -130,9 +54,9 @@ class Network {
   /// no lock. The result lives in the network and is overwritten by the next call.
   const Result& predict(const T* window) noexcept {
     if (!loaded_) {
-      detail::refuse(result_, InputStatus::not_loaded);
+      detail::refuse(result_, SignalStatus::not_loaded);
     } else if (!detail::all_finite(window, InputSize)) {
-      detail::refuse(result_, InputStatus::non_finite);
+      detail::refuse(result_, SignalStatus::non_finite);
     } else {
       using Traits = detail::ResultTraits<Result>;
       self().forward(window, Traits::raw(result_));
@@ -141,7 +65,7 @@ class Network {
       if (detail::all_finite(Traits::raw(result_), std::size_t(Traits::outputs)))
         Traits::finish(result_);
       else
-        detail::refuse(result_, InputStatus::non_finite);
+        detail::refuse(result_, SignalStatus::non_finite);
     }
     return result_;
   }
