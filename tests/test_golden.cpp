@@ -138,9 +138,9 @@ TEST_CASE("registry: every network once, with the names and fingerprints of tool
 }
 
 TEST_SUITE("golden") {
-  // Every classifier of the registry (ResNet1d, Mlp, SpecNet); the PULSE networks, whose outputs
-  // differ (regression heads), have their golden test in test_pulse.cpp.
-  TEST_CASE("every ResNet1d, MLP and SpecNet of the registry matches PyTorch") {
+  // Every classifier of the registry (ResNet1d, Mlp, SpecNet, TinyCnn); the PULSE networks, whose
+  // outputs differ (regression heads), have their golden test in test_pulse.cpp.
+  TEST_CASE("every ResNet1d, MLP, SpecNet and TinyCnn of the registry matches PyTorch") {
     int checked = 0;
     registry::for_each([&](const auto& e) {
       if constexpr (std::decay_t<decltype(e)>::input != registry::Input::pulse) {
@@ -148,6 +148,6 @@ TEST_SUITE("golden") {
         ++checked;
       }
     });
-    CHECK(checked == 40);  // 12 ResNet1d + 4 Mlp + 24 SpecNet
+    CHECK(checked == 41);  // 12 ResNet1d + 4 Mlp + 24 SpecNet + TinyCnn
   }
 }

@@ -31,6 +31,7 @@
 #include "ppghr/models/prediction.hpp"
 #include "ppghr/models/pulse.hpp"
 #include "ppghr/models/registry.hpp"
+#include "ppghr/models/tiny_cnn.hpp"
 #include "ppghr/models/resnet1d.hpp"
 #include "ppghr/models/specnet.hpp"
 #include "ppghr/monitor/monitor.hpp"

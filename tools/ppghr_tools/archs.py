@@ -62,6 +62,7 @@ FAMILY_PULSE_TEACHER = 2
 FAMILY_PULSE_STUDENT = 3
 FAMILY_MLP = 4
 FAMILY_SPECNET = 5
+FAMILY_CNN = 6  # TinyCnn, the example network (docs/blob-format.md)
 
 HEAD_REGRESSION = 0
 HEAD_CLASSES = 1
@@ -185,6 +186,7 @@ def _build_registry() -> Dict[str, Arch]:
         for n in range(1, 13):
             name = f"specnet{n}{suffix}"
             reg[name] = Arch(name, FAMILY_SPECNET, n, SPECNET_FEATURES, SPECNET_BINS, N_CLASSES, width)
+    reg["tinycnn"] = Arch("tinycnn", FAMILY_CNN, 1, 1, RESNET_INPUT_LEN, N_CLASSES)
     return reg
 
 
@@ -621,11 +623,18 @@ def _specnet_layers(arch: Arch) -> List[Layer]:
     return out + [conv1d("head1", c, c, n, n, 1, act=ACT_RELU), conv1d("head2", c, 1, n, n, 1)]
 
 
+def _cnn_layers(arch: Arch) -> List[Layer]:
+    # TinyCnn: two stride-2 convolutions (kernel 5, zero padding 2), global average pool, dense
+    return [conv1d("conv0", 1, 8, 200, 100, 5, stride=2, pad=(2, 2), act=ACT_RELU),
+            conv1d("conv1", 8, 16, 100, 50, 5, stride=2, pad=(2, 2), act=ACT_RELU),
+            op(OP_GLOBAL_AVG_POOL, 16, 50), linear("dense", 16, N_CLASSES)]
+
+
 def layers(arch: Arch) -> List[Layer]:
     """The network in forward order, NET record first; see flatten() for the records."""
     arch = get_arch(arch) if isinstance(arch, str) else arch
     body = {FAMILY_RESNET: _resnet_layers, FAMILY_PULSE_TEACHER: _pulse_layers, FAMILY_PULSE_STUDENT: _pulse_layers,
-            FAMILY_MLP: _mlp_layers, FAMILY_SPECNET: _specnet_layers}[arch.family](arch)
+            FAMILY_MLP: _mlp_layers, FAMILY_SPECNET: _specnet_layers, FAMILY_CNN: _cnn_layers}[arch.family](arch)
     return [op(OP_NET, arch.family, arch.variant, arch.in_channels, arch.in_length, arch.n_outputs)] + body
 
 

@@ -326,6 +326,24 @@ class MLP(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
+# TinyCnn, the example network (include/ppghr/models/tiny_cnn.hpp)
+
+class TinyCnn(nn.Module):
+    """[200] -> Conv1d(1, 8, 5, stride 2, pad 2) + ReLU -> Conv1d(8, 16, 5, stride 2, pad 2) + ReLU
+    -> mean over time -> Linear(16, 180)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv0 = nn.Conv1d(1, 8, 5, stride=2, padding=2)
+        self.conv1 = nn.Conv1d(8, 16, 5, stride=2, padding=2)
+        self.dense = nn.Linear(16, A.N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(F.relu(self.conv0(x.reshape(x.shape[0], 1, -1)))))
+        return self.dense(x.mean(dim=2))
+
+
+# --------------------------------------------------------------------------------------------
 # SpecNet
 
 class SpecBlock(nn.Module):
@@ -382,6 +400,8 @@ def build_model(arch_name: str, **kwargs) -> nn.Module:
         return MLP(A.MLP_WIDTHS[arch.variant], **kwargs)
     if arch.is_specnet:
         return SpecNet(arch.variant, arch.width, **kwargs)
+    if arch.family == A.FAMILY_CNN:
+        return TinyCnn(**kwargs)
     head = "classes" if arch.has_classes else "regression"
     if arch.family == A.FAMILY_PULSE_TEACHER:
         return PulseTeacher(head=head, window_norm=arch.window_norm, **kwargs)

@@ -37,7 +37,7 @@ enum class Op : std::uint32_t {
 enum class Act : std::uint32_t { none = 0, relu = 1 };
 
 /// Network families (descriptor word after NET).
-enum class Family : std::uint32_t { resnet1d = 1, pulse_teacher = 2, pulse_student = 3, mlp = 4, specnet = 5 };
+enum class Family : std::uint32_t { resnet1d = 1, pulse_teacher = 2, pulse_student = 3, mlp = 4, specnet = 5, cnn = 6 };
 
 namespace detail {
 

@@ -84,6 +84,13 @@ constexpr std::size_t align_values(std::size_t n) noexcept {
 
 }  // namespace detail
 
+/// Where a chain puts a layer's scratch (Chain::scratch_slot).
+enum class ScratchPlace : unsigned char { none, free_buffer, after_input, after_output, third };
+struct ScratchSlot {
+  ScratchPlace place;
+  std::size_t offset;  ///< values from the start of the buffer
+};
+
 /// Layers<L, L, ..., L> (N copies).
 template <class L, std::size_t N>
 using repeat_t = typename detail::repeat_impl<L, std::make_index_sequence<N>>::type;
@@ -132,12 +139,8 @@ class Chain {
   /// Values of each ping-pong buffer: the largest activation between two layers (64-byte rounded).
   static constexpr std::size_t buffer_size = buffer_size_();
 
-  /// Where layer i's scratch lies.
-  enum class Place : unsigned char { none, free_buffer, after_input, after_output, third };
-  struct Slot {
-    Place place;
-    std::size_t offset;  ///< values from the start of the buffer
-  };
+  using Place = ScratchPlace;
+  using Slot = ScratchSlot;
   static constexpr Slot scratch_slot(std::size_t i) noexcept {
     const std::size_t s = scratch_[i];
     if (s == 0) return {Place::none, 0};
@@ -167,6 +170,29 @@ class Chain {
   static constexpr std::size_t third_size = third_size_();
   /// Values of all activation memory: 2 x buffer_size + third_size.
   static constexpr std::size_t workspace_size = 2 * buffer_size + third_size;
+
+ private:
+  static constexpr std::size_t largest_live_() noexcept {
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t live = (i > 0 ? in_[i] : 0) + (i + 1 < count ? footprint_[i] : 0) + scratch_[i];
+      if (live > m) m = live;
+    }
+    return m;
+  }
+  static constexpr std::size_t activation_sum_() noexcept {
+    std::size_t s = 0;
+    for (std::size_t i = 0; i < count; ++i) s += (i + 1 < count ? footprint_[i] : 0) + scratch_[i];
+    return s;
+  }
+
+ public:
+  /// The most values live at once inside the workspace, over the layers (layer i: its input and
+  /// output where they lie between layers, and its scratch): the least any plan over this chain
+  /// needs. The ping-pong plan needs at most about twice that.
+  static constexpr std::size_t largest_live = largest_live_();
+  /// Values every activation between layers and every scratch would need, each in its own buffer.
+  static constexpr std::size_t activation_sum = activation_sum_();
 
   /// The activation memory forward() uses; hold one per network object.
   struct Workspace {

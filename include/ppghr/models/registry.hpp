@@ -35,6 +35,7 @@
 #include "ppghr/models/pulse.hpp"
 #include "ppghr/models/resnet1d.hpp"
 #include "ppghr/models/specnet.hpp"
+#include "ppghr/models/tiny_cnn.hpp"
 
 namespace ppghr {
 namespace registry {
@@ -73,7 +74,7 @@ using Networks = std::tuple<
     detail::Spec<7>, detail::Spec<8>, detail::Spec<9>, detail::Spec<10>, detail::Spec<11>, detail::Spec<12>,
     detail::Spec<1, 32>, detail::Spec<2, 32>, detail::Spec<3, 32>, detail::Spec<4, 32>, detail::Spec<5, 32>,
     detail::Spec<6, 32>, detail::Spec<7, 32>, detail::Spec<8, 32>, detail::Spec<9, 32>, detail::Spec<10, 32>,
-    detail::Spec<11, 32>, detail::Spec<12, 32>>;
+    detail::Spec<11, 32>, detail::Spec<12, 32>, Entry<TinyCnn<>, Input::window>>;
 
 inline constexpr Networks networks{
     {"resnet1"}, {"resnet2"}, {"resnet3"}, {"resnet4"}, {"resnet5"}, {"resnet6"},
@@ -85,7 +86,7 @@ inline constexpr Networks networks{
     {"specnet7"}, {"specnet8"}, {"specnet9"}, {"specnet10"}, {"specnet11"}, {"specnet12"},
     {"specnet1w32"}, {"specnet2w32"}, {"specnet3w32"}, {"specnet4w32"}, {"specnet5w32"},
     {"specnet6w32"}, {"specnet7w32"}, {"specnet8w32"}, {"specnet9w32"}, {"specnet10w32"},
-    {"specnet11w32"}, {"specnet12w32"}};
+    {"specnet11w32"}, {"specnet12w32"}, {"tinycnn"}};
 
 inline constexpr std::size_t count = std::tuple_size_v<Networks>;
 
