@@ -40,9 +40,9 @@ Status init_monitor(M& mon, Est& est, const PreConfig& preprocessing, const Reco
     cfg.adc_min = o.adc_min, cfg.adc_max = o.adc_max;
   else
     cfg.adc_min = r.adc_min, cfg.adc_max = r.adc_max;
-  const ppghr::DspStatus st = mon.init(est, cfg);
-  if (st != ppghr::DspStatus::ok)
-    return fail("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::dsp_status_name(st));
+  const ppghr::SignalStatus st = mon.init(est, cfg);
+  if (st != ppghr::SignalStatus::ok)
+    return fail("sensor rate " + std::to_string(r.rate_hz) + " Hz of '" + r.name + "': " + ppghr::status_name(st));
   return {};
 }
 

@@ -217,9 +217,9 @@ class SpectralNet {
   /// One window -> the network's prediction over the 180 classes. Refused (status not ok, no heart
   /// rate) when no weights were loaded (not_loaded) or the window holds NaN/Inf (non_finite).
   const Prediction<float>& predict(const float* window) noexcept {
-    InputStatus st = InputStatus::not_loaded;
+    SignalStatus st = SignalStatus::not_loaded;
     if (net_.loaded()) st = est_.features(window, features_.data());
-    if (st != InputStatus::ok) {
+    if (st != SignalStatus::ok) {
       detail::refuse(refused_, st);
       last_ = &refused_;
     } else {
