@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "ppghr/io/blob.hpp"
@@ -102,6 +103,23 @@ constexpr bool distinct_fingerprints(std::index_sequence<I...>) {
 }  // namespace detail
 static_assert(detail::distinct_fingerprints(std::make_index_sequence<count>{}),
               "registry: two networks share a fingerprint");
+
+namespace detail {
+// The compile-time facts the tools built on the registry read (benchmarks, the MCU example).
+template <class Net, class = void>
+struct has_facts : std::false_type {};
+template <class Net>
+struct has_facts<Net, std::void_t<decltype(Net::param_count), decltype(Net::macs), decltype(Net::weight_bytes),
+                                  decltype(Net::scratch_bytes), decltype(Net::memory_bytes),
+                                  decltype(Net::activation_size), decltype(Net::input_size)>> : std::true_type {};
+template <std::size_t... I>
+constexpr bool all_have_facts(std::index_sequence<I...>) {
+  return (has_facts<typename std::tuple_element_t<I, Networks>::type>::value && ...);
+}
+}  // namespace detail
+static_assert(detail::all_have_facts(std::make_index_sequence<count>{}),
+              "registry: every network declares param_count, macs, weight_bytes, scratch_bytes, memory_bytes, "
+              "activation_size");
 
 namespace detail {
 constexpr bool same_name(const char* a, const char* b) {

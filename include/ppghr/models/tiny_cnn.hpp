@@ -27,6 +27,10 @@ class TinyCnn : public Classifier<TinyCnn<T>, T, 200> {
 
   static constexpr std::size_t param_count = Body::param_count;  ///< 3,764
   static constexpr std::size_t macs = Body::macs;
+  static constexpr std::size_t activation_size = Body::buffer_size;
+  static constexpr std::size_t weight_bytes = param_count * sizeof(T);
+  static constexpr std::size_t scratch_bytes = sizeof(typename Body::Workspace) + sizeof(Prediction<T>);
+  static const std::size_t memory_bytes;  ///< sizeof(TinyCnn): weights, scratch, result
   static constexpr auto descriptor() noexcept {
     return detail::concat(detail::words(Op::net, Family::cnn, 1, 1, 200, kNumClasses), Body::descriptor());
   }
@@ -42,5 +46,8 @@ class TinyCnn : public Classifier<TinyCnn<T>, T, 200> {
   Body body_;
   typename Body::Workspace ws_;
 };
+
+template <class T>
+const std::size_t TinyCnn<T>::memory_bytes = sizeof(TinyCnn<T>);
 
 }  // namespace ppghr
