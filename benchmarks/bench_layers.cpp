@@ -161,11 +161,11 @@ void BM_RowConv(benchmark::State& state) {
 using TeacherTrunk = ppghr::pulse::TeacherTrunk<float>;
 using StudentTrunk = ppghr::pulse::StudentTrunk<float>;
 template <class Trunk>
-using S1 = decltype(Trunk::stage1);
+using S1 = typename Trunk::Stage1;
 template <class Trunk>
-using S2 = decltype(Trunk::stage2);
+using S2 = typename Trunk::Stage2;
 template <class Trunk>
-using S3 = decltype(Trunk::stage3);
+using S3 = typename Trunk::Stage3;
 
 #define PPGHR_BENCH_ROWCONV(name, ...) BENCHMARK_TEMPLATE(BM_RowConv, __VA_ARGS__)->Name("BM_RowConv/" name)
 PPGHR_BENCH_ROWCONV("T_s1c1_1_32_256_k5_d2", S1<TeacherTrunk>::First);

@@ -102,6 +102,9 @@ struct Trunk {
   static_assert(S2::in_channels == S1::channels && S2::in_length == S1::out_length, "pulse::Trunk: stage 1 -> 2");
   static_assert(S3::in_channels == S2::channels && S3::in_length == S2::out_length, "pulse::Trunk: stage 2 -> 3");
   using Norm = InputLayer<T, I>;
+  using Stage1 = S1;
+  using Stage2 = S2;
+  using Stage3 = S3;
   using layers = typename detail::join<Layers<Norm>, typename S1::layers, typename S2::layers,
                                        typename S3::layers>::type;
   using Convs = chain_t<T, typename S1::layers, typename S2::layers, typename S3::layers>;
