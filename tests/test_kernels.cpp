@@ -73,18 +73,19 @@ void check_conv(std::uint32_t seed) {
   std::vector<float> reff(ref.begin(), ref.end());
   // Guard cells around the output: the kernel must write exactly out_size values.
   constexpr std::size_t kGuard = 64;
-  std::vector<float> y(L::out_size + 2 * kGuard, -7.f), ys(L::out_size, std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> y(L::out_size + 2 * kGuard, -7.f), ys(L::out_size + 2 * kGuard, -7.f);
   layer->forward(x.data(), y.data() + kGuard);
-  layer->forward_scalar(x.data(), ys.data());
+  layer->forward_scalar(x.data(), ys.data() + kGuard);
   const double tol = 1e-6 * (CIn * K + 1);
   INFO("conv cin=" << CIn << " cout=" << COut << " lin=" << LIn << " k=" << K << " s=" << S << " d=" << D
                    << " pad=" << PL << "," << PR << " act=" << int(A) << " lout=" << L::out_length
                    << " vector_width=" << L::vector_width);
   CHECK(max_abs_diff(y.data() + kGuard, reff.data(), L::out_size) <= tol);
-  CHECK(max_abs_diff(ys.data(), reff.data(), L::out_size) <= tol);
+  CHECK(max_abs_diff(ys.data() + kGuard, reff.data(), L::out_size) <= tol);
   bool guards_intact = true;
   for (std::size_t i = 0; i < kGuard; ++i)
-    guards_intact = guards_intact && y[i] == -7.f && y[kGuard + L::out_size + i] == -7.f;
+    guards_intact = guards_intact && y[i] == -7.f && y[kGuard + L::out_size + i] == -7.f && ys[i] == -7.f &&
+                    ys[kGuard + L::out_size + i] == -7.f;
   CHECK(guards_intact);
 }
 
@@ -114,7 +115,76 @@ struct AddTable {
   }
 };
 
+// forward_scalar (the scalar register tile: TT steps x VB channels over the steps that read no
+// padding, single steps of VE channels at the edges and for the remainder) with groups, guard
+// cells around its output, against the double reference (tolerance as above) and against the
+// plain loop it replaced (bias, then the taps in order, then the input channels in order: the
+// tile keeps that summation order, so the two agree exactly).
+template <int CIn, int COut, int LIn, int K, int S, int D, int PL, int PR, int G, Act A>
+void check_scalar_tile(std::uint32_t seed) {
+  using L = Conv1d<float, CIn, COut, LIn, K, S, D, PL, PR, G, A>;
+  constexpr int lout = L::out_length, cin_g = CIn / G, cout_g = COut / G;
+  auto layer = std::make_unique<L>();
+  const auto w = random_vector(L::weight_count, seed);
+  const auto b = random_vector(COut, seed + 1);
+  const auto x = random_vector(L::in_size, seed + 2);
+  layer->set_weight(w);
+  layer->set_bias(b);
+  std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()), xd(x.begin(), x.end());
+  std::vector<double> ref(L::out_size);
+  reference::conv1d<double>(xd.data(), CIn, LIn, wd.data(), bd.data(), COut, K, S, D, PL, PR, G, A, ref.data());
+  std::vector<float> reff(ref.begin(), ref.end());
+  std::vector<float> plain(L::out_size);
+  for (int t = 0; t < lout; ++t)
+    for (int o = 0; o < COut; ++o) {
+      const int g = o / cout_g;
+      float acc = b[o];
+      for (int j = 0; j < K; ++j) {
+        const int ti = t * S + j * D - PL;
+        if (ti < 0 || ti >= LIn) continue;
+        for (int c = 0; c < cin_g; ++c) acc += x[std::size_t(ti) * CIn + g * cin_g + c] * layer->torch_weight(o, c, j);
+      }
+      plain[std::size_t(t) * COut + o] = A == Act::relu && acc < 0.f ? 0.f : acc;
+    }
+  constexpr std::size_t kGuard = 64;
+  std::vector<float> ys(L::out_size + 2 * kGuard, -7.f);
+  layer->forward_scalar(x.data(), ys.data() + kGuard);
+  constexpr auto plan = detail::scalar_tile_plan(cout_g, lout);
+  INFO("scalar conv cin=" << CIn << " cout=" << COut << " lin=" << LIn << " k=" << K << " s=" << S << " d=" << D
+                          << " pad=" << PL << "," << PR << " g=" << G << " lout=" << lout << " tile (at most)="
+                          << plan.tt << "x" << plan.vb << " edge=1x" << plan.ve);
+  CHECK(max_abs_diff(ys.data() + kGuard, reff.data(), L::out_size) <= 1e-6 * (cin_g * K + 1));
+  CHECK(max_abs_diff(ys.data() + kGuard, plain.data(), L::out_size) == 0.0);
+  bool guards_intact = true;
+  for (std::size_t i = 0; i < kGuard; ++i)
+    guards_intact = guards_intact && ys[i] == -7.f && ys[kGuard + L::out_size + i] == -7.f;
+  CHECK(guards_intact);
+}
+
 }  // namespace
+
+TEST_CASE("Conv1d's scalar register tile: tiles, remainders, padding edges, groups") {
+  std::uint32_t s = 800;
+  // cin, cout, lin, k, stride, dilation, pad_l, pad_r, groups, act
+  check_scalar_tile<32, 32, 200, 5, 1, 1, 2, 2, 1, Act::relu>(s += 3);   // ResNet block 0
+  check_scalar_tile<32, 32, 200, 5, 2, 1, 1, 2, 1, Act::relu>(s += 3);   // ResNet stride 2
+  check_scalar_tile<1, 32, 200, 5, 1, 1, 2, 2, 1, Act::relu>(s += 3);    // one input channel
+  check_scalar_tile<16, 16, 256, 3, 1, 2, 2, 2, 1, Act::relu>(s += 3);   // PULSE student stage 1
+  check_scalar_tile<16, 24, 64, 3, 1, 3, 3, 3, 1, Act::relu>(s += 3);    // stage 2
+  check_scalar_tile<24, 32, 16, 3, 1, 4, 4, 4, 1, Act::relu>(s += 3);    // stage 3: half the steps at the edges
+  check_scalar_tile<16, 32, 23, 5, 1, 1, 2, 2, 1, Act::none>(s += 3);    // 19 interior steps: a remainder
+  check_scalar_tile<5, 6, 3, 3, 1, 1, 0, 0, 1, Act::none>(s += 3);       // output shorter than a tile
+  check_scalar_tile<5, 6, 8, 3, 1, 1, 0, 0, 1, Act::relu>(s += 3);       // 6 steps, no padding
+  check_scalar_tile<7, 13, 29, 3, 2, 2, 2, 2, 1, Act::relu>(s += 3);     // odd channels, stride 2, dilation 2
+  check_scalar_tile<5, 8, 40, 4, 3, 1, 1, 2, 1, Act::relu>(s += 3);      // even kernel, stride 3
+  check_scalar_tile<8, 64, 30, 3, 1, 1, 1, 1, 1, Act::relu>(s += 3);     // many channel blocks
+  check_scalar_tile<4, 6, 3, 3, 1, 1, 4, 4, 1, Act::none>(s += 3);       // steps wholly in the padding
+  check_scalar_tile<3, 5, 1, 1, 1, 1, 0, 0, 1, Act::relu>(s += 3);       // one step, 1x1
+  check_scalar_tile<12, 18, 29, 3, 1, 2, 2, 2, 3, Act::relu>(s += 3);    // grouped
+  check_scalar_tile<10, 15, 17, 3, 1, 1, 1, 1, 5, Act::relu>(s += 3);    // grouped, 3 channels per group
+  check_scalar_tile<8, 8, 21, 5, 2, 1, 2, 2, 8, Act::none>(s += 3);      // depthwise, strided
+  check_scalar_tile<16, 32, 40, 3, 1, 2, 2, 2, 4, Act::none>(s += 3);    // grouped, dilated
+}
 
 TEST_CASE("Conv1d's fast kernel matches the reference over randomised shapes") {
   check_random_shapes(std::make_index_sequence<kRandomShapes>{});

@@ -205,6 +205,10 @@ TEST_CASE("ModalityConv matches the reference (kernel rows x 1)") {
   check_modality_conv<32, 32, 4, 8, Act::none>(1);  // student conv4
   check_modality_conv<5, 7, 3, 11, Act::relu>(2);
   check_modality_conv<1, 9, 2, 1, Act::none>(3);
+  // the scalar register tile's tiles and remainder steps
+  check_modality_conv<16, 24, 4, 13, Act::relu>(4);
+  check_modality_conv<7, 5, 3, 6, Act::none>(5);
+  check_modality_conv<32, 64, 4, 9, Act::relu>(6);
 }
 
 TEST_CASE("MultiheadAttention matches the reference for any embedding size and head count") {

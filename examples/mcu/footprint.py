@@ -388,6 +388,18 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
             "channels accumulated in the 32 single-precision FPU registers, the weights loaded with `vldm`) "
             "would bring this near 1.5-2.5 instructions per MAC without changing the summation order.")
         add("")
+    else:
+        add("Where the instructions go: without SIMD, `Conv1d` (and so `RowConv1d`) and `ModalityConv` run a "
+            "scalar register tile (`detail::ScalarTile`, layers/conv1d.hpp): a tile of output steps x output "
+            "channels (6 x 4 for the 32 -> 32 convolutions: 24 accumulators of the M4F's 32 single-precision "
+            "registers) accumulated in FPU registers over the whole reduction, in the plain loop's summation "
+            "order. Per (tap, input channel) the 32 -> 32 convolution's inner loop at -Os is 6 input loads, 4 "
+            "weight loads, 24 `vfma.f32`, 2 pointer adds and the compare and branch: 37 instructions for 24 "
+            "MACs (1.54 per MAC; -O2: the same 37, scheduled differently). The rest: the steps that touch the padding and the "
+            "remainder (one step x up to 24 channels, ~2.3 per MAC), bias, ReLU and the fused residual add at "
+            "the store, and the layers without MACs (normalisation, pooling, softmax). The plain loop before "
+            "it accumulated into the output row in memory: 6.3-6.5 instructions per MAC.")
+        add("")
     cal = sorted({m[(c, n)]["calibration"] for c in CONFIGS for n in nets})
     add("Calibration (2,000,000-instruction loop): measured " + ", ".join(b(v) for _, v in cal)
         + " (one tick = 40 instructions). For scale only, assuming 2 cycles per instruction at 64 MHz: "

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
@@ -59,6 +60,140 @@ struct SamePadding {
     return SamePadding{p / 2, p - p / 2, out};
   }
 };
+
+namespace detail {
+
+// ---- The scalar register tile (no SIMD path: the Cortex-M4F, PPGHR_NO_SIMD) ---------------------
+//
+// A tile of TT output steps x VB output channels accumulated in TT * VB locals that the compiler
+// keeps in floating-point registers for the whole reduction over (tap, input channel): per
+// (tap, channel) it loads TT inputs and VB weights (the packed weights are contiguous in the
+// output channel) for TT * VB multiply-adds, instead of a load and a store of the output per
+// multiply-add. The accumulator array is only ever indexed with compile-time constants (fold
+// expressions over index sequences, no loop over it), so GCC's scalar replacement turns it into
+// TT * VB registers at -Os as well as -O2. Each accumulator sums bias, then the taps in order,
+// then the input channels in order: the reference loop's order.
+
+/// Floating-point registers the scalar tile may use: 32 single-precision ones on 32-bit ARM with a
+/// VFP unit (s0-s31, the Cortex-M4F's fpv4-sp-d16) and on AArch64 / AVX-512, 16 otherwise.
+#if defined(__ARM_FP) || defined(__aarch64__) || defined(_M_ARM64) || defined(__AVX512F__)
+inline constexpr int scalar_fp_registers = 32;
+#else
+inline constexpr int scalar_fp_registers = 16;
+#endif
+
+/// Tile shape: tt steps x vb channels for runs of steps whose taps are all inside the input;
+/// single steps (padding edges, the remainder) in tiles of 1 x ve channels.
+struct ScalarTilePlan {
+  int tt, vb, ve;
+};
+
+/// The plan for cout output channels (per group) and `steps` interior output steps: the (tt, vb)
+/// with vb dividing cout and tt * vb + min(tt, vb) + 1 registers (accumulators, the held operand,
+/// the streamed one) within the budget that issues the fewest instructions, counting per
+/// (tap, channel) tt + vb loads, tt * vb multiply-adds and 4 of loop overhead, plus the steps
+/// left over at 1 x ve (ve: the largest divisor of cout whose accumulators fit).
+constexpr ScalarTilePlan scalar_tile_plan(int cout, int steps) noexcept {
+  constexpr int budget = scalar_fp_registers - 3;
+  int ve = 1;
+  for (int v = 1; v <= cout && v + 2 <= budget; ++v)
+    if (cout % v == 0) ve = v;
+  const long edge = long(cout / ve) * (1 + 2 * ve + 4);  // one step
+  ScalarTilePlan best{1, ve, ve};
+  long best_cost = long(steps) * edge;
+  for (int vb = 1; vb <= 8 && vb <= cout; ++vb) {
+    if (cout % vb != 0) continue;
+    for (int tt = 2; tt <= 8 && tt <= steps; ++tt) {
+      if (tt * vb + (tt < vb ? tt : vb) + 1 > budget) continue;
+      const long cost = long(steps / tt) * (cout / vb) * (tt + vb + tt * vb + 4) + long(steps % tt) * edge;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = ScalarTilePlan{tt, vb, ve};
+      }
+    }
+  }
+  return best;
+}
+
+/// Accumulates into acc[tt * VB + v] (tt < TT, v < VB): for `taps` taps (x advances XTap per
+/// tap, the weights Cin rows) and Cin input channels (x advances 1, the weights WRow), acc[tt * VB
+/// + v] += x[tt * XStep] * w[v]. x: the input at the tile's first step, first tap, first channel;
+/// w: the packed weight row of the first tap, first channel, at the tile's first output channel.
+template <class T, int TT, int VB, int Cin, std::ptrdiff_t XStep, std::ptrdiff_t XTap, int WRow>
+struct ScalarTile {
+  static constexpr int count = TT * VB;
+
+  template <std::size_t... I>
+  static PPGHR_ALWAYS_INLINE void init(T* acc, const T* b, std::index_sequence<I...>) noexcept {
+    ((acc[I] = b[I % VB]), ...);
+  }
+  // Holding the TT inputs, streaming the weights (TT <= VB) or the other way round.
+  template <std::size_t V, std::size_t... S>
+  static PPGHR_ALWAYS_INLINE void column(T* acc, const T wv, const T* xv, std::index_sequence<S...>) noexcept {
+    ((acc[S * VB + V] += xv[S] * wv), ...);
+  }
+  template <std::size_t S, std::size_t... V>
+  static PPGHR_ALWAYS_INLINE void row(T* acc, const T xv, const T* wv, std::index_sequence<V...>) noexcept {
+    ((acc[S * VB + V] += xv * wv[V]), ...);
+  }
+  template <std::size_t... S, std::size_t... V>
+  static PPGHR_ALWAYS_INLINE void mac(T* acc, const T* PPGHR_RESTRICT x, const T* PPGHR_RESTRICT w,
+                                      std::index_sequence<S...> ss, std::index_sequence<V...> vs) noexcept {
+    if constexpr (TT <= VB) {
+      const T xv[TT] = {x[std::ptrdiff_t(S) * XStep]...};
+      (column<V>(acc, w[V], xv, ss), ...);
+    } else {
+      const T wv[VB] = {w[V]...};
+      (row<S>(acc, x[std::ptrdiff_t(S) * XStep], wv, vs), ...);
+    }
+  }
+  static PPGHR_ALWAYS_INLINE void accumulate(T* acc, const T* PPGHR_RESTRICT x, const T* PPGHR_RESTRICT w,
+                                             int taps) noexcept {
+    constexpr auto ss = std::make_index_sequence<std::size_t(TT)>{};
+    constexpr auto vs = std::make_index_sequence<std::size_t(VB)>{};
+    if constexpr (XTap == Cin) {  // taps and channels are one contiguous run of the input row
+      const int n = taps * Cin;
+      for (int k = 0; k < n; ++k) mac(acc, x + k, w + std::size_t(k) * WRow, ss, vs);
+    } else {
+      for (int j = 0; j < taps; ++j) {
+        for (int c = 0; c < Cin; ++c) mac(acc, x + c, w + std::size_t(c) * WRow, ss, vs);
+        x += XTap;
+        w += std::size_t(Cin) * WRow;
+      }
+    }
+  }
+  // store(tt, v, value) for every accumulator, in order.
+  template <class Store, std::size_t... I>
+  static PPGHR_ALWAYS_INLINE void store(const T* acc, const Store& st, std::index_sequence<I...>) noexcept {
+    (st(int(I / VB), int(I % VB), acc[I]), ...);
+  }
+  template <class Store>
+  struct RawStore {
+    const Store& st;
+    PPGHR_ALWAYS_INLINE void operator()(int tt, int v, T value) const noexcept { *st.at(tt, v) = value; }
+  };
+  /// The whole tile: bias b[0, VB), accumulation, then st(tt, v, sum) for each accumulator;
+  /// st.at(tt, v) is the accumulator's place in the output. Compact: the sums are stored as they
+  /// are and st(tt, v, sum) runs in a loop over the output (smaller code, a load and a store more
+  /// per output: for the edge steps).
+  template <bool Compact = false, class Store>
+  static PPGHR_ALWAYS_INLINE void run(const T* PPGHR_RESTRICT x, const T* PPGHR_RESTRICT w, const T* b, int taps,
+                                      const Store& st) noexcept {
+    constexpr auto is = std::make_index_sequence<std::size_t(count)>{};
+    T acc[count];
+    init(acc, b, is);
+    accumulate(acc, x, w, taps);
+    if constexpr (Compact) {
+      store(acc, RawStore<Store>{st}, is);
+      for (int tt = 0; tt < TT; ++tt)
+        for (int v = 0; v < VB; ++v) st(tt, v, *st.at(tt, v));
+    } else {
+      store(acc, st, is);
+    }
+  }
+};
+
+}  // namespace detail
 
 /// The identity epilogue of Conv1d::forward: stores act(conv(x) + bias) as it is.
 struct NoEpilogue {
@@ -175,37 +310,73 @@ class Conv1d {
     forward_scalar(x, y, epi);
   }
 
-  /// Plain loop over the packed weights (used when no SIMD path applies; also tested).
+  /// The scalar kernel (used when no SIMD path applies, e.g. on the Cortex-M4F; also tested): a
+  /// register tile of output steps x output channels over the steps that read no padding
+  /// (detail::ScalarTile), single steps over the taps inside the input at the edges.
   void forward_scalar(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
     forward_scalar(x, y, NoEpilogue{});
   }
   template <class Epilogue>
   void forward_scalar(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, const Epilogue& epi) const noexcept {
-    for (int t = 0; t < out_length; ++t) {
-      T* yt = y + std::size_t(t) * COut;
-      for (int o = 0; o < COut; ++o) yt[o] = bias[o];
-      for (int g = 0; g < Groups; ++g) {
-        for (int j = 0; j < Kernel; ++j) {
-          const int ti = t * Stride + j * Dilation - PadL;
-          if (ti < 0 || ti >= LIn) continue;
-          const T* xt = x + std::size_t(ti) * CIn + g * cin_per_group;
-          for (int c = 0; c < cin_per_group; ++c) {
-            const T xv = xt[c];
-            const T* w = &weight[packed_index(g, j, c, 0)];
-            T* yg = yt + g * cout_per_group;
-            for (int og = 0; og < cout_per_group; ++og) yg[og] += xv * w[og];
+    // Steps [lo, hi) read no padding: tiles of TT steps x VB channels from lo, the taps a
+    // compile-time count. The padding edges and the interior's remainder run one step at a time
+    // (1 x VE channels) over the taps that read inside the input.
+    constexpr int lo = first_interior();
+    constexpr int hi = end_interior() > lo ? end_interior() : lo;
+    constexpr detail::ScalarTilePlan plan = detail::scalar_tile_plan(cout_per_group, hi - lo);
+    constexpr int TT = plan.tt, VB = plan.vb;
+    constexpr int mid_end = TT > 1 ? lo + (hi - lo) / TT * TT : lo;  // TT = 1: every step is a single step
+    constexpr int edge_steps = lo + out_length - mid_end;
+    for (int g = 0; g < Groups; ++g) {
+      // One loop over both edges (and the remainder): the step's code is emitted once.
+      for (int i = 0; i < edge_steps; ++i) scalar_step(x, y, i < lo ? i : mid_end + (i - lo), g, epi);
+      if constexpr (TT > 1) {
+        using Tile = detail::ScalarTile<T, TT, VB, cin_per_group, std::ptrdiff_t(Stride) * CIn,
+                                        std::ptrdiff_t(Dilation) * CIn, cout_per_group>;
+        for (int t = lo; t < mid_end; t += TT) {
+          const T* xt = x + (std::ptrdiff_t(t) * Stride - PadL) * CIn + g * cin_per_group;
+          for (int ob = 0; ob < cout_per_group; ob += VB) {
+            const int o0 = g * cout_per_group + ob;
+            Tile::run(xt, &weight[packed_index(g, 0, 0, ob)], &bias[o0], Kernel,
+                      ScalarStore<Epilogue>{y, epi, t, o0});
           }
         }
-      }
-      for (int o = 0; o < COut; ++o) {
-        T v = yt[o];
-        if constexpr (Activation == Act::relu) v = v < T(0) ? T(0) : v;
-        yt[o] = epi(v, t, o);
       }
     }
   }
 
  private:
+  // Stores act(v) through the epilogue at step t0 + tt, channel o0 + v.
+  template <class Epilogue>
+  struct ScalarStore {
+    T* y;
+    const Epilogue& epi;
+    int t0, o0;
+    PPGHR_ALWAYS_INLINE T* at(int tt, int v) const noexcept { return y + std::size_t(t0 + tt) * COut + o0 + v; }
+    PPGHR_ALWAYS_INLINE void operator()(int tt, int v, T value) const noexcept {
+      if constexpr (Activation == Act::relu) value = value < T(0) ? T(0) : value;
+      *at(tt, v) = epi(value, t0 + tt, o0 + v);
+    }
+  };
+
+  // Output step t of group g, over the taps that read inside the input, VE channels at a time.
+  template <class Epilogue>
+  PPGHR_ALWAYS_INLINE void scalar_step(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y, int t, int g,
+                                       const Epilogue& epi) const noexcept {
+    constexpr int VE = detail::scalar_tile_plan(cout_per_group, 0).ve;
+    using Tile = detail::ScalarTile<T, 1, VE, cin_per_group, 0, std::ptrdiff_t(Dilation) * CIn, cout_per_group>;
+    int j0 = 0, j1 = Kernel;
+    while (j0 < Kernel && t * Stride + j0 * Dilation - PadL < 0) ++j0;
+    while (j1 > j0 && t * Stride + (j1 - 1) * Dilation - PadL >= LIn) --j1;
+    const int taps = j1 - j0;
+    const T* xt = x + (taps > 0 ? (std::ptrdiff_t(t) * Stride + j0 * Dilation - PadL) * CIn + g * cin_per_group : 0);
+    for (int ob = 0; ob < cout_per_group; ob += VE) {
+      const int o0 = g * cout_per_group + ob;
+      Tile::template run<true>(xt, &weight[packed_index(g, taps > 0 ? j0 : 0, 0, ob)], &bias[o0], taps,
+                               ScalarStore<Epilogue>{y, epi, t, o0});
+    }
+  }
+
   static constexpr std::size_t packed_index(int g, int j, int c, int og) noexcept {
     return ((std::size_t(g) * Kernel + j) * cin_per_group + c) * cout_per_group + og;
   }

@@ -5,7 +5,8 @@
 //
 // Layout: input [Rows][Length][CIn] (as row_conv.hpp), output [Length][COut] (the library's 1-D
 // layout). The blob holds the weight in PyTorch order [COut][CIn][Rows][1]; the layer stores it
-// repacked as [Rows][CIn][COut] so the output channels are contiguous (vectorised inner loop).
+// repacked as [Rows][CIn][COut] so the output channels are contiguous (Conv1d's packed order, the
+// rows as the taps: forward() is Conv1d's scalar register tile).
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
 #include "ppghr/core/tensor.hpp"
+#include "ppghr/layers/conv1d.hpp"
 
 namespace ppghr {
 
@@ -81,27 +83,42 @@ class ModalityConv {
   }
 
   /// x: [Rows][Length][CIn], y: [Length][COut]; must not overlap.
+  ///
+  /// The packed weight [Rows][CIn][COut] is Conv1d's [Kernel][CIn][COut] with the rows as the
+  /// taps (row h of step t sits Length * CIn values after row h - 1), so this is Conv1d's scalar
+  /// register tile (layers/conv1d.hpp): TT steps x VB channels, the remaining steps 1 x VE.
   void forward(const T* PPGHR_RESTRICT x, T* PPGHR_RESTRICT y) const noexcept {
-    for (int t = 0; t < Length; ++t) {
-      T* PPGHR_RESTRICT yt = y + std::size_t(t) * COut;
-      for (int o = 0; o < COut; ++o) yt[o] = bias[o];
-      for (int h = 0; h < Rows; ++h) {
-        const T* xt = x + (std::size_t(h) * Length + t) * CIn;
-        for (int c = 0; c < CIn; ++c) {
-          const T xv = xt[c];
-          const T* w = &weight[packed_index(h, c, 0)];
-          for (int o = 0; o < COut; ++o) yt[o] += xv * w[o];
-        }
-      }
-      if constexpr (Activation == Act::relu)
-        for (int o = 0; o < COut; ++o) yt[o] = yt[o] < T(0) ? T(0) : yt[o];
+    constexpr detail::ScalarTilePlan plan = detail::scalar_tile_plan(COut, Length);
+    constexpr int TT = plan.tt, VB = plan.vb, VE = plan.ve;
+    constexpr std::ptrdiff_t row = std::ptrdiff_t(Length) * CIn;
+    constexpr int mid_end = TT > 1 ? Length / TT * TT : 0;
+    if constexpr (TT > 1) {
+      using Tile = detail::ScalarTile<T, TT, VB, CIn, CIn, row, COut>;
+      for (int t = 0; t < mid_end; t += TT)
+        for (int ob = 0; ob < COut; ob += VB)
+          Tile::run(x + std::size_t(t) * CIn, &weight[packed_index(0, 0, ob)], &bias[ob], Rows, Store{y, t, ob});
     }
+    using Step = detail::ScalarTile<T, 1, VE, CIn, 0, row, COut>;
+    for (int t = mid_end; t < Length; ++t)
+      for (int ob = 0; ob < COut; ob += VE)
+        Step::template run<true>(x + std::size_t(t) * CIn, &weight[packed_index(0, 0, ob)], &bias[ob], Rows,
+                                 Store{y, t, ob});
   }
 
  private:
   static constexpr std::size_t packed_index(int h, int c, int o) noexcept {
     return (std::size_t(h) * CIn + c) * COut + o;
   }
+  // Stores act(v) at step t0 + tt, channel o0 + v.
+  struct Store {
+    T* y;
+    int t0, o0;
+    PPGHR_ALWAYS_INLINE T* at(int tt, int v) const noexcept { return y + std::size_t(t0 + tt) * COut + o0 + v; }
+    PPGHR_ALWAYS_INLINE void operator()(int tt, int v, T value) const noexcept {
+      if constexpr (Activation == Act::relu) value = value < T(0) ? T(0) : value;
+      *at(tt, v) = value;
+    }
+  };
 };
 
 }  // namespace ppghr
