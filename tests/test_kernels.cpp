@@ -58,19 +58,32 @@ constexpr std::array<Shape, kRandomShapes> random_shapes() {
 }
 constexpr auto kShapes = random_shapes();
 
+// A Conv1d with seeded random weights, bias and input, and its output by the double reference.
+template <class L>
+struct ConvCase {
+  std::unique_ptr<L> layer = std::make_unique<L>();
+  std::vector<float> w, b, x, reff;
+  ConvCase(std::uint32_t seed, Act act)
+      : w(random_vector(L::weight_count, seed)), b(random_vector(L::out_channels, seed + 1)),
+        x(random_vector(L::in_size, seed + 2)) {
+    layer->set_weight(w);
+    layer->set_bias(b);
+    std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()), xd(x.begin(), x.end());
+    std::vector<double> ref(L::out_size);
+    reference::conv1d<double>(xd.data(), L::in_channels, L::in_length, wd.data(), bd.data(), L::out_channels,
+                              L::kernel, L::stride, L::dilation, L::pad_left, L::pad_right, L::groups, act,
+                              ref.data());
+    reff.assign(ref.begin(), ref.end());
+  }
+};
+
 template <int CIn, int COut, int LIn, int K, int S, int D, int PL, int PR, Act A>
 void check_conv(std::uint32_t seed) {
   using L = Conv1d<float, CIn, COut, LIn, K, S, D, PL, PR, 1, A>;
-  auto layer = std::make_unique<L>();
-  const auto w = random_vector(L::weight_count, seed);
-  const auto b = random_vector(COut, seed + 1);
-  const auto x = random_vector(L::in_size, seed + 2);
-  layer->set_weight(w);
-  layer->set_bias(b);
-  std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()), xd(x.begin(), x.end());
-  std::vector<double> ref(L::out_size);
-  reference::conv1d<double>(xd.data(), CIn, LIn, wd.data(), bd.data(), COut, K, S, D, PL, PR, 1, A, ref.data());
-  std::vector<float> reff(ref.begin(), ref.end());
+  ConvCase<L> c(seed, A);
+  auto& layer = c.layer;
+  const auto& x = c.x;
+  const auto& reff = c.reff;
   // Guard cells around the output: the kernel must write exactly out_size values.
   constexpr std::size_t kGuard = 64;
   std::vector<float> y(L::out_size + 2 * kGuard, -7.f), ys(L::out_size + 2 * kGuard, -7.f);
@@ -124,16 +137,9 @@ template <int CIn, int COut, int LIn, int K, int S, int D, int PL, int PR, int G
 void check_scalar_tile(std::uint32_t seed) {
   using L = Conv1d<float, CIn, COut, LIn, K, S, D, PL, PR, G, A>;
   constexpr int lout = L::out_length, cin_g = CIn / G, cout_g = COut / G;
-  auto layer = std::make_unique<L>();
-  const auto w = random_vector(L::weight_count, seed);
-  const auto b = random_vector(COut, seed + 1);
-  const auto x = random_vector(L::in_size, seed + 2);
-  layer->set_weight(w);
-  layer->set_bias(b);
-  std::vector<double> wd(w.begin(), w.end()), bd(b.begin(), b.end()), xd(x.begin(), x.end());
-  std::vector<double> ref(L::out_size);
-  reference::conv1d<double>(xd.data(), CIn, LIn, wd.data(), bd.data(), COut, K, S, D, PL, PR, G, A, ref.data());
-  std::vector<float> reff(ref.begin(), ref.end());
+  ConvCase<L> c(seed, A);
+  auto& layer = c.layer;
+  const auto &b = c.b, &x = c.x, &reff = c.reff;
   std::vector<float> plain(L::out_size);
   for (int t = 0; t < lout; ++t)
     for (int o = 0; o < COut; ++o) {
