@@ -1,6 +1,9 @@
 """The ppghr weight blob (docs/blob-format.md): writer, reader/validator, and importer.
 
 Writing and reading need numpy only. ``import_blob`` (blob -> PyTorch module) needs torch.
+dtype 1 = float32 (PyTorch order); dtype 2 = an int8 network (docs/int8.md: each table entry's u32 at
+offset 68 is its element type, format 1.1; ``quant.QNet.to_blob`` / ``from_blob``); dtype 3 =
+float32 in the C++ kernels' order (written by the C++ side; read as raw float32, not importable).
 
 Importer convention: ``import_blob(arch, path)`` returns the ordinary training-style module of
 models.py (same class, same state_dict keys) holding the blob's weights:
@@ -33,6 +36,14 @@ VERSION_MAJOR = 1
 VERSION_MINOR = 0
 BYTE_ORDER_MARK = 0x01020304
 DTYPE_FLOAT32 = 1
+DTYPE_INT8 = 2            # an int8 network (docs/int8.md); each entry's element type at offset 68
+DTYPE_FLOAT32_KERNEL = 3  # float32 in the C++ kernels' order (written by the C++ side; read as raw float32)
+VERSION_MINOR_INT8 = 1    # dtype 2 blobs are format 1.1; dtype 1 blobs stay 1.0, byte for byte
+ETYPE_FLOAT32 = 1         # element types of a dtype 2 entry (u32 at entry offset 68)
+ETYPE_INT8 = 2
+ETYPE_INT32 = 3
+ETYPE_NUMPY = {ETYPE_FLOAT32: "<f4", ETYPE_INT8: "i1", ETYPE_INT32: "<i4"}
+ETYPE_SIZE = {ETYPE_FLOAT32: 4, ETYPE_INT8: 1, ETYPE_INT32: 4}
 HEADER_SIZE = 64
 ENTRY_SIZE = 96
 ALIGN = 64
@@ -72,24 +83,41 @@ class TensorEntry:
     count: int
 
 
-def layout(shapes: Sequence[Tuple[int, ...]]) -> Tuple[int, List[int], int]:
+def layout(shapes: Sequence[Tuple[int, ...]],
+           element_sizes: Optional[Sequence[int]] = None) -> Tuple[int, List[int], int]:
     """Canonical placement: (payload offset, data offsets, total size incl. CRC).
 
-    The payload starts at align64(64 + 96 T); each tensor occupies align64(4 * count) bytes (data
-    then zero padding), in table order; the CRC follows the last tensor's padding, so it sits at a
-    multiple of 64. Same placement as the C++ writer (include/ppghr/io/blob_writer.hpp).
+    The payload starts at align64(64 + 96 T); each tensor occupies align64(size * count) bytes
+    (data then zero padding; size = 4, or the element type's size in a dtype 2 blob), in table
+    order; the CRC follows the last tensor's padding, so it sits at a multiple of 64. Same
+    placement as the C++ writer (include/ppghr/io/blob_writer.hpp).
     """
     payload = align_up(HEADER_SIZE + ENTRY_SIZE * len(shapes))
     offsets = []
     pos = payload
-    for shape in shapes:
+    for i, shape in enumerate(shapes):
         offsets.append(pos)
-        pos += align_up(4 * int(np.prod(shape, dtype=np.int64)))
+        size = 4 if element_sizes is None else int(element_sizes[i])
+        pos += align_up(size * int(np.prod(shape, dtype=np.int64)))
     return payload, offsets, pos + 4
 
 
-def write_blob(tensors: Sequence[Tuple[str, np.ndarray]], fingerprint: int) -> bytes:
-    """Serialise (name, float32 array) pairs, in the given order, into a blob."""
+def element_type_of(a: np.ndarray) -> int:
+    """A dtype 2 tensor's element type from its numpy dtype (float32, int8 or int32 only)."""
+    for et, code in ((ETYPE_FLOAT32, "f4"), (ETYPE_INT8, "i1"), (ETYPE_INT32, "i4")):
+        if a.dtype.kind == code[0] and a.dtype.itemsize == int(code[1]):
+            return et
+    raise ValueError(f"dtype {a.dtype} has no blob element type (float32, int8, int32)")
+
+
+def write_blob(tensors: Sequence[Tuple[str, np.ndarray]], fingerprint: int, dtype: int = DTYPE_FLOAT32) -> bytes:
+    """Serialise (name, array) pairs, in the given order, into a blob.
+
+    dtype 1 (default): every array is stored as float32, entry offset 68 is 0, version 1.0.
+    dtype 2 (int8 network): each array keeps its own type (float32, int8 or int32; no conversion),
+    recorded in the entry's u32 at offset 68; version 1.1."""
+    if dtype not in (DTYPE_FLOAT32, DTYPE_INT8):
+        raise ValueError(f"write_blob writes dtype 1 or 2, not {dtype}")
     names = [n for n, _ in tensors]
     arrays = []
     for i, (name, arr) in enumerate(tensors):
@@ -102,31 +130,37 @@ def write_blob(tensors: Sequence[Tuple[str, np.ndarray]], fingerprint: int) -> b
         a = np.asarray(arr)
         if not 1 <= a.ndim <= MAX_DIMS:
             raise ValueError(f"tensor {i} {name!r}: ndim {a.ndim} not in 1..{MAX_DIMS}")
-        a = np.ascontiguousarray(a, dtype="<f4")
-        if not np.all(np.isfinite(a)):
+        if dtype == DTYPE_INT8:
+            et = element_type_of(a)
+            a = np.ascontiguousarray(a, dtype=ETYPE_NUMPY[et])
+        else:
+            a = np.ascontiguousarray(a, dtype="<f4")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             bad = int(np.flatnonzero(~np.isfinite(a.reshape(-1)))[0])
             raise ValueError(f"tensor {i} {name!r}: non-finite value at flat index {bad}")
         arrays.append(a)
     if len(set(names)) != len(names):
         raise ValueError("duplicate tensor names")
-    payload, offsets, total = layout([a.shape for a in arrays])
+    etypes = [element_type_of(a) if dtype == DTYPE_INT8 else 0 for a in arrays]
+    payload, offsets, total = layout([a.shape for a in arrays], [a.dtype.itemsize for a in arrays])
     buf = bytearray(total)
-    struct.pack_into("<4sHHIIQIIQQ", buf, 0, MAGIC, VERSION_MAJOR, VERSION_MINOR, BYTE_ORDER_MARK,
-                     DTYPE_FLOAT32, fingerprint & 0xFFFFFFFFFFFFFFFF, len(arrays), HEADER_SIZE,
+    struct.pack_into("<4sHHIIQIIQQ", buf, 0, MAGIC, VERSION_MAJOR,
+                     VERSION_MINOR_INT8 if dtype == DTYPE_INT8 else VERSION_MINOR, BYTE_ORDER_MARK,
+                     dtype, fingerprint & 0xFFFFFFFFFFFFFFFF, len(arrays), HEADER_SIZE,
                      total, payload)
     # bytes 48..63 reserved: already zero
-    for i, ((name, _), a, off) in enumerate(zip(tensors, arrays, offsets)):
+    for i, ((name, _), a, off, et) in enumerate(zip(tensors, arrays, offsets, etypes)):
         e = HEADER_SIZE + ENTRY_SIZE * i
         dims = list(a.shape) + [0] * (MAX_DIMS - a.ndim)
-        struct.pack_into("<48sI4IIQQQ", buf, e, name.encode("ascii"), a.ndim, *dims, 0, off, a.size, 0)
-        buf[off:off + 4 * a.size] = a.tobytes()
+        struct.pack_into("<48sI4IIQQQ", buf, e, name.encode("ascii"), a.ndim, *dims, et, off, a.size, 0)
+        buf[off:off + a.nbytes] = a.tobytes()
     struct.pack_into("<I", buf, total - 4, zlib.crc32(bytes(buf[:total - 4])) & 0xFFFFFFFF)
     return bytes(buf)
 
 
 def save_blob(path: Union[str, os.PathLike], tensors: Sequence[Tuple[str, np.ndarray]],
-              fingerprint: int) -> bytes:
-    data = write_blob(tensors, fingerprint)
+              fingerprint: int, dtype: int = DTYPE_FLOAT32) -> bytes:
+    data = write_blob(tensors, fingerprint, dtype)
     with open(path, "wb") as f:
         f.write(data)
     return data
@@ -142,7 +176,8 @@ class Blob:
     payload_offset: int
     crc32: int
     entries: List[TensorEntry]
-    tensors: "OrderedDict[str, np.ndarray]"   # float32, shaped by dims
+    tensors: "OrderedDict[str, np.ndarray]"   # shaped by dims; float32 (dtype 1 and 3) or each entry's type (dtype 2)
+    element_types: Optional[List[int]] = None  # dtype 2: each tensor's element type (ETYPE_*)
 
     def items(self):
         return list(self.tensors.items())
@@ -181,22 +216,29 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
         raise BlobError("bad_magic", "byte-order mark", expected=hex(BYTE_ORDER_MARK), found=hex(bom))
     if vmaj != VERSION_MAJOR:
         raise BlobError("unsupported_version", "major version", expected=VERSION_MAJOR, found=vmaj)
-    if dtype != DTYPE_FLOAT32:
-        raise BlobError("wrong_dtype", "dtype", expected=DTYPE_FLOAT32, found=dtype)
+    if dtype not in (DTYPE_FLOAT32, DTYPE_INT8, DTYPE_FLOAT32_KERNEL):
+        raise BlobError("wrong_dtype", "dtype", expected=f"{DTYPE_FLOAT32}, {DTYPE_INT8} or {DTYPE_FLOAT32_KERNEL}",
+                        found=dtype)
     data = data[:total]
     (stored_crc,) = struct.unpack_from("<I", data, total - 4)
     crc = zlib.crc32(data[:total - 4]) & 0xFFFFFFFF
     if crc != stored_crc:
         raise BlobError("checksum_mismatch", "CRC32", expected=hex(stored_crc), found=hex(crc))
     expected_spec = None
+    expected_etypes = None
     if arch is not None:
         arch = A.get_arch(arch) if isinstance(arch, str) else arch
         want = A.fingerprint(arch)
         if fp != want:
             raise BlobError("arch_mismatch", f"fingerprint for {arch.name}", expected=f"{want:#018x}",
                             found=f"{fp:#018x}")
-        expected_spec = A.blob_tensor_spec(arch)
-        if count != len(expected_spec):
+        if dtype == DTYPE_INT8:
+            from . import quant
+            expected_spec = [(n, d) for n, d, _ in quant.int8_tensor_spec(arch)]
+            expected_etypes = [et for _, _, et in quant.int8_tensor_spec(arch)]
+        elif dtype == DTYPE_FLOAT32:
+            expected_spec = A.blob_tensor_spec(arch)
+        if expected_spec is not None and count != len(expected_spec):
             raise BlobError("size_mismatch", "tensor count", expected=len(expected_spec), found=count)
     if header_size != HEADER_SIZE:
         raise BlobError("bad_table", "header size", expected=HEADER_SIZE, found=header_size)
@@ -206,6 +248,7 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
                         expected=f">= {table_end}, multiple of {ALIGN}", found=payload)
     entries: List[TensorEntry] = []
     tensors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    etypes: List[int] = []
     for i in range(count):
         e = HEADER_SIZE + ENTRY_SIZE * i
         raw_name, ndim, d0, d1, d2, d3, res0, off, n, res1 = struct.unpack_from("<48sI4IIQQQ", data, e)
@@ -220,26 +263,39 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
             if name != ename or used != tuple(eshape):
                 raise BlobError("size_mismatch", "name / dims", tensor_index=i, tensor_name=name,
                                 expected=f"{ename} {list(eshape)}", found=f"{name} {list(used)}")
+        et = ETYPE_FLOAT32
+        if dtype == DTYPE_INT8:
+            et = res0
+            if et not in ETYPE_SIZE:
+                raise BlobError("bad_table", "element type", tensor_index=i, tensor_name=name,
+                                expected="1 (float32), 2 (int8) or 3 (int32)", found=et)
+            if expected_etypes is not None and et != expected_etypes[i]:
+                raise BlobError("size_mismatch", "element type", tensor_index=i, tensor_name=name,
+                                expected=expected_etypes[i], found=et)
         prod = int(np.prod(used, dtype=np.int64))
         if n != prod:
             raise BlobError("bad_table", "element count != product of dims", tensor_index=i,
                             tensor_name=name, expected=prod, found=n)
-        if off % ALIGN or off < payload or off + 4 * n > total - 4:
+        size = ETYPE_SIZE[et]
+        if off % ALIGN or off < payload or off + size * n > total - 4:
             raise BlobError("bad_table", "data offset out of range or not 64-aligned", tensor_index=i,
-                            tensor_name=name, expected=f"[{payload}, {total - 4 - 4 * n}], multiple of 64",
+                            tensor_name=name, expected=f"[{payload}, {total - 4 - size * n}], multiple of 64",
                             found=off)
-        arr = np.frombuffer(data, dtype="<f4", count=n, offset=off).astype(np.float32).reshape(used)
+        arr = np.frombuffer(data, dtype=ETYPE_NUMPY[et], count=n, offset=off)
+        arr = arr.astype({ETYPE_FLOAT32: np.float32, ETYPE_INT8: np.int8, ETYPE_INT32: np.int32}[et]).reshape(used)
+        etypes.append(et)
         entries.append(TensorEntry(name, used, off, n))
         tensors[name] = arr
     if check_finite:
         for i, (name, arr) in enumerate(tensors.items()):
-            if not np.all(np.isfinite(arr)):
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 raise BlobError("non_finite_weight", "non-finite weight", tensor_index=i, tensor_name=name)
         # Mirrors the C++ reader's Status::invalid_weight: a PULSE input-normalisation std <= 0.
         for i, (name, arr) in enumerate(tensors.items()):
             if name == "input_norm" and arr.ndim == 2 and arr.shape[1] == 2 and not np.all(arr[:, 1] > 0):
                 raise BlobError("invalid_weight", "input_norm std must be > 0", tensor_index=i, tensor_name=name)
-    return Blob((vmaj, vmin), dtype, fp, header_size, total, payload, stored_crc, entries, tensors)
+    return Blob((vmaj, vmin), dtype, fp, header_size, total, payload, stored_crc, entries, tensors,
+                etypes if dtype == DTYPE_INT8 else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,8 +304,15 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
 def blob_to_state_dict(arch: Union[str, A.Arch], blob: Blob):
     """Map blob tensors to a training-style state_dict (numpy float32), see the module docstring.
 
-    Returns (state_dict, input_norm or None).
+    Returns (state_dict, input_norm or None). Only a float32 blob (dtype 1) maps to a state_dict:
+    an int8 blob (dtype 2: quant.QNet.from_blob) or a kernel-order float32 blob (dtype 3) raises
+    BlobError('wrong_dtype').
     """
+    if blob.dtype != DTYPE_FLOAT32:
+        what = {DTYPE_INT8: "an int8 blob (read it with quant.QNet.from_blob)",
+                DTYPE_FLOAT32_KERNEL: "a float32 blob in the C++ kernels' order (no PyTorch order to map back)"}
+        raise BlobError("wrong_dtype", f"blob_to_state_dict needs a PyTorch-order float32 blob, this is "
+                        f"{what.get(blob.dtype, 'dtype ' + str(blob.dtype))}", expected=DTYPE_FLOAT32, found=blob.dtype)
     sd: "OrderedDict[str, np.ndarray]" = OrderedDict()
     extra: dict = {}
     for layer in A.flatten(A.layers(arch)):
