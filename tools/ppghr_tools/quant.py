@@ -290,6 +290,27 @@ def _window_norm(x: np.ndarray, rec) -> np.ndarray:
     return out[:, None]                          # (B, 1, R, L)
 
 
+def window_norm_f32(x: np.ndarray, rec) -> np.ndarray:
+    """WINDOW_NORM as the C++ WindowNorm<float>::forward computes it (include/ppghr/layers/
+    window_norm.hpp): float32 throughout, sums accumulated sequentially in sample order (np.add.
+    accumulate is sequential), every product and quotient rounded to float32, no fused multiply-add.
+    (N, rows, length) -> (N, rows, length) float32. The int8 path quantises this, so a C++ build
+    without FP contraction (-ffp-contract=off) gets the same int8 input bit for bit."""
+    rows, length, floor_ug = rec
+    f = np.float32
+    x = np.asarray(x, dtype=f).reshape(-1, rows, length)
+    s = np.add.accumulate(x, axis=2, dtype=f)[..., -1]
+    m = (s / f(length)).astype(f)
+    d = (x - m[..., None]).astype(f)
+    q = np.add.accumulate((d * d).astype(f), axis=2, dtype=f)[..., -1]
+    var = (q / f(length)).astype(f)
+    acc = np.add.accumulate(var[:, 1:], axis=1, dtype=f)[:, -1]
+    s_ppg = np.maximum(np.sqrt(var[:, 0]).astype(f), f(A.PULSE_PPG_EPS))
+    s_acc = np.maximum(np.sqrt((acc / f(rows - 1)).astype(f)).astype(f), f(float(floor_ug) * 1e-6))
+    div = np.concatenate([s_ppg[:, None], np.repeat(s_acc[:, None], rows - 1, axis=1)], axis=1)
+    return (d / div[..., None]).astype(f)
+
+
 # --------------------------------------------------------------------------------------------
 # Float forward (float64), with the calibration ranges
 
@@ -591,7 +612,7 @@ class QNet:
         a = self.arch
         x = np.asarray(x, dtype=np.float64).reshape(-1, a.in_channels, a.in_length)
         if self.ops[1].code == A.OP_WINDOW_NORM:
-            x = _window_norm(x, self.ops[1].rec)[:, 0]
+            x = window_norm_f32(x, self.ops[1].rec)
         off = self.t["input.offset"].reshape(1, -1, 1)
         sc = self.t["input.scale"].reshape(1, -1, 1)
         q = quantize(x, sc, int(self.t["input.zero_point"][0]), off)
@@ -623,7 +644,8 @@ class QNet:
 
     def forward_trace(self, x) -> "OrderedDict[str, Tuple[np.ndarray, float, int]]":
         """Every quantised activation of the int8 forward: name ('input', op names, 'R.add') ->
-        (int8 values, scale, zero point). For per-layer checks of the C++ kernels and diagnostics."""
+        (int8 values, scale, zero point); the last op's entry is (int32 accumulators, acc_scale [c_out],
+        0). For per-layer checks of the C++ kernels and diagnostics."""
         trace: "OrderedDict[str, Tuple[np.ndarray, float, int]]" = OrderedDict()
         self._forward_q(np.asarray(x, dtype=np.float64).reshape(-1, self.arch.in_channels, self.arch.in_length), trace)
         return trace
@@ -819,10 +841,13 @@ def specnet_data(calib: str):
     return calib_x, sets, feats, sorted(val)
 
 
-def pulse_data(calib: str, val_ids: Sequence[str]):
-    """The same for the PULSE networks: the 4 x 256 raw windows of distill.pulse_windows_of (PPG
-    channel 0 + accelerometer, 32 Hz, no band-pass; only windows whose every row is ok, as in
-    training), calibration on the `calib` recordings that are not in val_ids (the model card's)."""
+def window_data(calib: str, val_ids: Sequence[str], net: str = "pulse"):
+    """The same for the time-domain networks, windows as their training made them (distill.py):
+    net 'pulse': the 4 x 256 raw windows of distill.pulse_windows_of (PPG channel 0 + accelerometer,
+    32 Hz, no band-pass; only windows whose every row is ok); net 'resnet' (ResNet, MLP): the 200-sample
+    band-passed, z-scored PPG channel-0 windows of data.load_windows / distill.resnet_windows_of.
+    Calibration on the `calib` recordings that are not in val_ids (the model card's)."""
+    from . import data as D
     from . import datasets as DS
     from . import distill as DI
     sets, feats = {}, {}
@@ -832,11 +857,11 @@ def pulse_data(calib: str, val_ids: Sequence[str]):
             recs = []
             for rid in ds.ids():
                 r = DS.load_recording(rid, ds)
-                if len(r.acc):
+                if len(r.acc) or net != "pulse":
                     recs.append((rid, r.ppg[:, 0], r.acc, r.hr, r.fs))
-            w = DI.pulse_windows_of(recs)
+            w = DI.pulse_windows_of(recs) if net == "pulse" else DI.resnet_windows_of(recs)
         else:
-            w = DI.load_pulse_windows(key, verbose=False)
+            w = DI.load_pulse_windows(key, verbose=False) if net == "pulse" else D.load_windows(key, "resnet", verbose=False)
         sets[key], feats[key] = {}, {}
         for i, rid in enumerate(w.ids):
             m = w.rec == i
@@ -910,13 +935,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         calib_x, sets, feats, val = specnet_data(a.calib)
         if cv and cv != val:
             print(f"quant: warning: validation recordings {val} differ from the card's {cv}", file=sys.stderr)
-    elif arch.family == A.FAMILY_PULSE_STUDENT and arch.has_classes:
+    elif arch.has_classes and arch.family in (A.FAMILY_PULSE_STUDENT, A.FAMILY_RESNET, A.FAMILY_MLP):
         if not cv:
             raise SystemExit(f"quant: {card} (the model card) must list the validation recordings")
-        calib_x, sets, feats, val = pulse_data(a.calib, cv)
+        calib_x, sets, feats, val = window_data(a.calib, cv, "pulse" if arch.is_pulse else "resnet")
     else:
-        raise SystemExit(f"quant: the accuracy run supports the spectral networks and the 180-class PULSE "
-                         f"student; {arch.name} is neither (quantize_network itself takes any but the teacher)")
+        raise SystemExit(f"quant: the accuracy run supports the spectral networks, the 180-class PULSE student, "
+                         f"the ResNets and the MLPs; not {arch.name} (quantize_network itself takes any but the teacher)")
     stats = calibrate(float_ops(arch, fb.tensors), arch, calib_x)
     net = quantize_network(arch, fb.tensors, None, stats=stats)
     variant = quantize_network(arch, fb.tensors, None, stats=stats, int8_logits=True) if a.compare_int8_logits else None
@@ -931,11 +956,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if arch.is_specnet:
         notes = ("Windows: every labelled window of every recording, features spectrain.recording_features (as the "
                  "models' own evaluation).")
-    else:
+    elif arch.is_pulse:
         notes = ("Windows: distill.pulse_windows_of (PPG channel 0 + accelerometer, 32 Hz, raw units), only the labelled "
                  "windows whose 4 rows are all ok (as in training and the model card); the decoders run over each "
                  "recording's kept windows in order (a dropped window is skipped, not filled); wrist: its recordings "
                  "that have an accelerometer.")
+    else:
+        notes = ("Windows: data.load_windows / distill.resnet_windows_of (PPG channel 0, 25 Hz, band-pass, per-window "
+                 "z-score), only the labelled windows the front end accepts (as in training and the model card); the "
+                 "decoders run over each recording's kept windows in order (a dropped window is skipped, not filled).")
     notes += f" Largest possible |accumulator| of any op: {bound:,} (< 2^31)."
     lines = table_markdown(rows)
     print("\n".join(lines))

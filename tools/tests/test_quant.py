@@ -254,6 +254,37 @@ def test_pools_and_channel_pad_match_loops():
     assert p.shape == (1, 5, 7) and (p[0, 0] == -9).all() and (p[0, 3:] == -9).all() and np.array_equal(p[0, 1:3], x[0])
 
 
+def test_window_norm_f32_is_the_cpp_float_loop():
+    # include/ppghr/layers/window_norm.hpp WindowNorm<float>::forward, written as its loops over
+    # numpy float32 scalars (sequential sums, every operation rounded to float32): exact equality
+    f = np.float32
+    rng = np.random.RandomState(50)
+    rows, length = 4, 16
+    x = (rng.randn(3, rows, length) * np.array([800.0, 0.1, 0.3, 0.02])[None, :, None] + 3.0).astype(f)
+    got = Q.window_norm_f32(x, (rows, length, 50000))
+    for w in range(3):
+        mean, var = [], []
+        for r in range(rows):
+            s_ = f(0)
+            for t in range(length):
+                s_ = f(s_ + x[w, r, t])
+            m = f(s_ / f(length))
+            q = f(0)
+            for t in range(length):
+                d = f(x[w, r, t] - m)
+                q = f(q + f(d * d))
+            mean.append(m)
+            var.append(f(q / f(length)))
+        acc = f(0)
+        for r in range(1, rows):
+            acc = f(acc + var[r])
+        s_ppg = max(f(np.sqrt(var[0])), f(1e-6))
+        s_acc = max(f(np.sqrt(f(acc / f(rows - 1)))), f(50000 * 1e-6))
+        for r in range(rows):
+            for t in range(length):
+                assert got[w, r, t] == f(f(x[w, r, t] - mean[r]) / (s_ppg if r == 0 else s_acc))
+
+
 # --- networks ------------------------------------------------------------------------------------
 
 def _random_tensors(arch, seed):
