@@ -230,7 +230,7 @@ class MultiheadAttention {
     visit_param(v, TensorSpec(prefix.plus(".in_proj_weight"), {3 * Embed, Embed}), in_proj_weight);
     visit_param(v, TensorSpec(prefix.plus(".in_proj_bias"), {3 * Embed}), in_proj_bias);
     visit_param(v, TensorSpec(prefix.plus(".out_proj.weight"), {Embed, Embed}), out_weight_t,
-                [this](const auto& s) { set_out_proj_weight(s); });
+                [this](const auto& s) { this->set_out_proj_weight(s); });
     visit_param(v, TensorSpec(prefix.plus(".out_proj.bias"), {Embed}), out_proj_bias);
   }
 

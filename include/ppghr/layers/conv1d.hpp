@@ -263,7 +263,7 @@ class Conv1d {
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
     visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, cin_per_group, Kernel}), weight,
-                [this](const auto& s) { set_weight(s); });
+                [this](const auto& s) { this->set_weight(s); });
     visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), bias);
   }
 

@@ -51,7 +51,7 @@ class FlattenLinear {
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
     visit_param(v, TensorSpec(prefix.plus(".weight"), {Out, in_features}), dense.weight,
-                [this](const auto& s) { set_weight(s); });
+                [this](const auto& s) { this->set_weight(s); });
     visit_param(v, TensorSpec(prefix.plus(".bias"), {Out}), dense.bias);
   }
 

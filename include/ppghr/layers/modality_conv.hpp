@@ -80,7 +80,7 @@ class ModalityConv {
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
     visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, CIn, Rows, 1}), weight,
-                [this](const auto& s) { set_weight(s); });
+                [this](const auto& s) { this->set_weight(s); });
     visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), bias);
   }
 

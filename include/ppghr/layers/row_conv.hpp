@@ -80,7 +80,7 @@ class RowConv1d {
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
     visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, CIn / Groups, 1, Kernel}), conv.weight,
-                [this](const auto& s) { conv.set_weight(s); });
+                [this](const auto& s) { this->conv.set_weight(s); });
     visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), conv.bias);
   }
 
