@@ -163,6 +163,18 @@ int main(int argc, char** argv) {
     std::fputs(cli::usage_text(), stderr);
     return 0;
   }
+  if (!a.write_in_place.empty()) {
+    std::string name;
+    auto packed = cli::in_place_blob(a.model, name);
+    if (!packed) return error(packed.error());
+    cli::OutFile out;
+    if (cli::Status s = out.open(a.write_in_place); !s) return error(s.error());
+    std::fwrite(packed->data(), 1, packed->size(), out.get());
+    if (cli::Status s = out.close(); !s) return error(s.error());
+    std::fprintf(stderr, "%s: wrote %zu bytes, the dtype-3 (in-place) blob of %s, to '%s'\n", name.c_str(),
+                 packed->size(), a.model.c_str(), a.write_in_place.c_str());
+    return 0;
+  }
   auto made = cli::make_runner(a.model, a.arch);
   if (!made) return error(made.error());
   cli::Runner& runner = *made->runner;

@@ -23,7 +23,10 @@
 # 1 and 3 PPG channels + the forward filter, examples/mcu/spectral_main.cpp) when
 # include/ppghr/spectral/estimator.hpp exists; then specnet2 (SpectralNet<1, SpecNet<2>>: the
 # estimator's features through a SpecNet with random golden.py weights, + the forward filter, also
-# spectral_main.cpp) when include/ppghr/models/specnet.hpp exists. Exits nonzero when any check fails. Environment:
+# spectral_main.cpp) when include/ppghr/models/specnet.hpp exists. Each of resnet2, pulse_student and
+# specnet2 also as <net>_flash: the network reading its weights in place (ppghr::in_place_t) from the
+# dtype-3 blob of the same weights, its outputs checked identical to <net>'s to the bit.
+# Exits nonzero when any check fails. Environment:
 #   JOBS=N  parallel build jobs (default 2);  PPGHR_SKIP_APT=1  do not check or install packages;
 #   PPGHR_MCU_BUILD=DIR  build tree (default build-mcu);  PPGHR_MCU_NO_REPORT=1  leave the doc alone;
 #   PPGHR_MCU_NETS=a,b   the networks (default above)
@@ -51,10 +54,10 @@ qemu-system-arm --version | head -n1
 if [[ -n ${PPGHR_MCU_NETS:-} ]]; then
   read -r -a NETS <<<"${PPGHR_MCU_NETS//,/ }"
 else
-  NETS=(resnet1 resnet2)
-  if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student); fi
+  NETS=(resnet1 resnet2 resnet2_flash)
+  if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student pulse_student_flash); fi
   if [[ -f include/ppghr/spectral/estimator.hpp ]]; then NETS+=(spectral1 spectral3); fi
-  if [[ -f include/ppghr/models/specnet.hpp ]]; then NETS+=(specnet2); fi
+  if [[ -f include/ppghr/models/specnet.hpp ]]; then NETS+=(specnet2 specnet2_flash); fi
 fi
 NETS_CMAKE=$(IFS=';'; echo "${NETS[*]}")
 NETS_CSV=$(IFS=','; echo "${NETS[*]}")
@@ -184,7 +187,7 @@ for net in "${NETS[@]}"; do
   golden=()
   case $net in
     resnet1) golden=(--golden tests/golden/resnet1.golden) ;;
-    pulse_student) golden=(--golden tests/golden/pulse_student.golden) ;;
+    pulse_student | pulse_student_flash) golden=(--golden tests/golden/pulse_student.golden) ;;
   esac
   tol=1e-6
   if [[ $net == spectral* || $net == specnet* ]]; then tol=1e-5; fi  # the spectral estimator: 1e-5 (issue 12; measured ~1e-8)
@@ -196,14 +199,29 @@ for net in "${NETS[@]}"; do
   done
 done
 
+# The _flash images (weights read in place from the dtype-3 blob) print the same outputs, to the
+# bit, as the images that copy the weights into RAM: same kernels, same values, same order.
+for net in "${NETS[@]}"; do
+  [[ $net == *_flash ]] || continue
+  for cfg in m4-Os m4-O2; do
+    a="$RUNS/$cfg-${net%_flash}.txt" b="$RUNS/$cfg-$net.txt"
+    [[ -f $a && -f $b ]] || { fail "$cfg $net: no run of ${net%_flash} to compare with"; continue; }
+    if diff <(grep -E "^(out|checksum) " "$a") <(grep -E "^(out|checksum) " "$b") >/dev/null; then
+      echo "$cfg $net: outputs identical to ${net%_flash}'s (weights in place vs copied)"
+    else
+      fail "$cfg $net: outputs differ from ${net%_flash}'s"
+    fi
+  done
+done
+
 # ---- 6. report -------------------------------------------------------------------------------
 if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 ]]; then
   blobs=()
   for net in "${NETS[@]}"; do
     case $net in
-      resnet2) blobs+=(--blob "resnet2=models/resnet2_bami1.ppgw") ;;
+      resnet2 | resnet2_flash) blobs+=(--blob "$net=models/resnet2_bami1.ppgw") ;;
       spectral*) ;;  # no weights
-      *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/$net.ppgw") ;;
+      *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/${net%_flash}.ppgw") ;;  # dtype 1 (the same weights)
     esac
   done
   "$PYTHON" examples/mcu/footprint.py --build "$B" --nets "$NETS_CSV" "${blobs[@]}" --out docs/mcu-footprint.md ||

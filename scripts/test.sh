@@ -5,7 +5,9 @@
 #   2. build/       Release build, -j2, then ctest (unit + packaging tests)
 #   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g, asserts on), then ctest
 #                   without the "consumer" label (the consumer builds are not sanitized anyway) and
-#                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan)
+#                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan);
+#                   the compile-only checks (compile_fail, headers alone, two TUs) are not configured
+#                   there, and the cli test runs its PyTorch parity for one network of each kind
 #   3b. scripts/fuzz.sh: the libFuzzer targets of fuzz/ (clang, ASan + UBSan) 30 s each on their seed
 #      corpora, after replaying fuzz/regressions/ (installs clang and libclang-rt-dev when missing)
 #   4. scripts/mcu.sh: the Cortex-M4F build under qemu-system-arm, compared with the host build,

@@ -201,6 +201,7 @@ TEST_CASE("every error code has its own name") {
       {Status::file_error, 11, "file error"},
       {Status::buffer_too_small, 12, "buffer too small"},
       {Status::invalid_weight, 13, "invalid weight"},
+      {Status::misaligned, 14, "misaligned"},
   };
   REQUIRE(std::size(rows) == kStatusCount);
   for (std::size_t i = 0; i < std::size(rows); ++i) {

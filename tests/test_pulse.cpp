@@ -306,8 +306,8 @@ TEST_CASE("InputNorm: (x - mean) / std per row; check() finds a std that is not 
   InputNorm<float, 4, 256> n;
   const float norm[8] = {-0.0005f, 85.9549f, -0.5196f, 0.3501f, 0.1493f, 0.6334f, 0.3673f, 0.4099f};
   for (int r = 0; r < 4; ++r) {
-    n.mean[r] = norm[2 * r];
-    n.stddev[r] = norm[2 * r + 1];
+    n.norm[2 * r] = norm[2 * r];
+    n.norm[2 * r + 1] = norm[2 * r + 1];
   }
   const auto x = random_vector(1024, 1, -100.f, 100.f);
   std::vector<float> y(1024), ref(1024);

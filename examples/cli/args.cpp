@@ -58,6 +58,8 @@ Expected<Args> parse_args(int argc, const char* const* argv) {
       target = &a.out_path;
     else if (opt == "--windows-out")
       target = &a.windows_out;
+    else if (opt == "--write-in-place")
+      target = &a.write_in_place;
     else if (opt == "--subset")
       target = &a.subset;
     else if (opt == "--decode")
@@ -95,6 +97,11 @@ Expected<Args> parse_args(int argc, const char* const* argv) {
   if (format != "csv" && format != "json") return fail("--format must be csv or json");
   a.json = format == "json";
   const int inputs = !a.csv.empty() + !a.dataset.empty() + !a.eval_dir.empty();
+  if (!a.write_in_place.empty()) {
+    if (inputs != 0) return fail("--write-in-place converts --model only: give no --csv, --dataset or --eval");
+    if (a.model == "spectral") return fail("--write-in-place needs a network blob, not --model spectral");
+    return a;
+  }
   if (inputs != 1) return Error{"give exactly one of --csv, --dataset, --eval", true};
   // Decoding: --decode MODE, --track (= online), --track-clamp (the PULSE clamp); one of them.
   if (a.track + a.track_clamp + !decode_arg.empty() > 1 && !(a.track && decode_arg == "online" && !a.track_clamp))
@@ -120,6 +127,9 @@ const char* usage_text() {
          "--track-clamp]\n"
          "                      [--format csv|json] [--out FILE] [--windows-out FILE.csv] [--adc-min X --adc-max Y] "
          "[--subset NAME]\n"
+         "       ppghr-estimate --model M.ppgw --write-in-place OUT.ppgw\n"
+         "  --write-in-place F  write M's weights as a dtype-3 blob (the kernels' order, for a network\n"
+         "                    that reads its weights in place from flash: ppghr::in_place_t) and exit\n"
          "  --model M.ppgw    a blob for any network of the library's registry (resnet1..12, mlp1..4,\n"
          "                    pulse_teacher / pulse_student (regression heads), their _cls (180 classes)\n"
          "                    and _wn / _wn_cls (per-window normalisation), specnet1..12, specnet1..12w32);\n"

@@ -14,6 +14,7 @@ namespace cli {
 struct Args {
   bool help = false;  ///< --help / -h: print usage() and exit 0 (nothing else is checked)
   std::string model, csv, dataset, recording, eval_dir, ref, arch, out_path, subset, windows_out;
+  std::string write_in_place;  ///< --write-in-place F: write --model's dtype-3 blob to F, no input
   bool json = false;         ///< --format json (default csv)
   double rate = 0;           ///< --rate, Hz (0: not given)
   bool track = false;        ///< --track (= --decode online)

@@ -299,13 +299,29 @@ class SpectralRunner final : public MultiChannelRunner<SpectralRunner> {
   bool warned_no_acc_ = false;
 };
 
-Expected<MadeRunner> make_net_runner(const std::string& path, const std::string& arch) {
+// The bytes of the model blob file `path` (a regular file starting with the blob magic).
+Expected<std::vector<unsigned char>> read_model(const std::string& path) {
   if (Status s = require_regular_file(path, "model "); !s) return s.error();
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail("cannot open model '" + path + "': " + std::strerror(errno));
-  const std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> blob((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (blob.size() < 24 || std::memcmp(blob.data(), "PPGW", 4) != 0)
     return fail("'" + path + "' is not a ppghr model blob (bad magic)");
+  return blob;
+}
+
+// The error for a blob whose fingerprint no network of the registry has.
+Error unknown_network(const std::string& path, std::uint64_t fp) {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fp));
+  return Error{"'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
+               "; it runs " + network_list() + ")"};
+}
+
+Expected<MadeRunner> make_net_runner(const std::string& path, const std::string& arch) {
+  auto read = read_model(path);
+  if (!read) return read.error();
+  const std::vector<unsigned char>& blob = *read;
   const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
   // The registry's network with this fingerprint; with --arch, it must be that one.
   std::unique_ptr<Runner> runner;
@@ -333,12 +349,9 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
   if (!arch.empty() && !ppghr::registry::visit(arch.c_str(), [](const auto&) {}))
     return fail("--arch " + arch + " is not a network this tool runs (" + network_list() + ")");
   if (!runner) {
-    char hex[32];
-    std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(fp));
     if (!found_name.empty())
       return fail("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
-    return fail("'" + path + "' is a blob for a network this tool does not run (architecture fingerprint " + hex +
-                "; it runs " + network_list() + ")");
+    return unknown_network(path, fp);
   }
   return MadeRunner{std::move(runner), found_name};
 }
@@ -362,6 +375,31 @@ Expected<std::vector<int>> resolve_channels(const std::vector<int>& sel, const R
       return fail("--channels: '" + r.name + "' has " + std::to_string(r.ppg_channels) + " PPG channel(s) (0.." +
                   std::to_string(r.ppg_channels - 1) + "), no channel " + std::to_string(c));
   return sel;
+}
+
+Expected<std::vector<unsigned char>> in_place_blob(const std::string& path, std::string& name) {
+  auto read = read_model(path);
+  if (!read) return read.error();
+  const std::vector<unsigned char>& blob = *read;
+  const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
+  std::optional<Expected<std::vector<unsigned char>>> out;
+  (void)ppghr::registry::visit(fp, [&](const auto& e) {
+    using Net = typename std::decay_t<decltype(e)>::type;
+    name = e.name;
+    auto net = std::make_unique<Net>();
+    const ppghr::LoadReport rep = net->load(blob.data(), blob.size());
+    if (!rep.ok()) {
+      out = load_error(rep, path);
+      return;
+    }
+    std::vector<unsigned char> packed(ppghr::blob::blob_size(*net));
+    std::size_t n = 0;
+    const ppghr::Status st = ppghr::blob::write_packed_blob(*net, packed.data(), packed.size(), &n);
+    if (st != ppghr::Status::ok) out = fail(std::string("cannot write the in-place blob: ") + ppghr::status_name(st));
+    else out = std::move(packed);
+  });
+  if (!out) return unknown_network(path, fp);
+  return std::move(*out);
 }
 
 Expected<MadeRunner> make_runner(const std::string& model, const std::string& arch) {

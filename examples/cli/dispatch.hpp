@@ -76,6 +76,11 @@ struct MadeRunner {
 /// blob is loaded (and so checked) here.
 Expected<MadeRunner> make_runner(const std::string& model, const std::string& arch);
 
+/// The blob file `path` (any network of the registry, dtype 1), loaded and rewritten as the
+/// dtype-3 blob an in-place network reads (ppghr::blob::write_packed_blob); `name` gets the
+/// network's registry name.
+Expected<std::vector<unsigned char>> in_place_blob(const std::string& path, std::string& name);
+
 /// The registry's network names, ", "-separated (as listed in errors).
 std::string network_list();
 

@@ -311,7 +311,11 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         "RAM = .data + .bss + the stack high-water mark (the stack is painted at reset and scanned after the "
         "last inference). The network object (`sizeof(Net)`) holds a float32 copy of the weights "
         "(the layers own their repacked weights; the blob in flash is only read by `load()`) plus the "
-        "activation scratch and the result.")
+        "activation scratch and the result. A `<net>_flash` image is the same network reading its weights "
+        "in place (`ppghr::in_place_t<Net>`, include/ppghr/core/storage.hpp): its blob is the dtype-3 blob "
+        "of the same weights (the kernels' order, `tools/ppghr_tools/packed.py`), `load()` validates it and "
+        "points the layers at it, and the network object holds only the scratch, the result and one "
+        "pointer per tensor; its outputs are checked identical, to the bit, to `<net>`'s.")
     add("")
     add("| network | opt | code | constants | weights (blob) | .data | **flash** | test windows | .bss | of which the network | stack used | **RAM** |")
     add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -324,11 +328,12 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     add("")
     add("The network object, split (the same on the host, x86-64):")
     add("")
-    add("| network | parameters | float32 weights in RAM | scratch + result | sizeof(Net) | blob in flash |")
+    add("| network | parameters | float32 weights in RAM | scratch + result (+ pointers) | sizeof(Net) | blob in flash |")
     add("|---|--:|--:|--:|--:|--:|")
     for net in nets:
         x = m[("m4-Os", net)]
-        add(f"| {net} | {b(x['params'])} | {b(x['weight_bytes'])} | {b(x['net_object'] - x['weight_bytes'])} | "
+        in_ram = 0 if net.endswith("_flash") else x['weight_bytes']
+        add(f"| {net} | {b(x['params'])} | {b(in_ram)} | {b(x['net_object'] - in_ram)} | "
             f"{b(x['net_object'])} | {b(x['blob_bytes'])} |")
     add("")
     if any(m[(c, n)]["net_in_data"] for c in CONFIGS for n in nets):
@@ -370,7 +375,8 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         "instructions; no cycle count is claimed here. "
         "The count is deterministic: `scripts/mcu.sh` runs each image twice and requires identical output, "
         "counts included. `predict()` includes the input check, softmax and argmax; `load()` validates the "
-        "whole blob (CRC32 over every byte, every tensor) and copies it into the network.")
+        "whole blob (CRC32 over every byte, every tensor) and copies it into the network (a `_flash` "
+        "image: validates it and points at it).")
     add("")
     add("| network | opt | MACs | instructions / inference (min-max over 4 windows) | **instructions / MAC** | load() instructions |")
     add("|---|---|--:|--:|--:|--:|")
@@ -475,45 +481,34 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     if est:
         L.extend(render_spectral(est, m, fits))
 
-    add("## An int8 path (not implemented) vs PULSE's 37.9 kB")
+    owning = [n for n in nets if not n.endswith("_flash")]
+    add("## An int8 path (not implemented yet) vs PULSE's 37.9 kB")
     add("")
-    add("The PULSE paper runs its student int8-quantised on two Cortex-M MCUs with a 37.9 kB footprint. This "
-        "library is float32 throughout. What int8 would take, per network (weights: int8 for every conv / "
-        "linear weight with one float32 scale per output channel, everything else 4 bytes (int32 biases, "
-        "folded BatchNorm, input norm); activations: the same scratch buffers at 1 byte per value):")
+    add("The PULSE paper runs its student int8-quantised on two Cortex-M MCUs with a 37.9 kB footprint. The "
+        "C++ library is float32 throughout (the int8 reference arithmetic is being built in `tools/`). What "
+        "int8 would take, per network (weights: int8 for every conv / linear weight with one float32 scale per "
+        "output channel, everything else 4 bytes (int32 biases, folded BatchNorm, input norm); activations: "
+        "the same scratch buffers at 1 byte per value):")
     add("")
     add("| network | float32 weights | int8 weights + scales + biases | float32 scratch | int8 scratch (~) | int8 total (weights in flash + scratch in RAM) |")
     add("|---|--:|--:|--:|--:|--:|")
-    for net in nets:
+    for net in owning:
         x = m[("m4-Os", net)]
         q = int8[net]
         act8 = x["scratch_bytes"] // 4
         add(f"| {net} | {b(4 * q['floats'])} | {b(q['total'])} ({b(q['int8_weights'])} + {b(q['scales'])} + "
             f"{b(q['other'])}) | {b(x['scratch_bytes'])} | {b(act8)} | {b(q['total'] + act8)} ({kb(q['total'] + act8)}) |")
     add("")
-    add("What is missing for that, in order of payoff:")
-    add("")
-    inplace = "; ".join(f"{n} {kb(m[('m4-Os', n)]['ram'])} -> {kb(m[('m4-Os', n)]['ram'] - m[('m4-Os', n)]['weight_bytes'])}"
-                        for n in nets)
-    add("1. **Weights used in place from flash.** Today `load()` copies (and repacks) every weight into the "
-        "network object, so the weights occupy flash (the blob) *and* RAM. Layers that read their weights "
-        "through a pointer into a blob stored already in the packed layout would cut RAM by the float32 "
-        f"weight bytes, without any quantisation ({inplace}).")
-    add("2. **An int8 blob dtype** (the format has a dtype field; only float32 exists) with per-output-channel "
-        "scales and zero points, exported by `tools/ppghr_tools/export.py` after calibration on training "
-        "windows, and a golden test of the quantised network against its fake-quantised PyTorch twin.")
-    add("3. **int8 kernels** with int32 accumulators and requantisation (the CMSIS-NN scheme): the M4's "
-        "`SMLAD` does two 16-bit MACs per instruction, so ~0.5-1 instruction per MAC instead of the "
-        "float32 reference loops' figure above.")
-    smallest = min(nets, key=lambda n: int8[n]["total"] + m[("m4-Os", n)]["scratch_bytes"] // 4)
-    add("4. **An activation plan**: the networks keep 2-3 full-size activation buffers; a per-layer liveness "
-        "plan (TFLM's arena) and in-place ReLU/pooling shrink the scratch further. "
-        + (f"For the PULSE student, int8 weights alone are {kb(int8['pulse_student']['total'])}, so its "
-           f"37.9 kB needs (1)-(4) together. " if "pulse_student" in nets else "")
-        + f"The smallest int8 estimate above is {smallest}'s, {kb(int8[smallest]['total'] + m[('m4-Os', smallest)]['scratch_bytes'] // 4)}, "
-        "before any activation planning; the code (kernels, loader, start-up) adds the flash in the first "
-        "table's code column.")
-    add("")
+    flash = [n for n in nets if n.endswith("_flash") and n[:-6] in nets]
+    if flash:
+        add("Weights in place from flash (the `_flash` images above) already take the float32 weights out of "
+            "RAM: " + "; ".join(f"{n[:-6]} {kb(m[('m4-Os', n[:-6])]['ram'])} -> {kb(m[('m4-Os', n)]['ram'])}"
+                                for n in flash) + " of RAM at -Os. "
+            "The activations are planned at compile time (two ping-pong buffers, models/chain.hpp). What is "
+            "left for the int8 path: an int8 blob dtype with per-channel scales and requantisation multipliers, "
+            "and int8 kernels with int32 accumulators (CMSIS-NN's scheme; the M4's `SMLAD` does two 16-bit "
+            "MACs per instruction).")
+        add("")
     return "\n".join(L)
 
 

@@ -44,7 +44,12 @@ namespace {
 #endif
 static_assert(ppghr::registry::index_of(PPGHR_MCU_NET) < ppghr::registry::count,
               "PPGHR_MCU_NET is not a network of the registry (models/registry.hpp)");
+#if defined(PPGHR_MCU_IN_PLACE)
+// The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
+using Net = ppghr::in_place_t<ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>>;
+#else
 using Net = ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>;
+#endif
 constexpr const char* kNetName = PPGHR_MCU_NET;
 
 static_assert(Net::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this network");
@@ -101,7 +106,8 @@ int plat::app_main() noexcept {
   t1 = plat::instructions();
   l.str("calibration spin=2000000 measured=").u64(t1 - t0).str(" overhead=").u64(overhead).flush();
 
-  // Load straight from flash: validated (header, CRC32, fingerprint, every tensor) then copied.
+  // Load straight from flash: validated (header, CRC32, fingerprint, every tensor) then copied
+  // (the _flash images: then pointed at, nothing copied).
   t0 = plat::instructions();
   const ppghr::LoadReport r = g_net.load(ppghr_mcu_model, ppghr_mcu_model_size);
   t1 = plat::instructions();

@@ -46,7 +46,10 @@ namespace {
 #if !defined(PPGHR_MCU_SPECTRAL) || PPGHR_MCU_SPECTRAL < 1 || PPGHR_MCU_SPECTRAL > 4
 #error "define PPGHR_MCU_SPECTRAL to the number of PPG channels (1..4)"
 #endif
-#if defined(PPGHR_MCU_SPECNET)
+#if defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_IN_PLACE)
+// The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
+using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::in_place_t<ppghr::SpecNet<PPGHR_MCU_SPECNET>>>;
+#elif defined(PPGHR_MCU_SPECNET)
 using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::SpecNet<PPGHR_MCU_SPECNET>>;
 #else
 using Est = ppghr::SpectralEstimator<PPGHR_MCU_SPECTRAL>;

@@ -33,7 +33,8 @@
   X(non_finite_weight, 10, "non-finite weight", "a weight is NaN or infinite")                                   \
   X(file_error, 11, "file error", "a file could not be opened or read (file loader only)")                       \
   X(buffer_too_small, 12, "buffer too small", "a caller-supplied output buffer is too small (writer only)")      \
-  X(invalid_weight, 13, "invalid weight", "a finite weight outside its domain (a PULSE input_norm std <= 0)")
+  X(invalid_weight, 13, "invalid weight", "a finite weight outside its domain (a PULSE input_norm std <= 0)")    \
+  X(misaligned, 14, "misaligned", "an in-place blob does not start at a multiple of 64 bytes (kAlign)")
 
 // X(code, value, name, doc) for every per-window and configuration status. The names are the
 // identifiers themselves (the monitor's CSV / JSON output carries them). Codes 0-6 describe a

@@ -5,12 +5,20 @@
 // calling v(spec, setter) once per tensor in blob order, where `spec` gives the tensor's name and
 // its PyTorch shape and `setter(const TensorSource&)` copies (and repacks) the data in. The loader
 // walks the tensors twice: once to validate everything, then once to copy. Setters never fail.
+// Layers make these calls through visit_param() (core/storage.hpp), which also serves in-place
+// weights.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define PPGHR_NOIPA __attribute__((noipa))
+#else
+#define PPGHR_NOIPA
+#endif
 
 namespace ppghr {
 
@@ -28,7 +36,12 @@ struct TensorName {
     text[size] = '\0';
     return *this;
   }
-  TensorName& append(unsigned v) noexcept {
+  // noipa (GCC): with GCC 12.2 at -O3, a translation unit that loads both ResNet1d<10> and
+  // ResNet1d<11> built block 10's name as "basicblock_list.:" (one digit, 10) for ResNet1d<11>,
+  // which then refused its own blobs: the inlined / specialised copies of this function for the two
+  // networks' names (i - 1 <= 9 and <= 10) were folded into one (-fno-ipa-icf also avoids it;
+  // tests/test_in_place.cpp found it). Never inlined or specialised, it is one function.
+  PPGHR_NOIPA TensorName& append(unsigned v) noexcept {
     char digits[12];
     int n = 0;
     do {
@@ -76,6 +89,8 @@ class TensorSource {
  public:
   TensorSource(const unsigned char* bytes, std::size_t count) noexcept : bytes_(bytes), count_(count) {}
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  /// The tensor's first byte inside the blob (in-place weights point there: core/storage.hpp).
+  [[nodiscard]] const unsigned char* bytes() const noexcept { return bytes_; }
   [[nodiscard]] float operator[](std::size_t i) const noexcept {
     const unsigned char* p = bytes_ + 4 * i;
     const std::uint32_t u = static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ppghr/core/config.hpp"
 #include "ppghr/core/crc32.hpp"
 #include "ppghr/core/status.hpp"
 #include "ppghr/core/tensor.hpp"
@@ -35,8 +36,12 @@ namespace blob {
 inline constexpr unsigned char kMagic[4] = {'P', 'P', 'G', 'W'};
 inline constexpr std::uint16_t kVersionMajor = 1;
 inline constexpr std::uint16_t kVersionMinor = 0;
+/// The minor version of dtype-3 blobs (format 1.1 added dtype 3; dtype-1 blobs stay 1.0).
+inline constexpr std::uint16_t kVersionMinorPacked = 1;
 inline constexpr std::uint32_t kByteOrderMark = 0x01020304u;
 inline constexpr std::uint32_t kDtypeFloat32 = 1;
+/// float32 in the kernels' own order (each tensor as the layer stores it), for in-place weights.
+inline constexpr std::uint32_t kDtypeFloat32Packed = 3;
 inline constexpr std::size_t kHeaderSize = 64;
 inline constexpr std::size_t kEntrySize = 96;
 inline constexpr std::size_t kNameSize = 48;
@@ -86,8 +91,11 @@ inline void set_name(LoadReport& r, const char* name, std::size_t max_len) noexc
 }  // namespace detail
 
 /// Steps 1-7 of docs/blob-format.md: size, magic, byte order, version, dtype, CRC, fingerprint.
+/// expected_dtype: kDtypeFloat32 for a network that owns its weights, kDtypeFloat32Packed for
+/// one that reads them in place.
 [[nodiscard]] inline LoadReport check_header(const unsigned char* data, std::size_t size,
-                                             std::uint64_t expected_fingerprint, Header& h) noexcept {
+                                             std::uint64_t expected_fingerprint, Header& h,
+                                             std::uint32_t expected_dtype = kDtypeFloat32) noexcept {
   using detail::fail;
   if (data == nullptr || size < kHeaderSize + 4) return fail(Status::truncated, kHeaderSize + 4, size);
   if (std::memcmp(data, kMagic, 4) != 0) return fail(Status::bad_magic, read_u32(kMagic), read_u32(data), 0);
@@ -101,7 +109,7 @@ inline void set_name(LoadReport& r, const char* name, std::size_t max_len) noexc
   if (h.version_major != kVersionMajor)
     return fail(Status::unsupported_version, kVersionMajor, h.version_major, kOffVersionMajor);
   const std::uint32_t dtype = read_u32(data + kOffDtype);
-  if (dtype != kDtypeFloat32) return fail(Status::wrong_dtype, kDtypeFloat32, dtype, kOffDtype);
+  if (dtype != expected_dtype) return fail(Status::wrong_dtype, expected_dtype, dtype, kOffDtype);
   h.total_size = read_u64(data + kOffTotalSize);
   if (h.total_size < kHeaderSize + 4) return fail(Status::bad_table, kHeaderSize + 4, h.total_size, kOffTotalSize);
   if (h.total_size > size) return fail(Status::truncated, h.total_size, size);
@@ -202,12 +210,29 @@ struct Committer {
 }  // namespace detail
 }  // namespace blob
 
+namespace blob::detail {
+template <class Net, class = void>
+struct reads_in_place : std::false_type {};
+template <class Net>
+struct reads_in_place<Net, std::void_t<decltype(Net::weights_in_place)>>
+    : std::integral_constant<bool, Net::weights_in_place> {};
+}  // namespace blob::detail
+
 /// Loads a blob into `net` (any network with `fingerprint` and visit_tensors()). All-or-nothing.
+/// A network with in-place weights (Net::weights_in_place) takes a dtype-3 blob starting at a
+/// multiple of 64 bytes (else Status::misaligned; expected 0, found the address modulo 64) and
+/// points at it: the blob must outlive its use.
 template <class Net>
 [[nodiscard]] LoadReport load_blob(Net& net, const void* data, std::size_t size) noexcept {
   const auto* bytes = static_cast<const unsigned char*>(data);
+  constexpr bool in_place = blob::detail::reads_in_place<Net>::value;
+  if constexpr (in_place) {
+    const auto misalign = reinterpret_cast<std::uintptr_t>(data) % kAlign;
+    if (data != nullptr && misalign != 0) return blob::detail::fail(Status::misaligned, 0, misalign, 0);
+  }
   blob::Header h;
-  LoadReport r = blob::check_header(bytes, size, Net::fingerprint, h);
+  LoadReport r = blob::check_header(bytes, size, Net::fingerprint, h,
+                                    in_place ? blob::kDtypeFloat32Packed : blob::kDtypeFloat32);
   if (!r.ok()) return r;
   blob::detail::Validator<Net> v{bytes, h};
   net.visit_tensors(v);

@@ -25,6 +25,7 @@
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
 #include "ppghr/core/simd.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
@@ -187,7 +188,7 @@ PPGHR_ALWAYS_INLINE void weighted_sums(const T* p, const T* v, T* o) noexcept {
 
 }  // namespace detail
 
-template <class T, int Embed, int Heads, int NQ, int NKV>
+template <class T, int Embed, int Heads, int NQ, int NKV, class S = Owned>
 class MultiheadAttention {
   static_assert(Embed > 0 && Heads > 0, "MultiheadAttention: the embedding size and head count must be positive");
   static_assert(Embed % Heads == 0, "MultiheadAttention: the head count must divide the embedding size");
@@ -211,10 +212,10 @@ class MultiheadAttention {
   /// q, k, v feature-major, one row of scores and one concatenated head output.
   static constexpr std::size_t scratch_size = 2 * kQIn + 3 * kKvIn + kScores + kHead;
 
-  alignas(kAlign) std::array<T, 3 * std::size_t(Embed) * Embed> in_proj_weight{};  ///< PyTorch order [3E][E]
-  alignas(kAlign) std::array<T, 3 * std::size_t(Embed)> in_proj_bias{};
-  alignas(kAlign) std::array<T, std::size_t(Embed) * Embed> out_weight_t{};        ///< transposed: [in][out]
-  alignas(kAlign) std::array<T, Embed> out_proj_bias{};
+  Param<T, 3 * std::size_t(Embed) * Embed, S> in_proj_weight{};  ///< PyTorch order [3E][E]
+  Param<T, 3 * std::size_t(Embed), S> in_proj_bias{};
+  Param<T, std::size_t(Embed) * Embed, S> out_weight_t{};  ///< transposed: [in][out]
+  Param<T, Embed, S> out_proj_bias{};
 
   template <class Src>
   void set_out_proj_weight(const Src& w) noexcept {
@@ -226,14 +227,11 @@ class MultiheadAttention {
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".in_proj_weight"), {3 * Embed, Embed}),
-      [this](const TensorSource& s) { copy_tensor(s, in_proj_weight.data()); });
-    v(TensorSpec(prefix.plus(".in_proj_bias"), {3 * Embed}),
-      [this](const TensorSource& s) { copy_tensor(s, in_proj_bias.data()); });
-    v(TensorSpec(prefix.plus(".out_proj.weight"), {Embed, Embed}),
-      [this](const TensorSource& s) { set_out_proj_weight(s); });
-    v(TensorSpec(prefix.plus(".out_proj.bias"), {Embed}),
-      [this](const TensorSource& s) { copy_tensor(s, out_proj_bias.data()); });
+    visit_param(v, TensorSpec(prefix.plus(".in_proj_weight"), {3 * Embed, Embed}), in_proj_weight);
+    visit_param(v, TensorSpec(prefix.plus(".in_proj_bias"), {3 * Embed}), in_proj_bias);
+    visit_param(v, TensorSpec(prefix.plus(".out_proj.weight"), {Embed, Embed}), out_weight_t,
+                [this](const auto& s) { this->set_out_proj_weight(s); });
+    visit_param(v, TensorSpec(prefix.plus(".out_proj.bias"), {Embed}), out_proj_bias);
   }
 
   /// Where attend() reads its inputs: the query tokens feature-major, [Embed][NQ]
@@ -316,7 +314,8 @@ class MultiheadAttention {
 /// is the Length-vector x[r][0..Length)[c] (PyTorch: x[c][r][0..Length) of [Channels][Rows][Length]);
 /// key/value tokens likewise. Embedding size = Length. Output [Channels * QRows][Length]
 /// (tokens x features, PyTorch's order). No residual.
-template <class T, int Channels, int Rows, int Length, int Heads, int QRow, int QRows, int KVRow, int KVRows>
+template <class T, int Channels, int Rows, int Length, int Heads, int QRow, int QRows, int KVRow, int KVRows,
+          class S = Owned>
 class CrossAttention {
   static_assert(Channels > 0 && Rows > 0 && Length > 0, "CrossAttention: channels, rows and length must be positive");
   static_assert(QRow >= 0 && QRows > 0 && QRow + QRows <= Rows, "CrossAttention: the query rows must lie inside the tensor");
@@ -324,7 +323,7 @@ class CrossAttention {
                 "CrossAttention: the key/value rows must lie inside the tensor");
 
  public:
-  using Attention = MultiheadAttention<T, Length, Heads, Channels * QRows, Channels * KVRows>;
+  using Attention = MultiheadAttention<T, Length, Heads, Channels * QRows, Channels * KVRows, S>;
   static constexpr int channels = Channels, rows = Rows, length = Length, heads = Heads;
   static constexpr int query_tokens = Channels * QRows, kv_tokens = Channels * KVRows;
   static constexpr std::size_t param_count = Attention::param_count;

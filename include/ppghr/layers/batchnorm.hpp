@@ -13,6 +13,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
@@ -59,7 +60,7 @@ void batchnorm(const T* x, int channels, int length, const T* gamma, const T* be
 }  // namespace reference
 
 /// Unfoldable BatchNorm as a per-channel affine, optionally followed by ReLU. Works in place.
-template <class T, int Channels, int Length, Act Activation = Act::none>
+template <class T, int Channels, int Length, Act Activation = Act::none, class S = Owned>
 class BatchNormAffine {
   static_assert(Channels > 0 && Length > 0, "BatchNormAffine: channels and length must be positive");
 
@@ -72,13 +73,13 @@ class BatchNormAffine {
 
   static constexpr auto descriptor() noexcept { return detail::words(Op::affine, Channels, Length, Activation); }
 
-  alignas(kAlign) std::array<T, Channels> scale{};
-  alignas(kAlign) std::array<T, Channels> shift{};
+  Param<T, Channels, S> scale{};
+  Param<T, Channels, S> shift{};
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".scale"), {Channels}), [this](const TensorSource& s) { copy_tensor(s, scale.data()); });
-    v(TensorSpec(prefix.plus(".shift"), {Channels}), [this](const TensorSource& s) { copy_tensor(s, shift.data()); });
+    visit_param(v, TensorSpec(prefix.plus(".scale"), {Channels}), scale);
+    visit_param(v, TensorSpec(prefix.plus(".shift"), {Channels}), shift);
   }
 
   /// y = act(x * scale + shift); x: [Length][Channels]; y may equal x.

@@ -16,6 +16,7 @@
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
 #include "ppghr/core/simd.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
@@ -204,7 +205,7 @@ struct NoEpilogue {
 };
 
 template <class T, int CIn, int COut, int LIn, int Kernel, int Stride = 1, int Dilation = 1, int PadL = 0,
-          int PadR = 0, int Groups = 1, Act Activation = Act::none>
+          int PadR = 0, int Groups = 1, Act Activation = Act::none, class S = Owned>
 class Conv1d {
   static_assert(CIn > 0 && COut > 0, "Conv1d: channel counts must be positive");
   static_assert(LIn > 0, "Conv1d: input length must be positive");
@@ -237,8 +238,8 @@ class Conv1d {
   }
 
   /// Weights in the layer's packed order [Groups][Kernel][CIn/Groups][COut/Groups].
-  alignas(kAlign) std::array<T, weight_count> weight{};
-  alignas(kAlign) std::array<T, COut> bias{};
+  Param<T, weight_count, S> weight{};
+  Param<T, COut, S> bias{};
 
   /// Sets the weight from PyTorch order [COut][CIn/Groups][Kernel] (any indexable source).
   template <class Src>
@@ -261,9 +262,9 @@ class Conv1d {
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {COut, cin_per_group, Kernel}),
-      [this](const TensorSource& s) { set_weight(s); });
-    v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { set_bias(s); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, cin_per_group, Kernel}), weight,
+                [this](const auto& s) { this->set_weight(s); });
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), bias);
   }
 
   /// The SIMD path's channel split: output channels [0, main_channels) in vectors of main_width,
@@ -540,8 +541,9 @@ class Conv1d {
 };
 
 /// A Conv1d with PyTorch-style "same" padding (networks.md): output length ceil(LIn / Stride).
-template <class T, int CIn, int COut, int LIn, int Kernel, int Stride = 1, Act Activation = Act::none>
+template <class T, int CIn, int COut, int LIn, int Kernel, int Stride = 1, Act Activation = Act::none,
+          class S = Owned>
 using Conv1dSame = Conv1d<T, CIn, COut, LIn, Kernel, Stride, 1, SamePadding::of(LIn, Kernel, Stride).left,
-                          SamePadding::of(LIn, Kernel, Stride).right, 1, Activation>;
+                          SamePadding::of(LIn, Kernel, Stride).right, 1, Activation, S>;
 
 }  // namespace ppghr

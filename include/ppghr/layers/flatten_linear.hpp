@@ -12,17 +12,18 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/linear.hpp"
 
 namespace ppghr {
 
-template <class T, int Channels, int Length, int Out, Act Activation = Act::none>
+template <class T, int Channels, int Length, int Out, Act Activation = Act::none, class S = Owned>
 class FlattenLinear {
   static_assert(Channels > 0 && Length > 0, "FlattenLinear: channels and length must be positive");
 
  public:
-  using Dense = Linear<T, Channels * Length, Out, Activation>;
+  using Dense = Linear<T, Channels * Length, Out, Activation, S>;
   static constexpr int channels = Channels, length = Length;
   static constexpr int in_features = Channels * Length, out_features = Out;
   static constexpr std::size_t param_count = Dense::param_count;
@@ -49,8 +50,9 @@ class FlattenLinear {
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {Out, in_features}), [this](const TensorSource& s) { set_weight(s); });
-    v(TensorSpec(prefix.plus(".bias"), {Out}), [this](const TensorSource& s) { copy_tensor(s, dense.bias.data()); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {Out, in_features}), dense.weight,
+                [this](const auto& s) { this->set_weight(s); });
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {Out}), dense.bias);
   }
 
   /// x: [Length][Channels] (time-major), y: [Out]; must not overlap.

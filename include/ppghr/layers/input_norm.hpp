@@ -14,6 +14,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
@@ -28,7 +29,7 @@ void input_norm(const T* x, int rows, int length, const T* norm, T* y) noexcept 
 }
 }  // namespace reference
 
-template <class T, int Rows, int Length>
+template <class T, int Rows, int Length, class S = Owned>
 class InputNorm {
   static_assert(Rows > 0 && Length > 0, "InputNorm: the row count and the length must be positive");
 
@@ -40,19 +41,22 @@ class InputNorm {
   static constexpr std::size_t in_size = size, out_size = size;
   static constexpr auto descriptor() noexcept { return detail::words(Op::input_norm, Rows, Length); }
 
-  alignas(kAlign) std::array<T, Rows> mean{};
-  /// Defaults to 1 so that an object never loaded divides by nothing worse than 1.
-  alignas(kAlign) std::array<T, Rows> stddev = ones();
+  /// The blob tensor as it is, [Rows][2]: row r's mean at 2 r, its std at 2 r + 1. An owning
+  /// object never loaded has mean 0 and std 1, so it divides by nothing worse than 1.
+  Param<T, 2 * std::size_t(Rows), S> norm{};
+
+  InputNorm() noexcept {
+    if constexpr (decltype(norm)::owning)
+      for (int r = 0; r < Rows; ++r) norm[2 * std::size_t(r) + 1] = T(1);
+  }
+
+  [[nodiscard]] T mean(int r) const noexcept { return norm[2 * std::size_t(r)]; }
+  [[nodiscard]] T stddev(int r) const noexcept { return norm[2 * std::size_t(r) + 1]; }
 
   /// The blob tensor's name is `input_norm` itself (no prefix).
   template <class V>
   void visit_tensors(V& v, const TensorName& name) noexcept {
-    v(TensorSpec(name, {Rows, 2}), [this](const TensorSource& s) {
-      for (int r = 0; r < Rows; ++r) {
-        mean[r] = static_cast<T>(s[2 * std::size_t(r)]);
-        stddev[r] = static_cast<T>(s[2 * std::size_t(r) + 1]);
-      }
-    });
+    visit_param(v, TensorSpec(name, {Rows, 2}), norm);
   }
 
   /// Index of the first element of an `input_norm` tensor [Rows][2] outside its domain (a std
@@ -67,18 +71,11 @@ class InputNorm {
   /// multiplication by 1/std, so the result is PyTorch's to the last bit.
   void forward(const T* x, T* y) const noexcept {
     for (int r = 0; r < Rows; ++r) {
-      const T m = mean[r], s = stddev[r];
+      const T m = mean(r), s = stddev(r);
       const T* xr = x + std::size_t(r) * Length;
       T* yr = y + std::size_t(r) * Length;
       for (int t = 0; t < Length; ++t) yr[t] = (xr[t] - m) / s;
     }
-  }
-
- private:
-  static constexpr std::array<T, Rows> ones() noexcept {
-    std::array<T, Rows> a{};
-    for (auto& v : a) v = T(1);
-    return a;
   }
 };
 

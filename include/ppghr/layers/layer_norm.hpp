@@ -9,6 +9,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 namespace ppghr {
@@ -36,7 +37,7 @@ void layer_norm(const T* x, int tokens, int features, const T* w, const T* b, T*
 
 }  // namespace reference
 
-template <class T, int Tokens, int Features>
+template <class T, int Tokens, int Features, class S = Owned>
 class LayerNorm {
   static_assert(Tokens > 0 && Features > 0, "LayerNorm: the token and feature counts must be positive");
 
@@ -47,13 +48,13 @@ class LayerNorm {
   static constexpr std::size_t in_size = size, out_size = size;
   static constexpr auto descriptor() noexcept { return detail::words(Op::layer_norm, Tokens, Features); }
 
-  alignas(kAlign) std::array<T, Features> weight{};
-  alignas(kAlign) std::array<T, Features> bias{};
+  Param<T, Features, S> weight{};
+  Param<T, Features, S> bias{};
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {Features}), [this](const TensorSource& s) { copy_tensor(s, weight.data()); });
-    v(TensorSpec(prefix.plus(".bias"), {Features}), [this](const TensorSource& s) { copy_tensor(s, bias.data()); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {Features}), weight);
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {Features}), bias);
   }
 
   /// x, y: [Tokens][Features]; y may equal x. Two passes per token (mean, then the centred

@@ -8,6 +8,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 
 #if !defined(PPGHR_NO_EIGEN)
@@ -27,7 +28,7 @@ void linear(const T* x, int in, const T* w, const T* b, int out, Act act, T* y) 
 }
 }  // namespace reference
 
-template <class T, int In, int Out, Act Activation = Act::none>
+template <class T, int In, int Out, Act Activation = Act::none, class S = Owned>
 class Linear {
   static_assert(In > 0 && Out > 0, "Linear: feature counts must be positive");
 
@@ -38,13 +39,13 @@ class Linear {
   static constexpr std::size_t macs = std::size_t(In) * Out;
   static constexpr auto descriptor() noexcept { return detail::words(Op::linear, In, Out, Activation); }
 
-  alignas(kAlign) std::array<T, std::size_t(In) * Out> weight{};
-  alignas(kAlign) std::array<T, Out> bias{};
+  Param<T, std::size_t(In) * Out, S> weight{};
+  Param<T, Out, S> bias{};
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {Out, In}), [this](const TensorSource& s) { copy_tensor(s, weight.data()); });
-    v(TensorSpec(prefix.plus(".bias"), {Out}), [this](const TensorSource& s) { copy_tensor(s, bias.data()); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {Out, In}), weight);
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {Out}), bias);
   }
 
   /// x: [In], y: [Out]; must not overlap.

@@ -14,6 +14,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/conv1d.hpp"
 
@@ -39,7 +40,7 @@ void modality_conv(const T* x, int rows, int cin, int length, const T* w, const 
 
 }  // namespace reference
 
-template <class T, int CIn, int COut, int Rows, int Length, Act Activation = Act::none>
+template <class T, int CIn, int COut, int Rows, int Length, Act Activation = Act::none, class S = Owned>
 class ModalityConv {
   static_assert(CIn > 0 && COut > 0, "ModalityConv: channel counts must be positive");
   static_assert(Rows > 0 && Length > 0, "ModalityConv: the row count and the length must be positive");
@@ -58,8 +59,8 @@ class ModalityConv {
   }
 
   /// Weights in the layer's packed order [Rows][CIn][COut].
-  alignas(kAlign) std::array<T, weight_count> weight{};
-  alignas(kAlign) std::array<T, COut> bias{};
+  Param<T, weight_count, S> weight{};
+  Param<T, COut, S> bias{};
 
   /// Sets the weight from PyTorch order [COut][CIn][Rows][1] (any indexable source).
   template <class Src>
@@ -78,8 +79,9 @@ class ModalityConv {
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {COut, CIn, Rows, 1}), [this](const TensorSource& s) { set_weight(s); });
-    v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { set_bias(s); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, CIn, Rows, 1}), weight,
+                [this](const auto& s) { this->set_weight(s); });
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), bias);
   }
 
   /// x: [Rows][Length][CIn], y: [Length][COut]; must not overlap.

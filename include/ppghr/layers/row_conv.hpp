@@ -13,6 +13,7 @@
 
 #include "ppghr/core/config.hpp"
 #include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/layers/conv1d.hpp"
 
@@ -51,13 +52,13 @@ void row_conv1d(const T* x, int rows, int cin, int lin, const T* w, const T* b, 
 /// The same Conv1d<T, CIn, COut, LIn, Kernel, Stride, Dilation, PadL, PadR, Groups, Activation>
 /// over each of Rows rows. Input [Rows][LIn][CIn], output [Rows][out_length][COut].
 template <class T, int Rows, int CIn, int COut, int LIn, int Kernel, int Stride = 1, int Dilation = 1, int PadL = 0,
-          int PadR = 0, int Groups = 1, Act Activation = Act::none>
+          int PadR = 0, int Groups = 1, Act Activation = Act::none, class S = Owned>
 class RowConv1d {
   static_assert(Rows > 0, "RowConv1d: the row count must be positive");
 
  public:
   /// The per-row convolution (its own static_asserts check the shapes).
-  using Conv = Conv1d<T, CIn, COut, LIn, Kernel, Stride, Dilation, PadL, PadR, Groups, Activation>;
+  using Conv = Conv1d<T, CIn, COut, LIn, Kernel, Stride, Dilation, PadL, PadR, Groups, Activation, S>;
   using value_type = T;
   static constexpr int rows = Rows;
   static constexpr int in_channels = CIn, out_channels = COut;
@@ -78,9 +79,9 @@ class RowConv1d {
 
   template <class V>
   void visit_tensors(V& v, const TensorName& prefix) noexcept {
-    v(TensorSpec(prefix.plus(".weight"), {COut, CIn / Groups, 1, Kernel}),
-      [this](const TensorSource& s) { conv.set_weight(s); });
-    v(TensorSpec(prefix.plus(".bias"), {COut}), [this](const TensorSource& s) { conv.set_bias(s); });
+    visit_param(v, TensorSpec(prefix.plus(".weight"), {COut, CIn / Groups, 1, Kernel}), conv.weight,
+                [this](const auto& s) { this->conv.set_weight(s); });
+    visit_param(v, TensorSpec(prefix.plus(".bias"), {COut}), conv.bias);
   }
 
   /// y = act(conv(x) + bias) row by row. x: [Rows][LIn][CIn], y: [Rows][LOut][COut]; must not overlap.

@@ -24,17 +24,20 @@ constexpr int width(int variant) noexcept {
 }
 }  // namespace mlp
 
-template <int Variant, class T = float>
-class Mlp : public Classifier<Mlp<Variant, T>, T, mlp::kInputLength> {
+template <int Variant, class T = float, class S = Owned>
+class Mlp : public Classifier<Mlp<Variant, T, S>, T, mlp::kInputLength, S> {
   static_assert(Variant >= 1 && Variant <= 4, "Mlp: the variant must be in 1..4 (widths 40, 64, 216, 544)");
 
  public:
   static constexpr int variant = Variant;
   static constexpr int width = mlp::width(Variant);
   static constexpr int input_length = mlp::kInputLength;
+  /// The same network with its weights stored as S2 (core/storage.hpp).
+  template <class S2>
+  using with_storage = Mlp<Variant, T, S2>;
 
-  using Body = chain_t<T, ppghr::Layers<Linear<T, mlp::kInputLength, width, Act::relu>, Linear<T, width, width, Act::relu>,
-                                          Linear<T, width, kNumClasses>>>;
+  using Body = chain_t<T, ppghr::Layers<Linear<T, mlp::kInputLength, width, Act::relu, S>,
+                                          Linear<T, width, width, Act::relu, S>, Linear<T, width, kNumClasses, Act::none, S>>>;
 
   static constexpr std::size_t param_count = Body::param_count;
   static constexpr std::size_t inference_param_count = param_count;
@@ -63,7 +66,7 @@ class Mlp : public Classifier<Mlp<Variant, T>, T, mlp::kInputLength> {
   typename Body::Workspace ws_;
 };
 
-template <int Variant, class T>
-const std::size_t Mlp<Variant, T>::memory_bytes = sizeof(Mlp<Variant, T>);
+template <int Variant, class T, class S>
+const std::size_t Mlp<Variant, T, S>::memory_bytes = sizeof(Mlp<Variant, T, S>);
 
 }  // namespace ppghr

@@ -11,6 +11,16 @@
 // returning the first element of blob tensor `index` outside its domain, or -1. load_blob()'s
 // validation walk calls it for every tensor (io/blob.hpp): a blob with such an element is refused
 // with Status::invalid_weight before anything is copied.
+//
+// Weight storage (core/storage.hpp), the last template parameter of every network:
+//   - Owned (default): load() copies the weights into the object; the blob may be freed after.
+//     RAM = memory_bytes (sizeof the network: weight_bytes of weights + scratch + result).
+//   - InPlace: load() validates a dtype-3 blob (the weights in the kernels' own order, made by
+//     write_packed_blob()) that starts at a multiple of 64 bytes, and points every layer at its
+//     tensors there, copying nothing. The blob must stay where it is while the network is used
+//     (flash, a const array). RAM = memory_bytes (scratch, result, one pointer per tensor);
+//     the weights (weight_bytes) stay in the blob. load_file() is not available (the file's bytes
+//     would be freed).
 #pragma once
 
 #include <array>
@@ -18,6 +28,7 @@
 #include <cstdint>
 
 #include "ppghr/core/status.hpp"
+#include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
 #include "ppghr/io/blob.hpp"
 #include "ppghr/io/file.hpp"
@@ -25,16 +36,21 @@
 
 namespace ppghr {
 
-template <class Self, class T, std::size_t InputSize, class Result>
+template <class Self, class T, std::size_t InputSize, class Result, class S = Owned>
 class Network {
  public:
   using value_type = T;
+  /// Where the weights live: Owned (copies in the object) or InPlace (in the loaded blob).
+  using storage = S;
+  static constexpr bool weights_in_place = is_in_place_v<S>;
   using result_type = Result;
   static constexpr std::size_t input_size = InputSize;
   /// Values forward() writes: 180 logits (Prediction) or 1 BPM value (Estimate).
   static constexpr int output_size = detail::ResultTraits<Result>::outputs;
 
   /// Loads weights from a blob in memory; all-or-nothing (docs/blob-format.md). No allocation.
+  /// Owned: a dtype-1 blob, copied. InPlace: a dtype-3 blob at a 64-byte-aligned address, which
+  /// the network then reads for as long as it is used.
   [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept {
     const LoadReport r = load_blob(self(), data, size);
     if (r.ok()) loaded_ = true;
@@ -42,6 +58,8 @@ class Network {
   }
   /// Loads weights from a blob file (one temporary allocation; hosts only).
   [[nodiscard]] LoadReport load_file(const char* path) noexcept {
+    static_assert(!weights_in_place, "load_file: in-place weights would point into the freed file buffer; "
+                                     "keep the blob in memory and call load()");
     const LoadReport r = ppghr::load_file(self(), path);
     if (r.ok()) loaded_ = true;
     return r;
@@ -88,11 +106,15 @@ class Network {
 };
 
 /// Base of the 180-class networks: predict() returns a Prediction (argmax heart rate, probabilities).
-template <class Self, class T, std::size_t InputSize>
-using Classifier = Network<Self, T, InputSize, Prediction<T>>;
+template <class Self, class T, std::size_t InputSize, class S = Owned>
+using Classifier = Network<Self, T, InputSize, Prediction<T>, S>;
 
 /// Base of the one-value regression networks: predict() returns an Estimate (BPM).
-template <class Self, class T, std::size_t InputSize>
-using Regressor = Network<Self, T, InputSize, Estimate<T>>;
+template <class Self, class T, std::size_t InputSize, class S = Owned>
+using Regressor = Network<Self, T, InputSize, Estimate<T>, S>;
+
+/// A network's twin with its weights read in place from a dtype-3 blob (core/storage.hpp).
+template <class Net>
+using in_place_t = typename Net::template with_storage<InPlace>;
 
 }  // namespace ppghr

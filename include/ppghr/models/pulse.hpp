@@ -69,9 +69,9 @@ constexpr int head_outputs(Head h) noexcept { return h == Head::regression ? 1 :
 enum class Input : std::uint32_t { train_set = 0, window = 1 };
 
 /// Input normalisation layer of each Input.
-template <class T, Input I>
+template <class T, Input I, class S = Owned>
 using InputLayer = std::conditional_t<I == Input::window, WindowNorm<T, kRows, kInputLength>,
-                                      InputNorm<T, kRows, kInputLength>>;
+                                      InputNorm<T, kRows, kInputLength, S>>;
 
 template <class T, Head H>
 using Result = std::conditional_t<H == Head::classes, Prediction<T>, Estimate<T>>;
@@ -79,12 +79,12 @@ using Result = std::conditional_t<H == Head::classes, Prediction<T>, Estimate<T>
 /// One temporal stage: three RowConv1d (kernel K, dilation D, zero padding D (K - 1) / 2 on each
 /// side so the length stays L, bias, ReLU after each), then a RowAvgPool1d of Pool steps.
 /// Input [kRows][L][CIn], output [kRows][L / Pool][C]. Its layers: `layers`.
-template <class T, int CIn, int C, int L, int K, int D, int Pool>
+template <class T, int CIn, int C, int L, int K, int D, int Pool, class S = Owned>
 struct Stage {
   static_assert(D * (K - 1) % 2 == 0, "pulse::Stage: the padding D (K - 1) / 2 must be whole");
   static constexpr int pad = D * (K - 1) / 2;
-  using First = RowConv1d<T, kRows, CIn, C, L, K, 1, D, pad, pad, 1, Act::relu>;
-  using Next = RowConv1d<T, kRows, C, C, L, K, 1, D, pad, pad, 1, Act::relu>;
+  using First = RowConv1d<T, kRows, CIn, C, L, K, 1, D, pad, pad, 1, Act::relu, S>;
+  using Next = RowConv1d<T, kRows, C, C, L, K, 1, D, pad, pad, 1, Act::relu, S>;
   using Pooling = RowAvgPool1d<T, kRows, C, L, Pool>;
   static_assert(First::out_length == L && Next::out_length == L, "pulse::Stage: the convs keep the length");
   static_assert(L % Pool == 0, "pulse::Stage: the pool must divide the length");
@@ -96,12 +96,12 @@ struct Stage {
 
 /// What teacher and student share: input normalisation and three stages, as a layer list
 /// (`layers`, 13 layers) and the tensor names of its layers (`name`).
-template <class T, Input I, class S1, class S2, class S3>
+template <class T, Input I, class S1, class S2, class S3, class S = Owned>
 struct Trunk {
   static_assert(S1::in_channels == 1 && S1::in_length == kInputLength, "pulse::Trunk: stage 1 takes the raw rows");
   static_assert(S2::in_channels == S1::channels && S2::in_length == S1::out_length, "pulse::Trunk: stage 1 -> 2");
   static_assert(S3::in_channels == S2::channels && S3::in_length == S2::out_length, "pulse::Trunk: stage 2 -> 3");
-  using Norm = InputLayer<T, I>;
+  using Norm = InputLayer<T, I, S>;
   using Stage1 = S1;
   using Stage2 = S2;
   using Stage3 = S3;
@@ -129,19 +129,19 @@ struct Trunk {
   }
 };
 
-template <class T, Input I = Input::train_set>
-using TeacherTrunk =
-    Trunk<T, I, Stage<T, 1, 32, 256, 5, 2, 4>, Stage<T, 32, 48, 64, 5, 2, 2>, Stage<T, 48, 64, 32, 5, 2, 2>>;
-template <class T, Input I = Input::train_set>
-using StudentTrunk =
-    Trunk<T, I, Stage<T, 1, 16, 256, 3, 2, 4>, Stage<T, 16, 24, 64, 3, 3, 4>, Stage<T, 24, 32, 16, 3, 4, 2>>;
+template <class T, Input I = Input::train_set, class S = Owned>
+using TeacherTrunk = Trunk<T, I, Stage<T, 1, 32, 256, 5, 2, 4, S>, Stage<T, 32, 48, 64, 5, 2, 2, S>,
+                           Stage<T, 48, 64, 32, 5, 2, 2, S>, S>;
+template <class T, Input I = Input::train_set, class S = Owned>
+using StudentTrunk = Trunk<T, I, Stage<T, 1, 16, 256, 3, 2, 4, S>, Stage<T, 16, 24, 64, 3, 3, 4, S>,
+                           Stage<T, 24, 32, 16, 3, 4, 2, S>, S>;
 
 }  // namespace pulse
 
 /// The PULSE teacher (networks.md section 2): trunk -> cross-attention (64 PPG tokens attend to
 /// 192 ACC tokens, embed 16, 4 heads) -> LayerNorm(16) -> Linear(1024 -> 32) -> Linear(32 -> outputs).
-template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set>
-class PulseTeacher : public Network<PulseTeacher<H, T, I>, T, pulse::kInputSize, pulse::Result<T, H>> {
+template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set, class S = Owned>
+class PulseTeacher : public Network<PulseTeacher<H, T, I, S>, T, pulse::kInputSize, pulse::Result<T, H>, S> {
   static_assert(std::is_floating_point_v<T>, "PulseTeacher: T must be a floating-point type");
 
  public:
@@ -150,11 +150,14 @@ class PulseTeacher : public Network<PulseTeacher<H, T, I>, T, pulse::kInputSize,
   static constexpr int rows = pulse::kRows, input_length = pulse::kInputLength;
 
   static constexpr pulse::Input input = I;
-  using Trunk = pulse::TeacherTrunk<T, I>;
-  using Attention = CrossAttention<T, Trunk::channels, pulse::kRows, Trunk::length, pulse::kHeads, 0, 1, 1, 3>;
-  using Norm = LayerNorm<T, Attention::query_tokens, Trunk::length>;
-  using Dense = Linear<T, Attention::query_tokens * Trunk::length, pulse::kHidden>;
-  using Out = Linear<T, pulse::kHidden, outputs>;
+  /// The same network with its weights stored as S2 (core/storage.hpp).
+  template <class S2>
+  using with_storage = PulseTeacher<H, T, I, S2>;
+  using Trunk = pulse::TeacherTrunk<T, I, S>;
+  using Attention = CrossAttention<T, Trunk::channels, pulse::kRows, Trunk::length, pulse::kHeads, 0, 1, 1, 3, S>;
+  using Norm = LayerNorm<T, Attention::query_tokens, Trunk::length, S>;
+  using Dense = Linear<T, Attention::query_tokens * Trunk::length, pulse::kHidden, Act::none, S>;
+  using Out = Linear<T, pulse::kHidden, outputs, Act::none, S>;
   static_assert(Trunk::length == pulse::kEmbed, "PulseTeacher: the embedding is the 16 remaining time steps");
 
   /// The network as one chain: the trunk's 13 layers, attention, LayerNorm, dense, out.
@@ -211,13 +214,13 @@ class PulseTeacher : public Network<PulseTeacher<H, T, I>, T, pulse::kInputSize,
   typename Body::Workspace ws_;
 };
 
-template <pulse::Head H, class T, pulse::Input I>
-const std::size_t PulseTeacher<H, T, I>::memory_bytes = sizeof(PulseTeacher<H, T, I>);
+template <pulse::Head H, class T, pulse::Input I, class S>
+const std::size_t PulseTeacher<H, T, I, S>::memory_bytes = sizeof(PulseTeacher<H, T, I, S>);
 
 /// The PULSE student (networks.md section 3): trunk -> modality-wise conv (kernel 4 rows x 1,
 /// 32 -> 32, fuses the rows) -> Linear(256 -> 32) -> Linear(32 -> outputs).
-template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set>
-class PulseStudent : public Network<PulseStudent<H, T, I>, T, pulse::kInputSize, pulse::Result<T, H>> {
+template <pulse::Head H, class T = float, pulse::Input I = pulse::Input::train_set, class S = Owned>
+class PulseStudent : public Network<PulseStudent<H, T, I, S>, T, pulse::kInputSize, pulse::Result<T, H>, S> {
   static_assert(std::is_floating_point_v<T>, "PulseStudent: T must be a floating-point type");
 
  public:
@@ -226,10 +229,13 @@ class PulseStudent : public Network<PulseStudent<H, T, I>, T, pulse::kInputSize,
   static constexpr int rows = pulse::kRows, input_length = pulse::kInputLength;
 
   static constexpr pulse::Input input = I;
-  using Trunk = pulse::StudentTrunk<T, I>;
-  using Mix = ModalityConv<T, Trunk::channels, Trunk::channels, pulse::kRows, Trunk::length>;
-  using Dense = FlattenLinear<T, Trunk::channels, Trunk::length, pulse::kHidden>;
-  using Out = Linear<T, pulse::kHidden, outputs>;
+  /// The same network with its weights stored as S2 (core/storage.hpp).
+  template <class S2>
+  using with_storage = PulseStudent<H, T, I, S2>;
+  using Trunk = pulse::StudentTrunk<T, I, S>;
+  using Mix = ModalityConv<T, Trunk::channels, Trunk::channels, pulse::kRows, Trunk::length, Act::none, S>;
+  using Dense = FlattenLinear<T, Trunk::channels, Trunk::length, pulse::kHidden, Act::none, S>;
+  using Out = Linear<T, pulse::kHidden, outputs, Act::none, S>;
 
   /// The network as one chain: the trunk's 13 layers, conv4, dense, out.
   using Body = chain_t<T, typename Trunk::layers, Layers<Mix, Dense, Out>>;
@@ -278,7 +284,7 @@ class PulseStudent : public Network<PulseStudent<H, T, I>, T, pulse::kInputSize,
   typename Body::Workspace ws_;
 };
 
-template <pulse::Head H, class T, pulse::Input I>
-const std::size_t PulseStudent<H, T, I>::memory_bytes = sizeof(PulseStudent<H, T, I>);
+template <pulse::Head H, class T, pulse::Input I, class S>
+const std::size_t PulseStudent<H, T, I, S>::memory_bytes = sizeof(PulseStudent<H, T, I, S>);
 
 }  // namespace ppghr

@@ -55,8 +55,8 @@ template <int N>
 using ResNet = Entry<ResNet1d<N>, Input::window>;
 template <int V>
 using MlpE = Entry<Mlp<V>, Input::window>;
-template <template <pulse::Head, class, pulse::Input> class P, pulse::Head H, pulse::Input I>
-using Pulse = Entry<P<H, float, I>, Input::pulse>;
+template <template <pulse::Head, class, pulse::Input, class> class P, pulse::Head H, pulse::Input I>
+using Pulse = Entry<P<H, float, I, Owned>, Input::pulse>;
 template <int N, int W = 16>
 using Spec = Entry<SpecNet<N, W>, Input::spectral>;
 constexpr pulse::Head kReg = pulse::Head::regression, kCls = pulse::Head::classes;

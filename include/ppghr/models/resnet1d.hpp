@@ -59,7 +59,7 @@ struct NoLayer {
 
 /// Block I of the ResNet: [BN -> ReLU ->] Conv(s) [BN folded] -> ReLU -> Conv, plus the shortcut
 /// (max-pooled with one zero padded on the right when s = 2, zero-padded in channels when widening).
-template <class T, int I>
+template <class T, int I, class S = Owned>
 class Block {
  public:
   static constexpr int ci = block_in_channels(I), co = block_out_channels(I), stride = block_stride(I);
@@ -68,9 +68,9 @@ class Block {
   static constexpr bool has_preact = I > 0;
   static constexpr int channel_offset = (co - ci) / 2;
 
-  using PreAct = std::conditional_t<has_preact, BatchNormAffine<T, ci, li, Act::relu>, NoLayer>;
-  using Conv1 = Conv1d<T, ci, co, li, kKernel, stride, 1, pad.left, pad.right, 1, Act::relu>;
-  using Conv2 = Conv1dSame<T, co, co, lo, kKernel, 1, Act::none>;
+  using PreAct = std::conditional_t<has_preact, BatchNormAffine<T, ci, li, Act::relu, S>, NoLayer>;
+  using Conv1 = Conv1d<T, ci, co, li, kKernel, stride, 1, pad.left, pad.right, 1, Act::relu, S>;
+  using Conv2 = Conv1dSame<T, co, co, lo, kKernel, 1, Act::none, S>;
   using ShortcutPool = MaxPool1d<T, ci, li, 2, 2, 0, 1, PadValue::zero>;
   static_assert(Conv1::out_length == lo && Conv2::out_length == lo, "ResNet block: length bookkeeping");
   static_assert(stride == 1 || ShortcutPool::out_length == lo, "ResNet block: shortcut length");
@@ -171,8 +171,8 @@ class Block {
 }  // namespace resnet
 
 /// The 1D-ResNet with N residual blocks (1..12), scalar type T.
-template <int N, class T = float>
-class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
+template <int N, class T = float, class S = Owned>
+class ResNet1d : public Classifier<ResNet1d<N, T, S>, T, resnet::kInputLength, S> {
   static_assert(N >= 1 && N <= 12, "ResNet1d: the block count N must be in 1..12 (networks.md)");
   static_assert(std::is_floating_point_v<T>, "ResNet1d: T must be a floating-point type");
 
@@ -180,22 +180,25 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   struct BlocksOf;
   template <int... Is>
   struct BlocksOf<std::integer_sequence<int, Is...>> {
-    using type = Layers<resnet::Block<T, Is>...>;
-    static constexpr std::size_t module_param_count = (resnet::Block<T, Is>::module_param_count + ...);
+    using type = Layers<resnet::Block<T, Is, S>...>;
+    static constexpr std::size_t module_param_count = (resnet::Block<T, Is, S>::module_param_count + ...);
   };
   using Blocks = BlocksOf<std::make_integer_sequence<int, N>>;
 
  public:
+  /// The same network with its weights stored as S2 (core/storage.hpp).
+  template <class S2>
+  using with_storage = ResNet1d<N, T, S2>;
   static constexpr int num_blocks = N;
   static constexpr int input_channels = 1;
   static constexpr int input_length = resnet::kInputLength;
   static constexpr int final_channels = resnet::block_out_channels(N - 1);
   static constexpr int final_length = resnet::block_out_length(N - 1);
 
-  using Stem = Conv1dSame<T, 1, resnet::kStemChannels, resnet::kInputLength, resnet::kKernel, 1, Act::relu>;
-  using FinalBn = BatchNormAffine<T, final_channels, final_length, Act::relu>;
+  using Stem = Conv1dSame<T, 1, resnet::kStemChannels, resnet::kInputLength, resnet::kKernel, 1, Act::relu, S>;
+  using FinalBn = BatchNormAffine<T, final_channels, final_length, Act::relu, S>;
   using Pool = GlobalAvgPool<T, final_channels, final_length>;
-  using Dense = Linear<T, final_channels, kNumClasses>;
+  using Dense = Linear<T, final_channels, kNumClasses, Act::none, S>;
   /// The network as one chain: stem, blocks 0..N-1, final BatchNorm, pooling, dense.
   using Body = chain_t<T, Layers<Stem>, typename Blocks::type, Layers<FinalBn, Pool, Dense>>;
 
@@ -241,7 +244,7 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   // Layers, public for tests and tools (their weights in the layer's own packed layout).
   Stem& stem() noexcept { return body_.template get<0>(); }
   template <int I>
-  resnet::Block<T, I>& block() noexcept { return body_.template get<std::size_t(I) + 1>(); }
+  resnet::Block<T, I, S>& block() noexcept { return body_.template get<std::size_t(I) + 1>(); }
   FinalBn& final_bn() noexcept { return body_.template get<std::size_t(N) + 1>(); }
   Dense& dense() noexcept { return body_.template get<std::size_t(N) + 3>(); }
 
@@ -250,7 +253,7 @@ class ResNet1d : public Classifier<ResNet1d<N, T>, T, resnet::kInputLength> {
   typename Body::Workspace ws_;
 };
 
-template <int N, class T>
-const std::size_t ResNet1d<N, T>::memory_bytes = sizeof(ResNet1d<N, T>);
+template <int N, class T, class S>
+const std::size_t ResNet1d<N, T, S>::memory_bytes = sizeof(ResNet1d<N, T, S>);
 
 }  // namespace ppghr

@@ -47,11 +47,11 @@ inline constexpr int kKernel = 7;
 inline constexpr std::size_t kInputSize = std::size_t(kFeatures) * kBins;
 
 /// One residual block: y = x + conv2(relu(conv1(x))), W channels, 180 bins.
-template <class T, int W>
+template <class T, int W, class S = Owned>
 class Block {
  public:
-  using Conv1 = Conv1dSame<T, W, W, kBins, kKernel, 1, Act::relu>;
-  using Conv2 = Conv1dSame<T, W, W, kBins, kKernel, 1, Act::none>;
+  using Conv1 = Conv1dSame<T, W, W, kBins, kKernel, 1, Act::relu, S>;
+  using Conv2 = Conv1dSame<T, W, W, kBins, kKernel, 1, Act::none, S>;
   static_assert(Conv1::out_length == kBins && Conv2::out_length == kBins, "SpecNet block: length bookkeeping");
 
   Conv1 conv1;
@@ -102,22 +102,25 @@ class Block {
 }  // namespace specnet
 
 /// SpecNet with N residual blocks (1..12) of width W, scalar type T. Input: features [180][6].
-template <int N, int W = 16, class T = float>
-class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
+template <int N, int W = 16, class T = float, class S = Owned>
+class SpecNet : public Classifier<SpecNet<N, W, T, S>, T, specnet::kInputSize, S> {
   static_assert(N >= 1 && N <= 12, "SpecNet: the block count N must be in 1..12");
   static_assert(W >= 1, "SpecNet: the width W must be positive");
   static_assert(std::is_floating_point_v<T>, "SpecNet: T must be a floating-point type");
 
  public:
-  using Block = specnet::Block<T, W>;
+  using Block = specnet::Block<T, W, S>;
+  /// The same network with its weights stored as S2 (Owned, InPlace): in_place_t<SpecNet>.
+  template <class S2>
+  using with_storage = SpecNet<N, W, T, S2>;
   static constexpr int num_blocks = N;
   static constexpr int width = W;
   static constexpr int input_channels = specnet::kFeatures;
   static constexpr int input_length = specnet::kBins;
 
-  using Stem = Conv1dSame<T, specnet::kFeatures, W, specnet::kBins, specnet::kKernel, 1, Act::relu>;
-  using Head1 = Conv1d<T, W, W, specnet::kBins, 1, 1, 1, 0, 0, 1, Act::relu>;
-  using Head2 = Conv1d<T, W, 1, specnet::kBins, 1, 1, 1, 0, 0, 1, Act::none>;
+  using Stem = Conv1dSame<T, specnet::kFeatures, W, specnet::kBins, specnet::kKernel, 1, Act::relu, S>;
+  using Head1 = Conv1d<T, W, W, specnet::kBins, 1, 1, 1, 0, 0, 1, Act::relu, S>;
+  using Head2 = Conv1d<T, W, 1, specnet::kBins, 1, 1, 1, 0, 0, 1, Act::none, S>;
   static_assert(Stem::out_length == specnet::kBins && Head2::out_size == std::size_t(kNumClasses),
                 "SpecNet: the head must give one logit per class");
 
@@ -166,8 +169,8 @@ class SpecNet : public Classifier<SpecNet<N, W, T>, T, specnet::kInputSize> {
   typename Body::Workspace ws_;
 };
 
-template <int N, int W, class T>
-const std::size_t SpecNet<N, W, T>::memory_bytes = sizeof(SpecNet<N, W, T>);
+template <int N, int W, class T, class S>
+const std::size_t SpecNet<N, W, T, S>::memory_bytes = sizeof(SpecNet<N, W, T, S>);
 
 /// The spectral front end and a network over its features as one estimator:
 /// window -> SpectralEstimator<PpgChannels>::features -> Net::predict. It takes the spectral

@@ -18,12 +18,16 @@
 
 namespace ppghr {
 
-template <class T = float>
-class TinyCnn : public Classifier<TinyCnn<T>, T, 200> {
+template <class T = float, class S = Owned>
+class TinyCnn : public Classifier<TinyCnn<T, S>, T, 200, S> {
  public:
-  using Conv0 = Conv1d<T, 1, 8, 200, 5, 2, 1, 2, 2, 1, Act::relu>;
-  using Conv1 = Conv1d<T, 8, 16, Conv0::out_length, 5, 2, 1, 2, 2, 1, Act::relu>;
-  using Body = chain_t<T, Layers<Conv0, Conv1, GlobalAvgPool<T, 16, Conv1::out_length>, Linear<T, 16, kNumClasses>>>;
+  /// The same network with its weights stored as S2 (core/storage.hpp).
+  template <class S2>
+  using with_storage = TinyCnn<T, S2>;
+  using Conv0 = Conv1d<T, 1, 8, 200, 5, 2, 1, 2, 2, 1, Act::relu, S>;
+  using Conv1 = Conv1d<T, 8, 16, Conv0::out_length, 5, 2, 1, 2, 2, 1, Act::relu, S>;
+  using Body = chain_t<T, Layers<Conv0, Conv1, GlobalAvgPool<T, 16, Conv1::out_length>,
+                                 Linear<T, 16, kNumClasses, Act::none, S>>>;
 
   static constexpr std::size_t param_count = Body::param_count;  ///< 3,764
   static constexpr std::size_t macs = Body::macs;
@@ -47,7 +51,7 @@ class TinyCnn : public Classifier<TinyCnn<T>, T, 200> {
   typename Body::Workspace ws_;
 };
 
-template <class T>
-const std::size_t TinyCnn<T>::memory_bytes = sizeof(TinyCnn<T>);
+template <class T, class S>
+const std::size_t TinyCnn<T, S>::memory_bytes = sizeof(TinyCnn<T, S>);
 
 }  // namespace ppghr
