@@ -236,7 +236,7 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
             from . import quant
             expected_spec = [(n, d) for n, d, _ in quant.int8_tensor_spec(arch)]
             expected_etypes = [et for _, _, et in quant.int8_tensor_spec(arch)]
-        elif dtype == DTYPE_FLOAT32:
+        else:   # dtype 1 and 3 have the same table (names, PyTorch shapes); only some data order differs
             expected_spec = A.blob_tensor_spec(arch)
         if expected_spec is not None and count != len(expected_spec):
             raise BlobError("size_mismatch", "tensor count", expected=len(expected_spec), found=count)
