@@ -111,7 +111,7 @@ void check_network(const char* name) {
   auto in_place = std::make_unique<InPlaceNet>();
   {
     LoadReport r;
-    long allocations = 0;
+    [[maybe_unused]] long allocations = 0;
     {
       ppghr_test::AllocationScope scope;
       r = in_place->load(packed.data(), packed.size());
@@ -131,7 +131,7 @@ void check_network(const char* name) {
     const std::vector<float> x = input_for<Net>(100 + w);
     const std::vector<float> a = outputs_of(owning->predict(x.data()));
     const typename InPlaceNet::result_type* res = nullptr;
-    long allocations = 0;
+    [[maybe_unused]] long allocations = 0;
     {
       ppghr_test::AllocationScope scope;
       res = &in_place->predict(x.data());
