@@ -687,6 +687,15 @@ def fingerprint(arch: Arch) -> int:
     return fingerprint_of_words(descriptor(arch))
 
 
+def arch_of_fingerprint(fp: int) -> Arch:
+    """The architecture whose fingerprint is fp (a blob's header); ValueError when none is."""
+    for n in ARCH_NAMES:
+        a = get_arch(n)
+        if fingerprint(a) == fp:
+            return a
+    raise ValueError(f"no known architecture has fingerprint {fp:#018x}")
+
+
 def format_descriptor(words: Sequence[int]) -> str:
     """Human-readable descriptor, one op per line."""
     lines = []

@@ -66,20 +66,12 @@ def kernel_order(arch: A.Arch, tensors: Dict[str, np.ndarray]) -> Dict[str, np.n
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
-def arch_of(fingerprint: int) -> A.Arch:
-    for name in A.ARCH_NAMES:
-        arch = A.get_arch(name)
-        if A.fingerprint(arch) == fingerprint:
-            return arch
-    raise ValueError(f"no network of the registry has the fingerprint 0x{fingerprint:016x}")
-
-
 def pack_blob(src) -> bytes:
     """The dtype-3 blob of a dtype-1 blob (bytes or a path): same size, names, shapes and placement."""
     b = read_blob(src)
     if b.dtype != 1:
         raise ValueError(f"expected a dtype-1 blob (PyTorch order), found dtype {b.dtype}")
-    arch = arch_of(b.fingerprint)
+    arch = A.arch_of_fingerprint(b.fingerprint)
     flat = kernel_order(arch, dict(b.tensors))
     # The table keeps the PyTorch shapes; only the data's order changes.
     data = bytearray(write_blob([(k, flat[k].reshape(v.shape)) for k, v in b.tensors.items()], b.fingerprint))

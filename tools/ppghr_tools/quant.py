@@ -724,12 +724,7 @@ class QNet:
         return q, dequantize(q, s, z)
 
 
-def arch_of_fingerprint(fp: int) -> A.Arch:
-    for n in A.ARCH_NAMES:
-        a = A.get_arch(n)
-        if A.fingerprint(a) == fp:
-            return a
-    raise ValueError(f"no known architecture has fingerprint {fp:#018x}")
+arch_of_fingerprint = A.arch_of_fingerprint  # the architecture of a blob's fingerprint
 
 
 # --------------------------------------------------------------------------------------------
