@@ -19,24 +19,9 @@
 #include "test_util.hpp"
 
 using namespace ppghr;
+using ppghr_test::AlignedBytes;
 
 namespace {
-
-/// A 64-byte-aligned byte buffer (the vector's own storage is only malloc-aligned), with `shift`
-/// extra bytes in front so that data() can be deliberately misaligned.
-class AlignedBytes {
- public:
-  explicit AlignedBytes(std::size_t n, std::size_t shift = 0) : raw_(n + shift + kAlign), shift_(shift), n_(n) {
-    const auto addr = reinterpret_cast<std::uintptr_t>(raw_.data());
-    base_ = static_cast<std::size_t>((kAlign - addr % kAlign) % kAlign) + shift;
-  }
-  unsigned char* data() { return raw_.data() + base_; }
-  [[nodiscard]] std::size_t size() const { return n_; }
-
- private:
-  std::vector<unsigned char> raw_;
-  std::size_t shift_, n_, base_ = 0;
-};
 
 /// Seeded weights of a plausible scale (uniform +-1/sqrt(fan-in)); a PULSE input_norm [rows][2]
 /// gets mean 0.1 and std 0.5 + row / 4 (a std must be > 0).

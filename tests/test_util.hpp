@@ -9,6 +9,22 @@
 
 namespace ppghr_test {
 
+/// A 64-byte-aligned byte buffer (the vector's own storage is only malloc-aligned), with `shift`
+/// extra bytes in front so that data() can be deliberately misaligned.
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(std::size_t n, std::size_t shift = 0) : raw_(n + shift + 64), n_(n) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(raw_.data());
+    base_ = static_cast<std::size_t>((64 - addr % 64) % 64) + shift;
+  }
+  unsigned char* data() { return raw_.data() + base_; }
+  [[nodiscard]] std::size_t size() const { return n_; }
+
+ private:
+  std::vector<unsigned char> raw_;
+  std::size_t n_, base_ = 0;
+};
+
 inline std::vector<float> random_vector(std::size_t n, std::uint32_t seed, float lo = -1.f, float hi = 1.f) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> d(lo, hi);

@@ -75,9 +75,11 @@ class WindowNorm {
   void visit_tensors(V&, const TensorName&) noexcept {}
   [[nodiscard]] static long check(const TensorSource&) noexcept { return -1; }
 
-  /// x: [Rows][Length] raw, y: [Rows][Length] normalised; y may equal x.
-  void forward(const T* x, T* y) const noexcept {
-    std::array<T, Rows> mean{}, var{};
+  /// Each row's mean and divisor (row 0: max(its std, kPpgEps); the accelerometer rows: the
+  /// floored root of their mean variance), exactly as forward() uses them (the int8 networks
+  /// quantise (x - mean[r]) / scale[r] from these, ppghr/int8/network.hpp).
+  static void statistics(const T* x, T* mean, T* scale) noexcept {
+    std::array<T, Rows> var{};
     for (int r = 0; r < Rows; ++r) {
       const T* xr = x + std::size_t(r) * Length;
       T s = 0;
@@ -95,8 +97,15 @@ class WindowNorm {
     for (int r = 1; r < Rows; ++r) acc += var[r];
     const T s_ppg = std::fmax(std::sqrt(var[0]), static_cast<T>(window_norm_detail::kPpgEps));
     const T s_acc = std::fmax(std::sqrt(acc / T(Rows - 1)), acc_floor);
+    for (int r = 0; r < Rows; ++r) scale[r] = r == 0 ? s_ppg : s_acc;
+  }
+
+  /// x: [Rows][Length] raw, y: [Rows][Length] normalised; y may equal x.
+  void forward(const T* x, T* y) const noexcept {
+    std::array<T, Rows> mean{}, scale{};
+    statistics(x, mean.data(), scale.data());
     for (int r = 0; r < Rows; ++r) {
-      const T m = mean[r], s = r == 0 ? s_ppg : s_acc;
+      const T m = mean[r], s = scale[r];
       const T* xr = x + std::size_t(r) * Length;
       T* yr = y + std::size_t(r) * Length;
       for (int t = 0; t < Length; ++t) yr[t] = (xr[t] - m) / s;

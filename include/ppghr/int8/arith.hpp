@@ -1,0 +1,62 @@
+// ppghr/int8/arith.hpp - the fixed-point arithmetic of the int8 networks (docs/int8.md "The
+// fixed-point primitives"), bit for bit as tools/ppghr_tools/quant.py computes it (TFLite /
+// gemmlowp): SaturatingRoundingDoublingHighMul, RoundingDivideByPOT, MultiplyByQuantizedMultiplier,
+// the average pools' rounded division and the float -> int8 input conversion.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace ppghr::q8 {
+
+inline constexpr std::int32_t kQMin = -128, kQMax = 127;
+inline constexpr int kAddLeftShift = 20;      ///< TFLite's int8 ADD
+inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this before rounding
+
+/// gemmlowp SaturatingRoundingDoublingHighMul: (a b + nudge) / 2^31 truncated toward zero.
+[[nodiscard]] constexpr std::int32_t srdhm(std::int32_t a, std::int32_t b) noexcept {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  const std::int64_t ab = std::int64_t(a) * std::int64_t(b);
+  const std::int64_t nudge = ab >= 0 ? (std::int64_t(1) << 30) : (1 - (std::int64_t(1) << 30));
+  return static_cast<std::int32_t>((ab + nudge) / (std::int64_t(1) << 31));
+}
+
+/// gemmlowp RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from zero; e in 0..31.
+[[nodiscard]] constexpr std::int32_t rdbpot(std::int32_t x, int e) noexcept {
+  const std::int64_t mask = (std::int64_t(1) << e) - 1;
+  const std::int64_t rem = std::int64_t(x) & mask;
+  const std::int64_t thr = (mask >> 1) + (x < 0 ? 1 : 0);
+  return static_cast<std::int32_t>((std::int64_t(x) >> e) + (rem > thr ? 1 : 0));
+}
+
+/// TFLite MultiplyByQuantizedMultiplier: acc * m * 2^(shift - 31), rounded; shift in [-31, 30]
+/// (acc << left saturates to int32, as quant.requantize does; |acc| < 2^32 here: an int32
+/// accumulator or the sum of ADD's two scaled inputs).
+[[nodiscard]] constexpr std::int32_t requantize(std::int64_t acc, std::int32_t m, std::int32_t shift) noexcept {
+  const int left = shift > 0 ? int(shift) : 0, right = shift < 0 ? int(-shift) : 0;
+  std::int64_t x = acc * (std::int64_t(1) << left);
+  if (x > INT32_MAX) x = INT32_MAX;
+  if (x < INT32_MIN) x = INT32_MIN;
+  return rdbpot(srdhm(static_cast<std::int32_t>(x), m), right);
+}
+
+/// v clamped to [lo, 127] as an int8 value.
+[[nodiscard]] constexpr std::int8_t clamp8(std::int64_t v, std::int32_t lo) noexcept {
+  return static_cast<std::int8_t>(v < lo ? lo : (v > kQMax ? kQMax : v));
+}
+
+/// TFLite's average-pool division of an int8 sum by n: (sum +- n/2) / n, truncating.
+[[nodiscard]] constexpr std::int32_t div_round_away(std::int32_t sum, std::int32_t n) noexcept {
+  return (sum > 0 ? sum + n / 2 : sum - n / 2) / n;
+}
+
+/// float -> int8 (TFLite AffineQuantize, quant.quantize): ONE float32 subtraction, ONE float32
+/// division, clamp to +-1024, round half away from zero, + zero point, clamp to [-128, 127].
+[[nodiscard]] inline std::int8_t quantize(float x, float offset, float scale, std::int32_t z) noexcept {
+  float v = (x - offset) / scale;  // (a subtraction and a division: nothing to contract into an FMA)
+  if (v < -kInputClamp) v = -kInputClamp;
+  if (v > kInputClamp) v = kInputClamp;
+  return clamp8(std::int64_t(std::lround(v)) + z, kQMin);
+}
+
+}  // namespace ppghr::q8

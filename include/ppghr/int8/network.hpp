@@ -1,0 +1,742 @@
+// ppghr/int8/network.hpp - int8 networks (docs/int8.md): Int8Net<Net> runs the int8 twin of the
+// float network Net (any family but the PULSE teacher) from a dtype-2 blob made by
+// tools/ppghr_tools/quant.py, and reproduces quant.py's integer arithmetic exactly.
+//
+//   static ppghr::Int8Net<ppghr::SpecNet<2>> net;      // RAM: memory_bytes (activations, result)
+//   net.load(blob, size);                               // validates, points into the blob (flash)
+//   const auto& p = net.predict(window);                // the float network's input and result type
+//
+// How it is built: Net's architecture descriptor (the words its fingerprint is made of: every op
+// and its geometry) is turned at compile time into a plan: each op's input and output shapes and
+// the activation buffer ("slot") it reads and writes. forward() walks the plan; the dot products
+// go through q8::dot (ppghr/int8/dot.hpp: reference, AVX2 / VNNI or Cortex-M DSP, all exact).
+// Activations are int8, time-major with contiguous channels ([t][c]; [row][t][c] for the PULSE
+// students' rows), the layout of the float layers; LINEAR reads its input in the float op's
+// order (quant.py: a [C][T] tensor enters as c*T + t), transposing it first where needed.
+//
+// Weights in place: load() checks the blob (header, CRC, fingerprint, every tensor's name suffix,
+// shape, element type and placement, and the values: finite scales, zero points in [-128, 127],
+// weights in [-127, 127], multipliers >= 0, shifts in [-31, 30], and per output channel
+// |bias| + 255 sum |w| <= INT32_MAX, so no accumulator can overflow) and then points at its
+// tensors; it copies nothing. A refused blob (its own Status) leaves the previous pointers. The
+// blob must start at a multiple of 64 bytes (Status::misaligned) and outlive the network's use.
+//
+// Input: the float window Net::predict takes (same size and layout). It is quantised per input
+// channel as quant.QNet.quantize_input does (INPUT_NORM folded into the input scale; WINDOW_NORM
+// in float first, WindowNorm<float>::statistics). Output: the last op's int32 accumulators
+// (accumulators(), quant.QNet.forward_int's first result), the float32 logits acc_scale * acc, and
+// the result Net would return (softmax and argmax, or the regression value).
+// No heap, no exceptions; predict() never allocates.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/fingerprint.hpp"
+#include "ppghr/core/status.hpp"
+#include "ppghr/int8/arith.hpp"
+#include "ppghr/int8/dot.hpp"
+#include "ppghr/io/blob.hpp"
+#include "ppghr/layers/window_norm.hpp"
+#include "ppghr/models/prediction.hpp"
+
+namespace ppghr {
+
+namespace blob {
+/// An int8 network (docs/int8.md): each tensor's element type at entry offset 68.
+inline constexpr std::uint32_t kDtypeInt8 = 2;
+inline constexpr std::size_t kEntElementType = 68;
+inline constexpr std::uint32_t kElemFloat32 = 1, kElemInt8 = 2, kElemInt32 = 3;
+}  // namespace blob
+
+namespace q8 {
+namespace plan {
+
+/// Words of each op's record (docs/blob-format.md), -1 for an unknown code.
+constexpr int record_words(std::uint32_t code) noexcept {
+  switch (static_cast<Op>(code)) {
+    case Op::net: return 5;
+    case Op::conv1d: return 11;
+    case Op::affine: return 3;
+    case Op::maxpool1d: return 8;
+    case Op::avgpool1d: return 5;
+    case Op::global_avg_pool: return 2;
+    case Op::linear: return 3;
+    case Op::channel_pad: return 3;
+    case Op::residual_begin: return 0;
+    case Op::shortcut: return 0;
+    case Op::add: return 2;
+    case Op::input_norm: return 2;
+    case Op::row_conv: return 12;
+    case Op::row_avgpool: return 6;
+    case Op::cross_attention: return 8;
+    case Op::layer_norm: return 2;
+    case Op::modality_conv: return 5;
+    case Op::window_norm: return 3;
+  }
+  return -1;
+}
+
+template <std::size_t W>
+constexpr std::size_t op_count(const std::array<std::uint32_t, W>& d) noexcept {
+  std::size_t i = 0, n = 0;
+  while (i < W) {
+    const int r = record_words(d[i]);
+    i += 1 + std::size_t(r < 0 ? W : std::size_t(r));
+    ++n;
+  }
+  return n;
+}
+
+inline constexpr int kMaxSlots = 6;
+
+/// Why a descriptor has no int8 plan (0: it has one).
+enum class Refusal : int { none = 0, no_int8_form, grouped_conv, not_weighted_last, bad_descriptor, too_many_slots };
+
+/// One op of the plan.
+struct Step {
+  std::uint32_t code = 0;
+  std::uint32_t w[12] = {};
+  int in_r = 1, in_l = 1, in_c = 1;     ///< input shape (rows, length, channels)
+  int out_r = 1, out_l = 1, out_c = 1;  ///< output shape
+  int src = -1, src2 = -1, dst = -1, aux = -1;  ///< slots: input, ADD's main input, output, LINEAR's transpose
+  bool last = false;                    ///< the last op: writes the int32 accumulators
+  bool weighted = false;
+  int tensors = 0;                      ///< its blob tensors
+};
+
+template <std::size_t N>
+struct Plan {
+  std::array<Step, N> steps{};
+  Refusal refusal = Refusal::none;
+  int slots = 0;                  ///< activation buffers
+  std::size_t slot_bytes = 0;     ///< each, 64-byte rounded
+  int max_rows = 1;               ///< largest output-channel count of a dot-product op
+  int tensor_count = 3;           ///< the blob's tensors (input.offset, .scale, .zero_point first)
+  int in_channels = 1, in_length = 1;
+  bool rows_input = false;        ///< input [channel][t] (PULSE rows) rather than [t][channel]
+  bool window_norm = false;
+  std::uint32_t wn_rows = 2, wn_length = 2, wn_floor = 0;
+  int out_r = 1, out_l = 1, out_c = 1;  ///< the last op's output shape
+  std::size_t outputs = 0;
+};
+
+constexpr std::size_t round64(std::size_t n) noexcept { return (n + 63) / 64 * 64; }
+
+template <std::size_t N, std::size_t W>
+constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
+  Plan<N> p{};
+  int r = 1, l = 1, c = 1;
+  int cur = 0, saved = -1, main = -1, used = 1;
+  std::size_t biggest = 0;
+  int last_weighted = -1;
+  auto alloc = [&](int avoid) {
+    for (int s = 0; s < kMaxSlots; ++s)
+      if (s != cur && s != saved && s != main && s != avoid) {
+        if (s + 1 > used) used = s + 1;
+        return s;
+      }
+    p.refusal = Refusal::too_many_slots;
+    return 0;
+  };
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < N; ++k) {
+    Step& s = p.steps[k];
+    s.code = d[i];
+    const int words = record_words(s.code);
+    if (words < 0 || i + 1 + std::size_t(words) > W) {
+      p.refusal = Refusal::bad_descriptor;
+      return p;
+    }
+    for (int j = 0; j < words; ++j) s.w[j] = d[i + 1 + std::size_t(j)];
+    i += 1 + std::size_t(words);
+    s.in_r = r, s.in_l = l, s.in_c = c;
+    s.src = cur;
+    const auto* w = s.w;
+    bool makes_output = true, in_place = false;
+    switch (static_cast<Op>(s.code)) {
+      case Op::net:
+        p.in_channels = int(w[2]), p.in_length = int(w[3]), p.outputs = w[4];
+        r = 1, l = int(w[3]), c = int(w[2]);
+        makes_output = false;
+        break;
+      case Op::input_norm:
+      case Op::window_norm:
+        p.rows_input = true;
+        r = int(w[0]), l = int(w[1]), c = 1;
+        if (static_cast<Op>(s.code) == Op::window_norm)
+          p.window_norm = true, p.wn_rows = w[0], p.wn_length = w[1], p.wn_floor = w[2];
+        makes_output = false;
+        break;
+      case Op::conv1d:
+        if (w[9] != 1) p.refusal = Refusal::grouped_conv;
+        l = int(w[3]), c = int(w[1]), s.weighted = true;
+        break;
+      case Op::row_conv:
+        if (w[10] != 1) p.refusal = Refusal::grouped_conv;
+        r = int(w[0]), l = int(w[4]), c = int(w[2]), s.weighted = true;
+        break;
+      case Op::modality_conv: r = 1, l = int(w[3]), c = int(w[1]), s.weighted = true; break;
+      case Op::linear:
+        if (r > 1) p.refusal = Refusal::bad_descriptor;  // LINEAR reads [t][c] or a vector
+        r = 1, l = 1, c = int(w[1]), s.weighted = true;
+        break;
+      case Op::affine: s.weighted = true, in_place = true; break;
+      case Op::maxpool1d: l = int(w[2]); break;
+      case Op::avgpool1d: l = int(w[2]); break;
+      case Op::row_avgpool: l = int(w[3]); break;
+      case Op::global_avg_pool: l = 1; break;
+      case Op::channel_pad: c = int(w[1]); break;
+      case Op::residual_begin: saved = cur, makes_output = false; break;
+      case Op::shortcut: main = cur, cur = saved, makes_output = false; break;
+      case Op::add:
+        s.src = cur, s.src2 = main, s.dst = main;
+        cur = main, saved = main = -1, makes_output = false;
+        p.tensor_count += s.tensors = 4;
+        break;
+      case Op::cross_attention:
+      case Op::layer_norm: p.refusal = Refusal::no_int8_form; break;
+    }
+    s.out_r = r, s.out_l = l, s.out_c = c;
+    const std::size_t out_bytes = std::size_t(r) * std::size_t(l) * std::size_t(c);
+    if (static_cast<Op>(s.code) == Op::net || static_cast<Op>(s.code) == Op::input_norm ||
+        static_cast<Op>(s.code) == Op::window_norm)
+      biggest = biggest > out_bytes ? biggest : out_bytes;  // the int8 input
+    if (makes_output) {
+      if (static_cast<Op>(s.code) == Op::linear && s.in_l > 1 && s.in_c > 1) s.aux = alloc(-1);
+      if (in_place && cur != saved && cur != main) {
+        s.dst = cur;
+      } else {
+        s.dst = alloc(s.aux);
+      }
+      cur = s.dst;
+      biggest = biggest > out_bytes ? biggest : out_bytes;
+    }
+    if (s.weighted) {
+      last_weighted = int(k);
+      if (c > p.max_rows) p.max_rows = c;
+    }
+  }
+  if (last_weighted != int(N) - 1) {
+    if (p.refusal == Refusal::none) p.refusal = Refusal::not_weighted_last;
+    return p;
+  }
+  Step& last = p.steps[N - 1];
+  last.last = true;
+  last.dst = -1;
+  p.out_r = last.out_r, p.out_l = last.out_l, p.out_c = last.out_c;
+  for (std::size_t k = 0; k < N; ++k)
+    if (p.steps[k].weighted) p.tensor_count += p.steps[k].tensors = p.steps[k].last ? 4 : 7;
+  p.slots = used;
+  p.slot_bytes = round64(biggest);
+  if (std::size_t(p.out_r) * std::size_t(p.out_l) * std::size_t(p.out_c) != p.outputs &&
+      p.refusal == Refusal::none)
+    p.refusal = Refusal::bad_descriptor;
+  return p;
+}
+
+}  // namespace plan
+
+/// The blob tensors of an int8 network, per op (docs/int8.md; quant.int8_tensor_spec).
+enum class Tensor : unsigned char {
+  input_offset, input_scale, input_zero_point,
+  weight, bias, weight_scale, multiplier, shift, out_scale, out_zero_point, acc_scale
+};
+
+}  // namespace q8
+
+/// The int8 twin of the float network Net (header comment). RAM: memory_bytes; flash: the blob.
+template <class Net>
+class Int8Net {
+  static constexpr auto kDesc = Net::descriptor();
+  static constexpr std::size_t kSteps = q8::plan::op_count(kDesc);
+  static constexpr q8::plan::Plan<kSteps> kPlan = q8::plan::make<kSteps>(kDesc);
+  static_assert(kPlan.refusal != q8::plan::Refusal::no_int8_form,
+                "Int8Net: CROSS_ATTENTION and LAYER_NORM have no int8 form (the PULSE teacher is not quantised)");
+  static_assert(kPlan.refusal != q8::plan::Refusal::grouped_conv, "Int8Net: grouped convolutions have no int8 form");
+  static_assert(kPlan.refusal != q8::plan::Refusal::not_weighted_last,
+                "Int8Net: the network must end in a weighted op (its accumulators are the output)");
+  static_assert(kPlan.refusal == q8::plan::Refusal::none, "Int8Net: the architecture descriptor has no int8 plan");
+
+ public:
+  using float_network = Net;
+  using result_type = typename Net::result_type;
+  using value_type = float;
+  static constexpr std::size_t input_size = Net::input_size;
+  static constexpr int output_size = Net::output_size;
+  static constexpr std::uint64_t fingerprint = Net::fingerprint;
+  static constexpr bool weights_in_place = true;
+  static_assert(std::size_t(output_size) == kPlan.outputs, "Int8Net: Net's result and its descriptor disagree");
+  static_assert(input_size == std::size_t(kPlan.in_channels) * std::size_t(kPlan.in_length),
+                "Int8Net: Net's input size and its descriptor disagree");
+
+  /// The blob's tensor count.
+  static constexpr int tensor_count = kPlan.tensor_count;
+  /// Activation buffers and the bytes of each (int8 values, 64-byte rounded).
+  static constexpr int slots = kPlan.slots;
+  static constexpr std::size_t slot_bytes = kPlan.slot_bytes;
+  /// All activation memory (the slots and the accumulator scratch), bytes.
+  static constexpr std::size_t activation_bytes =
+      std::size_t(kPlan.slots) * kPlan.slot_bytes + 4 * sizeof(std::int32_t) * std::size_t(kPlan.max_rows);
+  /// Multiply-accumulates per window (Net's).
+  static constexpr std::size_t macs = Net::macs;
+  /// The whole object in bytes: sizeof(Int8Net).
+  static const std::size_t memory_bytes;
+
+  Int8Net() noexcept {}
+  Int8Net(const Int8Net&) = delete;
+  Int8Net& operator=(const Int8Net&) = delete;
+
+  /// Validates a dtype-2 blob (64-byte aligned) and points at its tensors; all-or-nothing.
+  [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept;
+  [[nodiscard]] bool loaded() const noexcept { return loaded_; }
+
+  /// Float window -> Net's result (refused: not_loaded, non_finite; logits overflowing to Inf are
+  /// refused too). No allocation.
+  const result_type& predict(const float* window) noexcept {
+    if (!loaded_) {
+      detail::refuse(result_, SignalStatus::not_loaded);
+    } else if (!detail::all_finite(window, input_size)) {
+      detail::refuse(result_, SignalStatus::non_finite);
+    } else {
+      quantize_input(window, slot(0));
+      run();
+      using Traits = detail::ResultTraits<result_type>;
+      float* out = Traits::raw(result_);
+      for (std::size_t i = 0; i < kPlan.outputs; ++i) out[i] = logit(i);
+      if (detail::all_finite(out, kPlan.outputs))
+        Traits::finish(result_);
+      else
+        detail::refuse(result_, SignalStatus::non_finite);
+    }
+    return result_;
+  }
+  const result_type& predict(const std::array<float, input_size>& window) noexcept { return predict(window.data()); }
+  [[nodiscard]] const result_type& last() const noexcept { return result_; }
+
+  /// The int8 input of a float window (input_size values, the float input's layout): what
+  /// quant.QNet.quantize_input gives. Needs loaded().
+  void quantize_input(const float* window, std::int8_t* xq) const noexcept {
+    const float* off = in_.offset;
+    const float* sc = in_.scale;
+    const int L = kPlan.in_length, C = kPlan.in_channels;
+    if constexpr (kPlan.window_norm) {
+      std::array<float, kPlan.wn_rows> mean{}, div{};
+      WN::statistics(window, mean.data(), div.data());
+      for (int r = 0; r < C; ++r)
+        for (int t = 0; t < L; ++t) {
+          const float y = (window[std::size_t(r) * L + t] - mean[r]) / div[r];
+          xq[std::size_t(r) * L + t] = q8::quantize(y, off[r], sc[r], in_.z);
+        }
+    } else if constexpr (kPlan.rows_input) {
+      for (int r = 0; r < C; ++r)
+        for (int t = 0; t < L; ++t)
+          xq[std::size_t(r) * L + t] = q8::quantize(window[std::size_t(r) * L + t], off[r], sc[r], in_.z);
+    } else {
+      for (int t = 0; t < L; ++t)
+        for (int c = 0; c < C; ++c)
+          xq[std::size_t(t) * C + c] = q8::quantize(window[std::size_t(t) * C + c], off[c], sc[c], in_.z);
+    }
+  }
+
+  /// The integer forward pass from an int8 input (input_size values): fills accumulators().
+  /// Needs loaded().
+  void forward_q(const std::int8_t* xq) noexcept {
+    std::memcpy(slot(0), xq, input_size);
+    run();
+  }
+  /// The last op's int32 accumulators, output_size of them, in the float network's output order.
+  [[nodiscard]] const std::int32_t* accumulators() const noexcept { return out_acc_.data(); }
+  /// Output i as a float32 logit: acc_scale[channel] * (float) acc[i].
+  [[nodiscard]] float logit(std::size_t i) const noexcept {
+    const std::size_t per_channel = std::size_t(kPlan.out_r) * std::size_t(kPlan.out_l);
+    return last_scale_[i / per_channel] * static_cast<float>(out_acc_[i]);
+  }
+
+ private:
+  using WN = WindowNorm<float, int(kPlan.wn_rows), int(kPlan.wn_length), kPlan.wn_floor>;
+
+  struct Bind {
+    const std::int8_t* w = nullptr;
+    const std::int32_t* bias = nullptr;
+    const std::int32_t* mult = nullptr;
+    const std::int32_t* shift = nullptr;
+    const float* scale = nullptr;  ///< acc_scale of the last op
+    std::int32_t z_out = 0;
+  };
+  struct Input {
+    const float* offset = nullptr;
+    const float* scale = nullptr;
+    std::int32_t z = 0;
+  };
+
+  std::int8_t* slot(int s) noexcept { return slots_.data() + std::size_t(s) * kPlan.slot_bytes; }
+
+  // acc (npos x rows) -> int8 outputs at y (position stride `y_step`) or, for the last op, the
+  // accumulators in the float output's order: (o, r, t) -> o * R * L + r * L + t.
+  void store(const std::int32_t* acc, int npos, int rows, const Bind& b, bool relu, bool last, std::int8_t* y,
+             int r, int t0) noexcept {
+    if (last) {
+      const std::size_t R = std::size_t(kPlan.out_r), L = std::size_t(kPlan.out_l);
+      for (int p = 0; p < npos; ++p)
+        for (int o = 0; o < rows; ++o) out_acc_[std::size_t(o) * R * L + std::size_t(r) * L + std::size_t(t0 + p)] = acc[p * rows + o];
+      return;
+    }
+    const std::int32_t lo = relu ? (b.z_out > q8::kQMin ? b.z_out : q8::kQMin) : q8::kQMin;
+    for (int p = 0; p < npos; ++p)
+      for (int o = 0; o < rows; ++o)
+        y[std::size_t(p) * rows + o] =
+            q8::clamp8(std::int64_t(q8::requantize(acc[p * rows + o], b.mult[o], b.shift[o])) + b.z_out, lo);
+  }
+
+  // One 1-D convolution: x [lin][ci] -> y [lout][co] (or the accumulators), quant.conv1d_int.
+  void conv(const std::int8_t* x, std::int8_t* y, int ci, int co, int lin, int lout, int k, int st, int dil, int pl,
+            const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
+    std::int32_t* acc = acc_.data();
+    const std::ptrdiff_t w_step = std::ptrdiff_t(k) * ci;
+    int t = 0;
+    while (t < lout) {
+      const int pos = t * st - pl;
+      // taps k0..k1-1 fall inside the input
+      int k0 = 0;
+      while (k0 < k && pos + dil * k0 < 0) ++k0;
+      int k1 = k;
+      while (k1 > k0 && pos + dil * (k1 - 1) > lin - 1) --k1;
+      int npos = 1;
+      if (k0 == 0 && k1 == k)
+        while (npos < 4 && t + npos < lout && (t + npos) * st - pl + dil * (k - 1) <= lin - 1) ++npos;
+      if (k1 > k0) {
+        q8::Window win;
+        if (dil == 1) {
+          win.chunks = 1, win.len = (k1 - k0) * ci;
+        } else {
+          win.chunks = k1 - k0, win.len = ci, win.chunk_step = std::ptrdiff_t(dil) * ci;
+        }
+        q8::dot(x + std::ptrdiff_t(pos + dil * k0) * ci, std::ptrdiff_t(st) * ci, npos, win, z, b.w + std::ptrdiff_t(k0) * ci,
+                w_step, co, b.bias, acc);
+      } else {
+        for (int o = 0; o < co; ++o) acc[o] = b.bias[o];
+      }
+      store(acc, npos, co, b, relu, last, last ? nullptr : y + std::size_t(t) * co, row, t);
+      t += npos;
+    }
+  }
+
+  void run() noexcept;
+
+  LoadReport bind_all(const unsigned char* data, const blob::Header& h, std::array<Bind, kSteps>& bind,
+                      Input& in) const noexcept;
+
+  alignas(kAlign) std::array<std::int8_t, std::size_t(kPlan.slots) * kPlan.slot_bytes> slots_{};
+  alignas(kAlign) std::array<std::int32_t, 4 * std::size_t(kPlan.max_rows) + 4> acc_{};
+  std::array<std::int32_t, kPlan.outputs> out_acc_{};
+  std::array<Bind, kSteps> bind_{};
+  Input in_{};
+  const float* last_scale_ = nullptr;
+  result_type result_{};
+  bool loaded_ = false;
+};
+
+template <class Net>
+const std::size_t Int8Net<Net>::memory_bytes = sizeof(Int8Net<Net>);
+
+template <class Net>
+void Int8Net<Net>::run() noexcept {
+  std::int32_t z = in_.z, z_saved = 0, z_main = 0;
+  for (std::size_t k = 0; k < kSteps; ++k) {
+    const q8::plan::Step& s = kPlan.steps[k];
+    const Bind& b = bind_[k];
+    const auto* w = s.w;
+    const std::int8_t* x = s.src >= 0 ? slot(s.src) : nullptr;
+    std::int8_t* y = s.dst >= 0 ? slot(s.dst) : nullptr;
+    switch (static_cast<Op>(s.code)) {
+      case Op::conv1d:
+        conv(x, y, int(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), int(w[5]), int(w[6]), int(w[7]), b, z,
+             w[10] != 0, s.last, 0);
+        break;
+      case Op::row_conv: {
+        const int rows = int(w[0]), ci = int(w[1]), co = int(w[2]), lin = int(w[3]), lout = int(w[4]);
+        for (int r = 0; r < rows; ++r)
+          conv(x + std::size_t(r) * lin * ci, s.last ? nullptr : y + std::size_t(r) * lout * co, ci, co, lin, lout,
+               int(w[5]), int(w[6]), int(w[7]), int(w[8]), b, z, w[11] != 0, s.last, r);
+        break;
+      }
+      case Op::modality_conv: {
+        const int ci = int(w[0]), co = int(w[1]), rows = int(w[2]), len = int(w[3]);
+        q8::Window win;
+        win.chunks = rows, win.len = ci, win.chunk_step = std::ptrdiff_t(len) * ci;
+        for (int t = 0; t < len; t += 4) {
+          const int npos = len - t < 4 ? len - t : 4;
+          q8::dot(x + std::size_t(t) * ci, ci, npos, win, z, b.w, std::ptrdiff_t(rows) * ci, co, b.bias, acc_.data());
+          store(acc_.data(), npos, co, b, w[4] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * co, 0, t);
+        }
+        break;
+      }
+      case Op::linear: {
+        const int in = int(w[0]), out = int(w[1]);
+        const std::int8_t* v = x;
+        if (s.aux >= 0) {  // [L][C] -> [C][L]: the float op's flatten order
+          std::int8_t* tr = slot(s.aux);
+          for (int t = 0; t < s.in_l; ++t)
+            for (int c = 0; c < s.in_c; ++c) tr[std::size_t(c) * s.in_l + t] = x[std::size_t(t) * s.in_c + c];
+          v = tr;
+        }
+        q8::Window win;
+        win.len = in;
+        q8::dot(v, 0, 1, win, z, b.w, in, out, b.bias, acc_.data());
+        store(acc_.data(), 1, out, b, w[2] != 0, s.last, y, 0, 0);
+        break;
+      }
+      case Op::affine: {
+        const int ch = int(w[0]), len = int(w[1]);
+        std::int32_t* acc = acc_.data();
+        for (int t = 0; t < len; ++t) {
+          const std::int8_t* xt = x + std::size_t(t) * ch;
+          for (int c = 0; c < ch; ++c) acc[c] = b.bias[c] + std::int32_t(b.w[c]) * (std::int32_t(xt[c]) - z);
+          store(acc, 1, ch, b, w[2] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * ch, 0, t);
+        }
+        break;
+      }
+      case Op::maxpool1d: {
+        const int ch = int(w[0]), lin = int(w[1]), lout = int(w[2]), kk = int(w[3]), st = int(w[4]), pl = int(w[5]);
+        const std::int32_t fill = w[7] == 0 ? z : q8::kQMin;
+        for (int t = 0; t < lout; ++t)
+          for (int c = 0; c < ch; ++c) {
+            std::int32_t m = INT32_MIN;
+            for (int j = 0; j < kk; ++j) {
+              const int u = t * st + j - pl;
+              const std::int32_t v = (u < 0 || u >= lin) ? fill : std::int32_t(x[std::size_t(u) * ch + c]);
+              m = v > m ? v : m;
+            }
+            y[std::size_t(t) * ch + c] = static_cast<std::int8_t>(m);
+          }
+        break;
+      }
+      case Op::avgpool1d:
+      case Op::row_avgpool: {
+        const bool rows = static_cast<Op>(s.code) == Op::row_avgpool;
+        const int o = rows ? 1 : 0, nr = rows ? int(w[0]) : 1;
+        const int ch = int(w[o]), lin = int(w[o + 1]), lout = int(w[o + 2]), kk = int(w[o + 3]), st = int(w[o + 4]);
+        for (int r = 0; r < nr; ++r) {
+          const std::int8_t* xr = x + std::size_t(r) * lin * ch;
+          std::int8_t* yr = y + std::size_t(r) * lout * ch;
+          for (int t = 0; t < lout; ++t)
+            for (int c = 0; c < ch; ++c) {
+              std::int32_t sum = 0;
+              for (int j = 0; j < kk; ++j) sum += xr[std::size_t(t * st + j) * ch + c];
+              yr[std::size_t(t) * ch + c] = q8::clamp8(q8::div_round_away(sum, kk), q8::kQMin);
+            }
+        }
+        break;
+      }
+      case Op::global_avg_pool: {
+        const int ch = int(w[0]), len = int(w[1]);
+        for (int c = 0; c < ch; ++c) {
+          std::int32_t sum = 0;
+          for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
+          y[c] = q8::clamp8(q8::div_round_away(sum, len), q8::kQMin);
+        }
+        break;
+      }
+      case Op::channel_pad: {
+        const int ci = int(w[0]), co = int(w[1]), before = int(w[2]);
+        for (int t = 0; t < s.in_l; ++t)
+          for (int c = 0; c < co; ++c)
+            y[std::size_t(t) * co + c] = (c < before || c >= before + ci) ? static_cast<std::int8_t>(z)
+                                                                          : x[std::size_t(t) * ci + (c - before)];
+        break;
+      }
+      case Op::residual_begin: z_saved = z; break;
+      case Op::shortcut: z_main = z, z = z_saved; break;
+      case Op::add: {
+        const std::size_t n = std::size_t(w[0]) * w[1];
+        const std::int8_t* m = slot(s.src2);
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::int32_t v1 = q8::requantize(std::int64_t(std::int32_t(m[i]) - z_main) * (1 << q8::kAddLeftShift),
+                                                 b.mult[0], b.shift[0]);
+          const std::int32_t v2 = q8::requantize(std::int64_t(std::int32_t(x[i]) - z) * (1 << q8::kAddLeftShift),
+                                                 b.mult[1], b.shift[1]);
+          y[i] = q8::clamp8(std::int64_t(q8::requantize(std::int64_t(v1) + v2, b.mult[2], b.shift[2])) + b.z_out,
+                            q8::kQMin);
+        }
+        break;
+      }
+      default: break;  // net, input_norm, window_norm: folded into the input quantisation
+    }
+    if (s.weighted || static_cast<Op>(s.code) == Op::add) z = b.z_out;
+  }
+}
+
+template <class Net>
+LoadReport Int8Net<Net>::bind_all(const unsigned char* data, const blob::Header& h, std::array<Bind, kSteps>& bind,
+                                  Input& in) const noexcept {
+  using blob::detail::fail;
+  using T8 = q8::Tensor;
+  std::uint32_t index = 0;
+  LoadReport report{};
+  char prefix[blob::kNameSize] = {};
+  std::size_t prefix_len = 0;
+  const std::uint64_t body = h.total_size - 4;
+
+  // One expected tensor: checks its table entry and values, returns its data (nullptr on failure).
+  auto entry = [&](T8 kind, std::uint32_t etype, std::uint32_t d0, std::uint32_t d1, std::uint32_t d2,
+                   bool new_op) -> const unsigned char* {
+    if (!report.ok()) return nullptr;
+    static constexpr const char* kSuffix[] = {"offset", "scale", "zero_point", "weight", "bias", "weight_scale",
+                                              "multiplier", "shift", "out_scale", "out_zero_point", "acc_scale"};
+    const std::uint32_t i = index++;
+    auto at = [&](Status s, std::uint64_t expected, std::uint64_t found, std::uint64_t off) {
+      report = fail(s, expected, found, off);
+      report.tensor_index = static_cast<std::int32_t>(i);
+      blob::detail::set_name(report, kSuffix[int(kind)], blob::kNameSize);
+      return nullptr;
+    };
+    if (i >= h.tensor_count) return at(Status::size_mismatch, i + 1, h.tensor_count, blob::kOffTensorCount);
+    const std::size_t eoff = blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
+    const unsigned char* e = data + eoff;
+    // name: "<prefix>.<suffix>", the prefix "input" for the input tensors and one per op
+    const char* name = reinterpret_cast<const char*>(e);
+    std::size_t len = 0;
+    while (len < blob::kNameSize && name[len] != '\0') ++len;
+    const std::size_t slen = std::strlen(kSuffix[int(kind)]);
+    if (len == blob::kNameSize || len < slen + 2 || name[len - slen - 1] != '.' ||
+        std::memcmp(name + len - slen, kSuffix[int(kind)], slen) != 0)
+      return at(Status::size_mismatch, 0, 0, eoff);
+    const std::size_t plen = len - slen;  // includes the dot
+    if (new_op) {
+      std::memcpy(prefix, name, plen);
+      prefix_len = plen;
+      const bool input = kind == T8::input_offset;
+      if (input != (plen == 6 && std::memcmp(name, "input.", 6) == 0)) return at(Status::size_mismatch, 0, 0, eoff);
+    } else if (plen != prefix_len || std::memcmp(prefix, name, plen) != 0) {
+      return at(Status::size_mismatch, 0, 0, eoff);
+    }
+    const std::uint32_t dims[3] = {d0, d1, d2};
+    const std::uint32_t ndim = d2 ? 3 : (d1 ? 2 : 1);
+    const std::uint32_t nd = blob::read_u32(e + blob::kEntNdim);
+    if (nd != ndim) return at(Status::size_mismatch, ndim, nd, eoff + blob::kEntNdim);
+    std::uint64_t count = 1;
+    for (std::uint32_t d = 0; d < ndim; ++d) {
+      const std::uint32_t v = blob::read_u32(e + blob::kEntDims + 4 * d);
+      if (v != dims[d]) return at(Status::size_mismatch, dims[d], v, eoff + blob::kEntDims + 4 * d);
+      count *= dims[d];
+    }
+    const std::uint32_t et = blob::read_u32(e + blob::kEntElementType);
+    if (et != etype) return at(Status::size_mismatch, etype, et, eoff + blob::kEntElementType);
+    const std::uint64_t cnt = blob::read_u64(e + blob::kEntCount);
+    if (cnt != count) return at(Status::size_mismatch, count, cnt, eoff + blob::kEntCount);
+    const std::uint64_t off = blob::read_u64(e + blob::kEntOffset);
+    const std::uint64_t esize = etype == blob::kElemInt8 ? 1 : 4;
+    if (off % blob::kDataAlign != 0 || off < h.payload_offset || off > body || count * esize > body - off)
+      return at(Status::bad_table, h.payload_offset, off, eoff + blob::kEntOffset);
+    const unsigned char* p = data + off;
+    // values
+    for (std::uint64_t k = 0; k < count; ++k) {
+      const unsigned char* v = p + k * esize;
+      if (etype == blob::kElemFloat32) {
+        float f;
+        std::memcpy(&f, v, 4);
+        if (!std::isfinite(f)) return at(Status::non_finite_weight, k, k, off + k * esize);
+        if (kind == T8::input_scale && !(f > 0.0f)) return at(Status::invalid_weight, k, k, off + k * esize);
+      } else if (etype == blob::kElemInt32) {
+        const auto x = static_cast<std::int32_t>(blob::read_u32(v));
+        const bool bad = ((kind == T8::out_zero_point || kind == T8::input_zero_point) && (x < -128 || x > 127)) ||
+                         (kind == T8::multiplier && x < 0) || (kind == T8::shift && (x < -31 || x > 30));
+        if (bad) return at(Status::invalid_weight, k, k, off + k * esize);
+      } else if (static_cast<std::int8_t>(*v) == -128) {
+        return at(Status::invalid_weight, k, k, off + k);
+      }
+    }
+    return p;
+  };
+  auto i8 = [](const unsigned char* p) { return reinterpret_cast<const std::int8_t*>(p); };
+  auto i32 = [](const unsigned char* p) { return reinterpret_cast<const std::int32_t*>(p); };
+  auto f32 = [](const unsigned char* p) { return reinterpret_cast<const float*>(p); };
+
+  const auto C = std::uint32_t(kPlan.in_channels);
+  in.offset = f32(entry(T8::input_offset, blob::kElemFloat32, C, 0, 0, true));
+  in.scale = f32(entry(T8::input_scale, blob::kElemFloat32, C, 0, 0, false));
+  const unsigned char* zp = entry(T8::input_zero_point, blob::kElemInt32, 1, 0, 0, false);
+  if (zp != nullptr) in.z = *i32(zp);
+  for (std::size_t k = 0; k < kSteps && report.ok(); ++k) {
+    const q8::plan::Step& s = kPlan.steps[k];
+    Bind& b = bind[k];
+    const auto* w = s.w;
+    if (s.weighted) {
+      std::uint32_t co = 0, d1 = 0, d2 = 0;
+      switch (static_cast<Op>(s.code)) {
+        case Op::conv1d: co = w[1], d1 = w[4], d2 = w[0]; break;
+        case Op::row_conv: co = w[2], d1 = w[5], d2 = w[1]; break;
+        case Op::modality_conv: co = w[1], d1 = w[2], d2 = w[0]; break;
+        case Op::linear: co = w[1], d1 = w[0]; break;
+        default: co = w[0]; break;  // affine
+      }
+      b.w = i8(entry(T8::weight, blob::kElemInt8, co, d1, d2, true));
+      b.bias = i32(entry(T8::bias, blob::kElemInt32, co, 0, 0, false));
+      entry(T8::weight_scale, blob::kElemFloat32, co, 0, 0, false);
+      if (s.last) {
+        b.scale = f32(entry(T8::acc_scale, blob::kElemFloat32, co, 0, 0, false));
+      } else {
+        b.mult = i32(entry(T8::multiplier, blob::kElemInt32, co, 0, 0, false));
+        b.shift = i32(entry(T8::shift, blob::kElemInt32, co, 0, 0, false));
+        entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
+        const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
+        if (z != nullptr) b.z_out = *i32(z);
+      }
+      if (!report.ok()) break;
+      // no accumulator can overflow: |bias| + 255 sum |w| <= INT32_MAX per output channel
+      const std::size_t fan = std::size_t(d1 ? d1 : 1) * (d2 ? d2 : 1);
+      for (std::uint32_t o = 0; o < co; ++o) {
+        std::int64_t bound = b.bias[o] < 0 ? -std::int64_t(b.bias[o]) : std::int64_t(b.bias[o]);
+        for (std::size_t j = 0; j < fan; ++j) {
+          const std::int32_t v = b.w[std::size_t(o) * fan + j];
+          bound += 255 * std::int64_t(v < 0 ? -v : v);
+        }
+        if (bound > INT32_MAX) {
+          report = fail(Status::invalid_weight, o, o, 0);
+          report.tensor_index = static_cast<std::int32_t>(index) - s.tensors;
+          blob::detail::set_name(report, "weight", blob::kNameSize);
+          break;
+        }
+      }
+    } else if (static_cast<Op>(s.code) == Op::add) {
+      b.mult = i32(entry(T8::multiplier, blob::kElemInt32, 3, 0, 0, true));
+      b.shift = i32(entry(T8::shift, blob::kElemInt32, 3, 0, 0, false));
+      entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
+      const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
+      if (z != nullptr) b.z_out = *i32(z);
+      // an ADD's tensors are "<residual>.add.<suffix>" (quant.py)
+      if (report.ok() && (prefix_len < 5 || std::memcmp(prefix + prefix_len - 5, ".add.", 5) != 0))
+        report = fail(Status::size_mismatch, 0, 0, blob::kHeaderSize + std::size_t(index - 4) * blob::kEntrySize);
+    }
+  }
+  if (report.ok() && index != h.tensor_count)
+    report = fail(Status::size_mismatch, index, h.tensor_count, blob::kOffTensorCount);
+  return report;
+}
+
+template <class Net>
+LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  const auto misalign = reinterpret_cast<std::uintptr_t>(data) % kAlign;
+  if (data != nullptr && misalign != 0) return blob::detail::fail(Status::misaligned, 0, misalign, 0);
+  blob::Header h;
+  LoadReport r = blob::check_header(bytes, size, fingerprint, h, blob::kDtypeInt8);
+  if (!r.ok()) return r;
+  std::array<Bind, kSteps> bind{};
+  Input in{};
+  r = bind_all(bytes, h, bind, in);
+  if (!r.ok()) return r;
+  bind_ = bind;
+  in_ = in;
+  last_scale_ = bind_[kSteps - 1].scale;
+  loaded_ = true;
+  return r;
+}
+
+}  // namespace ppghr

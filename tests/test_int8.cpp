@@ -1,0 +1,312 @@
+// int8 networks (include/ppghr/int8/network.hpp) against quant.py, the bit-exact Python reference
+// (tools/ppghr_tools/int8_golden.py writes, per architecture, an int8 blob and windows with
+// quant.py's int8 input, int32 accumulators and float32 logits; the ctest fixture int8_golden
+// generates them into the build tree). Every comparison is EXACT: max abs difference 0, the
+// accumulators as integers and the logits bit for bit. Also: the fixed-point primitives against
+// brute-force definitions, the blob errors of an int8 load (each its own Status, the previous
+// weights kept), no allocation in predict().
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "ppghr/core/crc32.hpp"
+#include "ppghr/int8/network.hpp"
+#include "ppghr/models/registry.hpp"
+#include "test_util.hpp"
+
+using namespace ppghr;
+using ppghr_test::AlignedBytes;
+
+namespace {
+
+std::string golden_dir() { return PPGHR_INT8_GOLDEN_DIR; }
+
+std::vector<unsigned char> read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  REQUIRE_MESSAGE(f.good(), "missing " << path << " (the ctest fixture int8_golden writes it)");
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+AlignedBytes aligned_copy(const std::vector<unsigned char>& v, std::size_t shift = 0) {
+  AlignedBytes b(v.size(), shift);
+  std::memcpy(b.data(), v.data(), v.size());
+  return b;
+}
+
+struct Io {
+  std::uint32_t n = 0, size = 0, outputs = 0;
+  std::vector<float> x, logits;
+  std::vector<std::int8_t> xq;
+  std::vector<std::int32_t> acc;
+};
+
+Io read_io(const std::string& path) {
+  const auto b = read_all(path);
+  Io io;
+  REQUIRE(b.size() >= 20);
+  REQUIRE(std::memcmp(b.data(), "PQ8G", 4) == 0);
+  std::uint32_t h[4];
+  std::memcpy(h, b.data() + 4, 16);
+  REQUIRE(h[0] == 1u);
+  io.n = h[1], io.size = h[2], io.outputs = h[3];
+  const std::size_t nx = std::size_t(io.n) * io.size, ny = std::size_t(io.n) * io.outputs;
+  REQUIRE(b.size() == 20 + nx * 4 + nx + ny * 4 + ny * 4);
+  io.x.resize(nx), io.xq.resize(nx), io.acc.resize(ny), io.logits.resize(ny);
+  const unsigned char* p = b.data() + 20;
+  std::memcpy(io.x.data(), p, nx * 4), p += nx * 4;
+  std::memcpy(io.xq.data(), p, nx), p += nx;
+  std::memcpy(io.acc.data(), p, ny * 4), p += ny * 4;
+  std::memcpy(io.logits.data(), p, ny * 4);
+  return io;
+}
+
+template <class Net>
+using Q = Int8Net<Net>;
+template <std::size_t I>
+using NetOf = registry::network_t<I>;
+
+/// The whole golden case of one architecture: load, input quantisation, integer forward pass,
+/// logits, predict() (no allocation), the same result after a refused load.
+template <class Net>
+void check_golden(const char* name) {
+  INFO("architecture " << name);
+  auto blob = aligned_copy(read_all(golden_dir() + "/" + name + ".q8.ppgw"));
+  const Io io = read_io(golden_dir() + "/" + name + ".q8io");
+  auto net = std::make_unique<Q<Net>>();
+  REQUIRE(io.size == Q<Net>::input_size);
+  REQUIRE(io.outputs == std::uint32_t(Q<Net>::output_size));
+  const LoadReport r = net->load(blob.data(), blob.size());
+  REQUIRE_MESSAGE(r.ok(), status_name(r.status));
+  std::vector<std::int8_t> xq(io.size);
+  long input_diff = 0, acc_diff = 0, logit_bits_diff = 0;
+  for (std::uint32_t i = 0; i < io.n; ++i) {
+    const float* x = io.x.data() + std::size_t(i) * io.size;
+    net->quantize_input(x, xq.data());
+    for (std::uint32_t k = 0; k < io.size; ++k) input_diff += xq[k] != io.xq[std::size_t(i) * io.size + k];
+    net->forward_q(io.xq.data() + std::size_t(i) * io.size);  // from quant.py's int8 input
+    for (std::uint32_t k = 0; k < io.outputs; ++k) {
+      const std::size_t j = std::size_t(i) * io.outputs + k;
+      acc_diff += net->accumulators()[k] != io.acc[j];
+      const float l = net->logit(k);
+      logit_bits_diff += std::memcmp(&l, &io.logits[j], 4) != 0;
+    }
+  }
+  // Exact: 0 differing int8 inputs, accumulators and logit bit patterns.
+  CHECK(input_diff == 0);
+  CHECK(acc_diff == 0);
+  CHECK(logit_bits_diff == 0);
+
+  // predict() from the float window: the logits quant.py gives, the argmax of them, no allocation.
+  using R = typename Q<Net>::result_type;
+  for (std::uint32_t i = 0; i < io.n; ++i) {
+    const float* x = io.x.data() + std::size_t(i) * io.size;
+    [[maybe_unused]] const ppghr_test::AllocationScope scope;
+    const R& p = net->predict(x);
+#if PPGHR_TEST_WRAP_MALLOC
+    CHECK(scope.count() == 0);
+#endif
+    REQUIRE(p.ok());
+    if constexpr (std::is_same_v<R, Prediction<float>>) {
+      CHECK(std::memcmp(p.logits.data(), io.logits.data() + std::size_t(i) * io.outputs, 4 * io.outputs) == 0);
+      CHECK(p.class_index == argmax(io.logits.data() + std::size_t(i) * io.outputs, int(io.outputs)));
+    } else {
+      CHECK(std::memcmp(&p.bpm, io.logits.data() + std::size_t(i) * io.outputs, 4) == 0);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("golden") {
+  TEST_CASE("int8: SpecNet2 (the default model's network) equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("specnet2")>>("specnet2");
+  }
+  TEST_CASE("int8: PULSE student (INPUT_NORM folded, regression head) equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("pulse_student")>>("pulse_student");
+  }
+  TEST_CASE("int8: PULSE student with WINDOW_NORM and the 180-class head equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("pulse_student_wn_cls")>>("pulse_student_wn_cls");
+  }
+  TEST_CASE("int8: ResNet2 (AFFINE, MAXPOOL1D shortcut, GLOBAL_AVG_POOL) equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("resnet2")>>("resnet2");
+  }
+  TEST_CASE("int8: ResNet5 (CHANNEL_PAD) equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("resnet5")>>("resnet5");
+  }
+  TEST_CASE("int8: MLP2 equals quant.py exactly") { check_golden<NetOf<registry::index_of("mlp2")>>("mlp2"); }
+  TEST_CASE("int8: TinyCnn equals quant.py exactly") {
+    check_golden<NetOf<registry::index_of("tinycnn")>>("tinycnn");
+  }
+
+  TEST_CASE("int8: a refused blob has its own status and keeps the previous weights") {
+    using Net = Q<NetOf<registry::index_of("specnet2")>>;
+    const auto good = read_all(golden_dir() + "/specnet2.q8.ppgw");
+    const Io io = read_io(golden_dir() + "/specnet2.q8io");
+    auto net = std::make_unique<Net>();
+    auto ok = aligned_copy(good);
+    REQUIRE(net->load(ok.data(), ok.size()).ok());
+    std::vector<float> before(io.outputs);
+    const auto& p0 = net->predict(io.x.data());
+    REQUIRE(p0.ok());
+    std::memcpy(before.data(), p0.logits.data(), 4 * io.outputs);
+
+    // Finds tensor `name`'s table entry; edits the blob; recomputes the CRC.
+    auto entry = [&](std::vector<unsigned char>& b, const char* name) -> unsigned char* {
+      const std::uint32_t count = blob::read_u32(b.data() + blob::kOffTensorCount);
+      for (std::uint32_t i = 0; i < count; ++i) {
+        unsigned char* e = b.data() + blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
+        if (std::strcmp(reinterpret_cast<const char*>(e), name) == 0) return e;
+      }
+      FAIL("no tensor " << name);
+      return nullptr;
+    };
+    auto data_of = [&](std::vector<unsigned char>& b, const char* name) {
+      return b.data() + blob::read_u64(entry(b, name) + blob::kEntOffset);
+    };
+    auto recrc = [](std::vector<unsigned char>& b) {
+      const std::size_t body = b.size() - 4;
+      const std::uint32_t c = crc32(b.data(), body);
+      std::memcpy(b.data() + body, &c, 4);
+    };
+    auto put32 = [](unsigned char* p, std::int32_t v) { std::memcpy(p, &v, 4); };
+    struct Case {
+      const char* what;
+      Status expected;
+      std::vector<unsigned char> bytes;
+    };
+    std::vector<Case> cases;
+    auto forge = [&](const char* what, Status s, auto edit, bool crc = true) {
+      auto b = good;
+      edit(b);
+      if (crc) recrc(b);
+      cases.push_back({what, s, std::move(b)});
+    };
+    forge("a float32 blob's dtype", Status::wrong_dtype, [&](auto& b) { put32(b.data() + blob::kOffDtype, 1); });
+    forge("one flipped payload bit", Status::checksum_mismatch, [&](auto& b) { data_of(b, "stem.weight")[3] ^= 4; },
+          false);
+    forge("a weight of -128", Status::invalid_weight,
+          [&](auto& b) { data_of(b, "blocks.1.conv2.weight")[5] = static_cast<unsigned char>(-128); });
+    forge("a shift of 31", Status::invalid_weight, [&](auto& b) { put32(data_of(b, "head1.shift"), 31); });
+    forge("a negative multiplier", Status::invalid_weight, [&](auto& b) { put32(data_of(b, "stem.multiplier") + 8, -5); });
+    forge("a zero point of 128", Status::invalid_weight, [&](auto& b) { put32(data_of(b, "blocks.0.add.out_zero_point"), 128); });
+    forge("an input scale of 0", Status::invalid_weight, [&](auto& b) { put32(data_of(b, "input.scale"), 0); });
+    forge("a NaN output scale", Status::non_finite_weight, [&](auto& b) {
+      const float nan = std::nanf("");
+      std::memcpy(data_of(b, "head2.acc_scale"), &nan, 4);
+    });
+    forge("a bias that could overflow the accumulator", Status::invalid_weight,
+          [&](auto& b) { put32(data_of(b, "blocks.0.conv1.bias") + 4, 2147483000); });
+    forge("an int8 tensor declared int32", Status::size_mismatch,
+          [&](auto& b) { put32(entry(b, "head1.weight") + blob::kEntElementType, 3); });
+    forge("a renamed tensor", Status::size_mismatch, [&](auto& b) { entry(b, "head1.bias")[6] = 'X'; });
+    forge("another op's prefix", Status::size_mismatch, [&](auto& b) { entry(b, "head1.bias")[4] = '2'; });
+    forge("a wrong dimension", Status::size_mismatch, [&](auto& b) { put32(entry(b, "stem.weight") + blob::kEntDims + 4, 6); });
+    forge("an offset past the end", Status::bad_table,
+          [&](auto& b) { put32(entry(b, "head2.weight") + blob::kEntOffset, std::int32_t(b.size() + 64)); });
+    forge("a missing last tensor", Status::size_mismatch, [&](auto& b) {
+      const std::uint32_t c = blob::read_u32(b.data() + blob::kOffTensorCount) - 1;
+      put32(b.data() + blob::kOffTensorCount, std::int32_t(c));
+    });
+    for (auto& c : cases) {
+      INFO(c.what);
+      auto bad = aligned_copy(c.bytes);
+      const LoadReport r = net->load(bad.data(), bad.size());
+      CHECK(r.status == c.expected);
+      const auto& p = net->predict(io.x.data());
+      REQUIRE(p.ok());
+      CHECK(std::memcmp(before.data(), p.logits.data(), 4 * io.outputs) == 0);
+    }
+    auto truncated = aligned_copy(good);
+    CHECK(net->load(truncated.data(), truncated.size() - 1).status == Status::truncated);
+    for (std::size_t shift : {1u, 4u, 32u}) {
+      auto off = aligned_copy(good, shift);
+      const LoadReport r = net->load(off.data(), off.size());
+      CHECK(r.status == Status::misaligned);
+      CHECK(r.found == shift);
+    }
+    // a float network's blob of another architecture: arch_mismatch
+    using Other = Q<NetOf<registry::index_of("specnet6")>>;
+    auto other = std::make_unique<Other>();
+    CHECK(other->load(ok.data(), ok.size()).status == Status::arch_mismatch);
+    CHECK_FALSE(other->loaded());
+    // not loaded / NaN windows are refused
+    CHECK(other->predict(io.x.data()).status == SignalStatus::not_loaded);
+    std::vector<float> nan_window(io.x.begin(), io.x.begin() + io.size);
+    nan_window[17] = std::nanf("");
+    CHECK(net->predict(nan_window.data()).status == SignalStatus::non_finite);
+  }
+}
+
+TEST_CASE("int8: fixed-point primitives equal their definitions") {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<std::int32_t> any(INT32_MIN, INT32_MAX);
+  // srdhm: floor(a b / 2^31 + 1/2) (ties toward +infinity), INT32_MIN^2 saturates
+  CHECK(q8::srdhm(INT32_MIN, INT32_MIN) == INT32_MAX);
+  for (int i = 0; i < 20000; ++i) {
+    const std::int32_t a = any(rng), b = any(rng);
+    const long double exact = static_cast<long double>(a) * b / 2147483648.0L;
+    const std::int64_t want = static_cast<std::int64_t>(std::floor(exact + 0.5L));
+    if (a == INT32_MIN && b == INT32_MIN) continue;
+    CHECK(q8::srdhm(a, b) == want);
+  }
+  // rdbpot: x / 2^e rounded to nearest, ties away from zero
+  for (int i = 0; i < 20000; ++i) {
+    const std::int32_t x = any(rng);
+    const int e = i % 32;
+    const long double v = static_cast<long double>(x) / std::ldexp(1.0L, e);
+    const long double r = v >= 0 ? std::floor(v + 0.5L) : -std::floor(-v + 0.5L);
+    CHECK(q8::rdbpot(x, e) == static_cast<std::int64_t>(r));
+  }
+  // the average pool's division: round half away from zero
+  for (std::int32_t n = 1; n <= 9; ++n)
+    for (std::int32_t s = -300; s <= 300; ++s) {
+      const double v = double(s) / n;
+      const double r = v >= 0 ? std::floor(v + 0.5) : -std::floor(-v + 0.5);
+      CHECK(q8::div_round_away(s, n) == static_cast<std::int32_t>(r));
+    }
+  // quantize: round half away from zero, + zero point, clamped
+  CHECK(q8::quantize(2.5f, 0.f, 1.f, 0) == 3);
+  CHECK(q8::quantize(-2.5f, 0.f, 1.f, 0) == -3);
+  CHECK(q8::quantize(1e30f, 0.f, 1.f, 0) == 127);
+  CHECK(q8::quantize(-1e30f, 0.f, 1.f, -5) == -128);
+  CHECK(q8::quantize(0.f, 1.f, 0.5f, 10) == 8);
+}
+
+TEST_CASE("int8: dot() equals dot_ref() on random shapes (" PPGHR_Q8_DOT_KIND ")") {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> b8(-128, 127), w8(-127, 127);
+  for (int trial = 0; trial < 300; ++trial) {
+    const int npos = 1 + trial % 4, rows = 1 + (trial * 7) % 33, chunks = 1 + trial % 3, len = 1 + (trial * 13) % 70;
+    const std::ptrdiff_t chunk_step = len + trial % 5, pos_step = 1 + trial % 9;
+    const std::size_t xn = std::size_t(npos) * pos_step + std::size_t(chunks) * chunk_step + len;
+    std::vector<std::int8_t> x(xn + 3), w(std::size_t(rows) * chunks * len + 3);
+    for (auto& v : x) v = static_cast<std::int8_t>(b8(rng));
+    for (auto& v : w) v = static_cast<std::int8_t>(w8(rng));
+    std::vector<std::int32_t> bias(rows), a(std::size_t(npos) * rows), b(a.size());
+    for (auto& v : bias) v = b8(rng) * 1000;
+    const std::int32_t z = b8(rng);
+    q8::Window win;
+    win.chunks = chunks, win.len = len, win.chunk_step = chunk_step;
+    const int off = trial % 3;  // unaligned starts
+    const std::ptrdiff_t w_step = std::ptrdiff_t(chunks) * len;
+    if (trial % 2) {
+      q8::dot(x.data() + off, pos_step, npos, win, z, w.data() + off, w_step, rows, bias.data(), a.data());
+      q8::dot_ref(x.data() + off, pos_step, npos, win, z, w.data() + off, w_step, rows, bias.data(), b.data());
+    } else {  // accumulate onto the values already there
+      std::fill(a.begin(), a.end(), -77), std::fill(b.begin(), b.end(), -77);
+      q8::dot(x.data() + off, pos_step, npos, win, z, w.data() + off, w_step, rows, nullptr, a.data());
+      q8::dot_ref(x.data() + off, pos_step, npos, win, z, w.data() + off, w_step, rows, nullptr, b.data());
+    }
+    CHECK(a == b);
+  }
+}

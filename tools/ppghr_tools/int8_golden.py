@@ -1,0 +1,110 @@
+"""Golden vectors of the C++ int8 networks (include/ppghr/int8/network.hpp, tests/test_int8.cpp).
+
+For each architecture: golden.py's random float weights (its seed per architecture), post-training
+quantisation (quant.quantize_network) on random calibration windows (golden.random_window), the
+int8 blob, and test windows with quant.py's integer results. The C++ must reproduce them EXACTLY:
+the int8 input, the last op's int32 accumulators and the float32 logits (docs/int8.md). numpy only,
+deterministic (numpy's legacy RandomState), a few seconds for all of them.
+
+    PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.int8_golden --out DIR [--arch NAME ...]
+
+Files per architecture, in DIR:
+  <arch>.q8.ppgw   the int8 blob (dtype 2)
+  <arch>.q8io      b"PQ8G", then u32 version (1), n, input_size, outputs; then
+                   float32 [n][input_size]  the windows, in the C++ float network's input layout
+                                            (SpecNet: [180][6]; the others as quant.py reads them);
+                   int8    [n][input_size]  quant.QNet.quantize_input of each, in the C++ int8 layout
+                                            (the same layout as the window);
+                   int32   [n][outputs]     the last op's accumulators (QNet.forward_int);
+                   float32 [n][outputs]     the logits acc_scale * acc.
+The window-normalised (_wn) networks' int8 input comes from quant.window_norm_f32, which the C++
+reproduces only without FP contraction (docs/int8.md): their exactness test starts from the int8
+input; the input quantisation is compared separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from . import archs as A
+from . import golden as G
+from . import quant as Q
+
+# One architecture per family and op: SpecNet (the default model's), both PULSE student inputs
+# (INPUT_NORM, WINDOW_NORM + the 180-class head), the shipped ResNet, a ResNet with CHANNEL_PAD,
+# an MLP, the tiny CNN.
+ARCHS = ["specnet2", "pulse_student", "pulse_student_wn_cls", "resnet2", "resnet5", "mlp2", "tinycnn"]
+N_CALIB = 48
+N_TEST = 12
+MAGIC = b"PQ8G"
+VERSION = 1
+
+
+def _to_cpp_layout(arch: A.Arch, x: np.ndarray) -> np.ndarray:
+    """(N, C, L) (quant.py's view of a window) -> the C++ float network's flat input layout."""
+    x = np.asarray(x).reshape(-1, arch.in_channels, arch.in_length)
+    if arch.is_specnet:
+        x = x.transpose(0, 2, 1)  # [180][6], bin-major
+    return np.ascontiguousarray(x).reshape(len(x), -1)
+
+
+def case(name: str):
+    """(QNet, windows (N, C, L) float32) for one architecture."""
+    arch = A.get_arch(name)
+    rng = np.random.RandomState(G.arch_seed(name) ^ 0x51A7)
+    sd = G.random_state_dict(arch, rng)
+    norm = G.random_input_norm(rng) if arch.is_pulse else None
+    if norm is not None:
+        from . import export as E
+        from . import blob as B
+        tensors = B.read_blob(E.export_blob(arch, sd, input_norm=norm), arch=arch).tensors
+        tensors = dict(tensors)
+    else:
+        tensors = sd
+    win = lambda: G.random_window(arch, rng, norm).reshape(arch.in_channels, arch.in_length)
+    calib = np.stack([win() for _ in range(N_CALIB)]).astype(np.float32)
+    qnet = Q.quantize_network(arch, tensors, calib)
+    test = np.stack([win() for _ in range(N_TEST)]).astype(np.float32)
+    return qnet, test
+
+
+def io_bytes(qnet: Q.QNet, x: np.ndarray) -> bytes:
+    arch = qnet.arch
+    xq = qnet.quantize_input(x).reshape(len(x), arch.in_channels, arch.in_length)
+    acc, logits = qnet.forward_int(x)
+    n, size = len(x), arch.in_channels * arch.in_length
+    out = [MAGIC, struct.pack("<4I", VERSION, n, size, acc.shape[1]),
+           _to_cpp_layout(arch, x).astype("<f4").tobytes(), _to_cpp_layout(arch, xq).astype("i1").tobytes(),
+           acc.astype("<i4").tobytes(), logits.astype("<f4").tobytes()]
+    return b"".join(out)
+
+
+def generate(out: Path, names: Sequence[str], quiet: bool = False) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        qnet, x = case(name)
+        blob = qnet.to_blob()
+        (out / f"{name}.q8.ppgw").write_bytes(blob)
+        (out / f"{name}.q8io").write_bytes(io_bytes(qnet, x))
+        if not quiet:
+            print(f"{name}: int8 blob {len(blob)} bytes, {len(x)} windows")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--arch", action="append", help=f"default: {', '.join(ARCHS)}")
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    generate(a.out, a.arch or ARCHS, a.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
