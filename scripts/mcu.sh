@@ -25,7 +25,10 @@
 # estimator's features through a SpecNet with random golden.py weights, + the forward filter, also
 # spectral_main.cpp) when include/ppghr/models/specnet.hpp exists. Each of resnet2, pulse_student and
 # specnet2 also as <net>_flash: the network reading its weights in place (ppghr::in_place_t) from the
-# dtype-3 blob of the same weights, its outputs checked identical to <net>'s to the bit.
+# dtype-3 blob of the same weights, its outputs checked identical to <net>'s to the bit. Then
+# int8_dot when include/ppghr/int8/dot_m4.hpp exists: no network, ppghr::q8::dot (the SMLAD kernel)
+# against dot_ref on random inputs (exit code 5 on any difference) and its instructions per MAC
+# (examples/mcu/int8_dot_main.cpp); its checksum over dot()'s outputs must equal the host's (dot_ref).
 # Exits nonzero when any check fails. Environment:
 #   JOBS=N  parallel build jobs (default 2);  PPGHR_SKIP_APT=1  do not check or install packages;
 #   PPGHR_MCU_BUILD=DIR  build tree (default build-mcu);  PPGHR_MCU_NO_REPORT=1  leave the doc alone;
@@ -58,9 +61,9 @@ else
   if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student pulse_student_flash); fi
   if [[ -f include/ppghr/spectral/estimator.hpp ]]; then NETS+=(spectral1 spectral3); fi
   if [[ -f include/ppghr/models/specnet.hpp ]]; then NETS+=(specnet2 specnet2_flash); fi
+  if [[ -f include/ppghr/int8/dot_m4.hpp ]]; then NETS+=(int8_dot); fi
 fi
 NETS_CMAKE=$(IFS=';'; echo "${NETS[*]}")
-NETS_CSV=$(IFS=','; echo "${NETS[*]}")
 echo "networks: ${NETS[*]}"
 
 FAILED=0
@@ -162,7 +165,7 @@ for net in "${NETS[@]}"; do
     rc=0
     run_qemu "$elf" "$RUNS/$cfg-$net.txt" || rc=$?
     [[ $rc -eq 0 ]] || fail "$cfg $net: QEMU exit code $rc: $(tail -n 3 "$RUNS/$cfg-$net.txt")"
-    grep -E "^(load|window|stack)" "$RUNS/$cfg-$net.txt" | sed "s/^/  $cfg $net: /"
+    grep -E "^(load|window|stack|exact_total|q8dot|q8layer|q8net)" "$RUNS/$cfg-$net.txt" | sed "s/^/  $cfg $net: /"
   done
   rc=0
   run_qemu "$B/m4-Os/ppghr_mcu_$net.elf" "$RUNS/m4-Os-$net.again.txt" || rc=$?
@@ -184,6 +187,18 @@ fi
 # ---- 5. MCU vs host --------------------------------------------------------------------------
 echo "== compare"
 for net in "${NETS[@]}"; do
+  if [[ $net == int8_dot ]]; then  # integer outputs: the MCU's checksum (SMLAD) equals the host's (dot_ref)
+    for cfg in m4-Os m4-O2; do
+      [[ -f $RUNS/$cfg-$net.txt && -f $RUNS/host-$net.txt ]] || continue
+      if [[ -n $(grep "^checksum " "$RUNS/host-$net.txt") ]] &&
+        diff <(grep "^checksum " "$RUNS/$cfg-$net.txt") <(grep "^checksum " "$RUNS/host-$net.txt") >/dev/null; then
+        echo "$cfg int8_dot: dot() outputs identical to the host's ($(grep "^checksum " "$RUNS/host-$net.txt"))"
+      else
+        fail "$cfg int8_dot: checksum differs from the host's"
+      fi
+    done
+    continue
+  fi
   golden=()
   case $net in
     resnet1) golden=(--golden tests/golden/resnet1.golden) ;;
@@ -215,16 +230,18 @@ for net in "${NETS[@]}"; do
 done
 
 # ---- 6. report -------------------------------------------------------------------------------
-if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 ]]; then
+REPORT_NETS=()
+for net in "${NETS[@]}"; do [[ $net == int8_dot ]] || REPORT_NETS+=("$net"); done  # no network: not in the report
+if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 && ${#REPORT_NETS[@]} -gt 0 ]]; then
   blobs=()
-  for net in "${NETS[@]}"; do
+  for net in "${REPORT_NETS[@]}"; do
     case $net in
       resnet2 | resnet2_flash) blobs+=(--blob "$net=models/resnet2_bami1.ppgw") ;;
       spectral*) ;;  # no weights
       *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/${net%_flash}.ppgw") ;;  # dtype 1 (the same weights)
     esac
   done
-  "$PYTHON" examples/mcu/footprint.py --build "$B" --nets "$NETS_CSV" "${blobs[@]}" --out docs/mcu-footprint.md ||
+  "$PYTHON" examples/mcu/footprint.py --build "$B" --nets "$(IFS=','; echo "${REPORT_NETS[*]}")" "${blobs[@]}" --out docs/mcu-footprint.md ||
     fail "footprint report"
   git --no-pager diff --stat -- docs/mcu-footprint.md 2>/dev/null || true
 fi
