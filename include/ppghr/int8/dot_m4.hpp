@@ -344,18 +344,20 @@ PPGHR_Q8_M4_INLINE void expand4(const std::int8_t* x0, std::ptrdiff_t pos_step, 
 /// keeps a separate counter (23 instructions per group) and spills ~30 instructions per row around
 /// the loop. 10 registers: 4 accumulators, 2 pointers, 2 inputs, 2 widened weights; what advances
 /// per row lives in memory operands (the caller's stack).
-inline void rows_4pos(const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* buf, int G, int r,
-                      const std::int32_t* bias, std::int32_t* acc) noexcept {
-  const std::int8_t* st_w = w;
-  const std::int32_t* st_b = bias;  // nullptr: accumulate onto acc
-  std::int32_t* st_c = acc;         // acc + o
-  int st_n = rows;
+template <bool kBias>
+inline void rows_4pos_asm(const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* buf, int G, int r,
+                          const std::int32_t* bias, std::int32_t* acc) noexcept {
+  const std::int32_t* st_b = bias;
   const std::ptrdiff_t st_R = std::ptrdiff_t(rows) * 4;  // bytes from one position's accumulators to the next
   const std::int32_t* const st_buf = buf;
   const std::int32_t* const st_xend = buf + 8 * G;
   const int st_fl = (G & 1) | (r << 1);
+  // From the end of a row's weights as the loop leaves wa (4 G + the pair of the tail) to the next row.
+  const std::ptrdiff_t st_skip = w_step - (4 * G + (r & 2));
   std::int32_t a0, a1, a2, a3;
-  const std::int8_t* wa;
+  const std::int8_t* wa = w;
+  std::int32_t* c = acc;
+  int n = rows;
   const std::int32_t* xb;
   std::uint32_t p, q, x0, x1;
 #define PPGHR_Q8_M4_GROUP4                   \
@@ -374,90 +376,91 @@ inline void rows_4pos(const std::int8_t* w, std::ptrdiff_t w_step, int rows, con
   "ldrd   %[x0], %[x1], [%[xb]], #8\n\t"     \
   "smlad  %[a3], %[p], %[x0], %[a3]\n\t"     \
   "smlad  %[a3], %[q], %[x1], %[a3]\n\t"
-  __asm__(
-      // A row: its weights; the accumulators from the bias or from acc.
-      "30:\n\t"
-      "ldr    %[wa], %[st_w]\n\t"
-      "ldr    %[p], %[st_ws]\n\t"
-      "add    %[p], %[wa], %[p]\n\t"
-      "str    %[p], %[st_w]\n\t"
-      "ldr    %[p], %[st_b]\n\t"
-      "cmp    %[p], #0\n\t"
-      "beq    31f\n\t"
-      "ldr    %[a0], [%[p]], #4\n\t"
-      "str    %[p], %[st_b]\n\t"
-      "mov    %[a1], %[a0]\n\t"
-      "mov    %[a2], %[a0]\n\t"
-      "mov    %[a3], %[a0]\n\t"
-      "b      32f\n\t"
-      "31:\n\t"
-      "ldr    %[xb], %[st_c]\n\t"
-      "ldr    %[q], %[st_R]\n\t"
-      "ldr    %[a0], [%[xb]]\n\t"
-      "ldr    %[a1], [%[xb], %[q]]\n\t"
-      "ldr    %[a2], [%[xb], %[q], lsl #1]\n\t"
-      "add    %[xb], %[xb], %[q]\n\t"
-      "ldr    %[a3], [%[xb], %[q], lsl #1]\n\t"
-      // The groups, two per iteration; an odd count enters at the second.
-      "32:\n\t"
-      "ldr    %[xb], %[st_buf]\n\t"
-      "ldr    %[p], %[st_fl]\n\t"
-      "tst    %[p], #1\n\t"
-      "bne    34f\n\t"
-      "33:\n\t" PPGHR_Q8_M4_GROUP4
-      "34:\n\t" PPGHR_Q8_M4_GROUP4
-      "ldr    %[p], %[st_xend]\n\t"
-      "cmp    %[xb], %[p]\n\t"
-      "bne    33b\n\t"
-      // The tail: r = fl >> 1 values; a pair (w0, w1) when r & 2, then a single one when r & 1.
-      "ldr    %[p], %[st_fl]\n\t"
-      "lsrs   %[p], %[p], #1\n\t"
-      "beq    36f\n\t"
-      "tst    %[p], #2\n\t"
-      "beq    35f\n\t"
-      "ldrsb  %[q], [%[wa], #1]\n\t"
-      "ldrsb  %[x0], [%[wa]], #2\n\t"
-      "pkhbt  %[q], %[x0], %[q], lsl #16\n\t"
-      "ldr    %[x0], [%[xb]]\n\t"
-      "ldr    %[x1], [%[xb], #8]\n\t"
-      "smlad  %[a0], %[q], %[x0], %[a0]\n\t"
-      "smlad  %[a1], %[q], %[x1], %[a1]\n\t"
-      "ldr    %[x0], [%[xb], #16]\n\t"
-      "ldr    %[x1], [%[xb], #24]\n\t"
-      "smlad  %[a2], %[q], %[x0], %[a2]\n\t"
-      "smlad  %[a3], %[q], %[x1], %[a3]\n\t"
-      "35:\n\t"
-      "tst    %[p], #1\n\t"
-      "beq    36f\n\t"
-      "ldrsb  %[q], [%[wa]]\n\t"
-      "ldr    %[x0], [%[xb], #4]\n\t"
-      "ldr    %[x1], [%[xb], #12]\n\t"
-      "mla    %[a0], %[q], %[x0], %[a0]\n\t"
-      "mla    %[a1], %[q], %[x1], %[a1]\n\t"
-      "ldr    %[x0], [%[xb], #20]\n\t"
-      "ldr    %[x1], [%[xb], #28]\n\t"
-      "mla    %[a2], %[q], %[x0], %[a2]\n\t"
-      "mla    %[a3], %[q], %[x1], %[a3]\n\t"
-      // Store row o of the four positions; next row.
-      "36:\n\t"
-      "ldr    %[xb], %[st_c]\n\t"
-      "ldr    %[q], %[st_R]\n\t"
-      "str    %[a1], [%[xb], %[q]]\n\t"
-      "str    %[a2], [%[xb], %[q], lsl #1]\n\t"
-      "add    %[p], %[xb], %[q]\n\t"
-      "str    %[a3], [%[p], %[q], lsl #1]\n\t"
-      "str    %[a0], [%[xb]], #4\n\t"
-      "str    %[xb], %[st_c]\n\t"
-      "ldr    %[p], %[st_n]\n\t"
-      "subs   %[p], %[p], #1\n\t"
-      "str    %[p], %[st_n]\n\t"
-      "bne    30b"
-      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "=&r"(wa), [xb] "=&r"(xb),
-        [p] "=&r"(p), [q] "=&r"(q), [x0] "=&r"(x0), [x1] "=&r"(x1), [st_w] "+m"(st_w), [st_b] "+m"(st_b),
-        [st_c] "+m"(st_c), [st_n] "+m"(st_n)
-      : [st_ws] "m"(w_step), [st_R] "m"(st_R), [st_buf] "m"(st_buf), [st_xend] "m"(st_xend), [st_fl] "m"(st_fl)
-      : "cc", "memory");
+#define PPGHR_Q8_M4_ROWS4(LOAD)                                  \
+  __asm__(                                                       \
+      "30:\n\t" LOAD                                             \
+      "ldr    %[xb], %[st_buf]\n\t"                              \
+      "ldr    %[p], %[st_fl]\n\t"                                \
+      "tst    %[p], #1\n\t"                                      \
+      "bne    34f\n\t"                                           \
+      "33:\n\t" PPGHR_Q8_M4_GROUP4                               \
+      "34:\n\t" PPGHR_Q8_M4_GROUP4                               \
+      "ldr    %[p], %[st_xend]\n\t"                              \
+      "cmp    %[xb], %[p]\n\t"                                   \
+      "bne    33b\n\t"                                           \
+      "ldr    %[p], %[st_fl]\n\t"                                \
+      "lsrs   %[p], %[p], #1\n\t"                                \
+      "beq    36f\n\t"                                           \
+      "tst    %[p], #2\n\t"                                      \
+      "beq    35f\n\t"                                           \
+      "ldrsb  %[q], [%[wa], #1]\n\t"                             \
+      "ldrsb  %[x0], [%[wa]], #2\n\t"                            \
+      "pkhbt  %[q], %[x0], %[q], lsl #16\n\t"                    \
+      "ldr    %[x0], [%[xb]]\n\t"                                \
+      "ldr    %[x1], [%[xb], #8]\n\t"                            \
+      "smlad  %[a0], %[q], %[x0], %[a0]\n\t"                     \
+      "smlad  %[a1], %[q], %[x1], %[a1]\n\t"                     \
+      "ldr    %[x0], [%[xb], #16]\n\t"                           \
+      "ldr    %[x1], [%[xb], #24]\n\t"                           \
+      "smlad  %[a2], %[q], %[x0], %[a2]\n\t"                     \
+      "smlad  %[a3], %[q], %[x1], %[a3]\n\t"                     \
+      "35:\n\t"                                                  \
+      "tst    %[p], #1\n\t"                                      \
+      "beq    36f\n\t"                                           \
+      "ldrsb  %[q], [%[wa]]\n\t"                                 \
+      "ldr    %[x0], [%[xb], #4]\n\t"                            \
+      "ldr    %[x1], [%[xb], #12]\n\t"                           \
+      "mla    %[a0], %[q], %[x0], %[a0]\n\t"                     \
+      "mla    %[a1], %[q], %[x1], %[a1]\n\t"                     \
+      "ldr    %[x0], [%[xb], #20]\n\t"                           \
+      "ldr    %[x1], [%[xb], #28]\n\t"                           \
+      "mla    %[a2], %[q], %[x0], %[a2]\n\t"                     \
+      "mla    %[a3], %[q], %[x1], %[a3]\n\t"                     \
+      "36:\n\t"                                                  \
+      "ldr    %[q], %[st_R]\n\t"                                 \
+      "str    %[a1], [%[c], %[q]]\n\t"                           \
+      "str    %[a2], [%[c], %[q], lsl #1]\n\t"                   \
+      "add    %[p], %[c], %[q]\n\t"                              \
+      "str    %[a3], [%[p], %[q], lsl #1]\n\t"                   \
+      "str    %[a0], [%[c]], #4\n\t"                             \
+      "ldr    %[p], %[st_skip]\n\t"                              \
+      "add    %[wa], %[wa], %[p]\n\t"                            \
+      "subs   %[n], %[n], #1\n\t"                                \
+      "bne    30b"                                               \
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "+r"(wa), [xb] "=&r"(xb), \
+        [p] "=&r"(p), [q] "=&r"(q), [x0] "=&r"(x0), [x1] "=&r"(x1), [c] "+r"(c), [n] "+r"(n),           \
+        [st_b] "+m"(st_b)                                                                                 \
+      : [st_R] "m"(st_R), [st_buf] "m"(st_buf), [st_xend] "m"(st_xend), [st_fl] "m"(st_fl),              \
+        [st_skip] "m"(st_skip)                                                                            \
+      : "cc", "memory")
+  if constexpr (kBias) {
+    // The accumulators start at bias[o].
+    PPGHR_Q8_M4_ROWS4("ldr    %[p], %[st_b]\n\t"
+                      "ldr    %[a0], [%[p]], #4\n\t"
+                      "str    %[p], %[st_b]\n\t"
+                      "mov    %[a1], %[a0]\n\t"
+                      "mov    %[a2], %[a0]\n\t"
+                      "mov    %[a3], %[a0]\n\t");
+  } else {
+    // The accumulators start at acc itself (accumulate).
+    PPGHR_Q8_M4_ROWS4("ldr    %[q], %[st_R]\n\t"
+                      "ldr    %[a0], [%[c]]\n\t"
+                      "ldr    %[a1], [%[c], %[q]]\n\t"
+                      "ldr    %[a2], [%[c], %[q], lsl #1]\n\t"
+                      "add    %[p], %[c], %[q]\n\t"
+                      "ldr    %[a3], [%[p], %[q], lsl #1]\n\t");
+  }
+#undef PPGHR_Q8_M4_ROWS4
 #undef PPGHR_Q8_M4_GROUP4
+}
+
+inline void rows_4pos(const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* buf, int G, int r,
+                      const std::int32_t* bias, std::int32_t* acc) noexcept {
+  if (bias != nullptr) {
+    rows_4pos_asm<true>(w, w_step, rows, buf, G, r, bias, acc);
+  } else {
+    rows_4pos_asm<false>(w, w_step, rows, buf, G, r, bias, acc);
+  }
 }
 
 /// Rows 0 .. 4 quads - 1 at position 0 of `buf` (G >= 1 groups + a tail of r), four rows per
@@ -670,6 +673,46 @@ inline void one_row(const std::int8_t* x, std::ptrdiff_t pos_step, const Window&
   }
 }
 
+/// Windows of L = 1..3 values (a dilated convolution over 1..3 channels, or its edges): no
+/// expansion; per position the values (x - z) as a pair and a single, per row SMLAD + MLA.
+template <int L>
+inline void tiny(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const Window& win, std::int32_t z,
+                 const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* bias,
+                 std::int32_t* acc) noexcept {
+  // Offsets of the L values of a window from its position.
+  std::ptrdiff_t off[3] = {0, 0, 0};
+  for (int k = 0; k < L; ++k) off[k] = (k / win.len) * win.chunk_step + k % win.len;
+  for (int p = 0; p < npos; p += 2) {
+    const bool two = p + 1 < npos;
+    const std::int8_t* x0 = x + p * pos_step;
+    const std::int8_t* x1 = two ? x0 + pos_step : x0;
+    std::int32_t* c0 = acc + p * rows;
+    std::int32_t* c1 = two ? c0 + rows : c0;
+    // (v0, v1) pairs and the single v_(L-1) when L is odd (L = 1: the single v0).
+    const std::int32_t e0 = L >= 2 ? pack16(x0[off[0]] - z, x0[off[1]] - z) : 0;
+    const std::int32_t e1 = L >= 2 ? pack16(x1[off[0]] - z, x1[off[1]] - z) : 0;
+    const std::int32_t s0 = (L & 1) != 0 ? x0[off[L - 1]] - z : 0;
+    const std::int32_t s1 = (L & 1) != 0 ? x1[off[L - 1]] - z : 0;
+    const std::int8_t* wo = w;
+    for (int o = 0; o < rows; ++o, wo += w_step) {
+      std::int32_t a0 = bias != nullptr ? bias[o] : c0[o];
+      std::int32_t a1 = bias != nullptr ? bias[o] : c1[o];
+      if constexpr (L >= 2) {
+        const std::uint32_t pw = std::uint32_t(pack16(wo[0], wo[1]));
+        a0 = __smlad(pw, std::uint32_t(e0), a0);
+        a1 = __smlad(pw, std::uint32_t(e1), a1);
+      }
+      if constexpr ((L & 1) != 0) {
+        const std::int32_t sw = wo[L - 1];
+        a0 = std::int32_t(std::uint32_t(a0) + std::uint32_t(sw * s0));
+        a1 = std::int32_t(std::uint32_t(a1) + std::uint32_t(sw * s1));
+      }
+      c0[o] = a0;
+      if (two) c1[o] = a1;
+    }
+  }
+}
+
 }  // namespace detail_m4
 
 /// dot_ref()'s contract and bits (ppghr/int8/dot.hpp), with SMLAD: see the header comment.
@@ -680,6 +723,12 @@ inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const W
   const int L = win.chunks * win.len;
   if (L > kMaxWindow || L <= 0 || win.len <= 0 || rows <= 0) {
     dot_ref(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
+    return;
+  }
+  if (L < 4) {
+    if (L == 1) tiny<1>(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
+    else if (L == 2) tiny<2>(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
+    else tiny<3>(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
     return;
   }
   if (rows == 1 && win.len >= 4) {
