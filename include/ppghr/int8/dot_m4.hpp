@@ -190,7 +190,7 @@ inline void pairs_2pos(const std::int8_t* w, std::ptrdiff_t w_step, int pairs, c
   "smlad  %[a11], %[p], %[x1e], %[a11]\n\t"        \
   "smlad  %[a10], %[q], %[x0o], %[a10]\n\t"        \
   "smlad  %[a11], %[q], %[x1o], %[a11]\n\t"
-  __asm__(
+  __asm__ __volatile__(
       // A tile: the two rows' weights, the accumulators' start values.
       "10:\n\t"
       "ldr    %[wa], %[st_w]\n\t"
@@ -316,25 +316,29 @@ inline void rows_2pos(const std::int8_t* w, std::ptrdiff_t w_step, int rows, con
 /// per group 8 words, position k at 2 k (the even pair) and 2 k + 1 (the odd pair).
 PPGHR_Q8_M4_INLINE void expand4(const std::int8_t* x0, std::ptrdiff_t pos_step, int n, std::uint32_t zz,
                                 std::int32_t* o) noexcept {
-  const std::int8_t* x1 = x0 + pos_step;
-  const std::int8_t* x2 = x1 + pos_step;
-  const std::int8_t* x3 = x2 + pos_step;
-  for (int g = 0; g < n; ++g) {
-    const std::uint32_t v0 = load_u32(x0), v1 = load_u32(x1), v2 = load_u32(x2), v3 = load_u32(x3);
-    x0 += 4;
-    x1 += 4;
-    x2 += 4;
-    x3 += 4;
-    o[0] = std::int32_t(__ssub16(__sxtb16(v0), zz));
-    o[1] = std::int32_t(__ssub16(sxtb16_ror8(v0), zz));
-    o[2] = std::int32_t(__ssub16(__sxtb16(v1), zz));
-    o[3] = std::int32_t(__ssub16(sxtb16_ror8(v1), zz));
-    o[4] = std::int32_t(__ssub16(__sxtb16(v2), zz));
-    o[5] = std::int32_t(__ssub16(sxtb16_ror8(v2), zz));
-    o[6] = std::int32_t(__ssub16(__sxtb16(v3), zz));
-    o[7] = std::int32_t(__ssub16(sxtb16_ror8(v3), zz));
-    o += 8;
-  }
+  if (n <= 0) return;
+  // In assembly: 26 instructions per group of the 4 positions (GCC: 35).
+  const std::int8_t* x2 = x0 + 2 * pos_step;
+  const std::int32_t* const end = o + 8 * n;
+  std::uint32_t v0, v1, t0, t1;
+#define PPGHR_Q8_M4_EXP(V)                  \
+  "sxtb16 %[t0], %[" V "]\n\t"              \
+  "sxtb16 %[t1], %[" V "], ror #8\n\t"      \
+  "ssub16 %[t0], %[t0], %[zz]\n\t"          \
+  "ssub16 %[t1], %[t1], %[zz]\n\t"          \
+  "strd   %[t0], %[t1], [%[o]], #8\n\t"
+  __asm__ __volatile__(
+      "50:\n\t"
+      "ldr    %[v1], [%[x0], %[ps]]\n\t"
+      "ldr    %[v0], [%[x0]], #4\n\t" PPGHR_Q8_M4_EXP("v0") PPGHR_Q8_M4_EXP("v1")
+      "ldr    %[v1], [%[x2], %[ps]]\n\t"
+      "ldr    %[v0], [%[x2]], #4\n\t" PPGHR_Q8_M4_EXP("v0") PPGHR_Q8_M4_EXP("v1")
+      "cmp    %[o], %[end]\n\t"
+      "bne    50b"
+      : [x0] "+r"(x0), [x2] "+r"(x2), [o] "+r"(o), [v0] "=&r"(v0), [v1] "=&r"(v1), [t0] "=&r"(t0), [t1] "=&r"(t1)
+      : [ps] "r"(pos_step), [zz] "r"(zz), [end] "r"(end)
+      : "cc", "memory");
+#undef PPGHR_Q8_M4_EXP
 }
 
 /// Every row at the four positions expanded in `buf` (expand4 layout; the tail of r values of
@@ -377,7 +381,7 @@ inline void rows_4pos_asm(const std::int8_t* w, std::ptrdiff_t w_step, int rows,
   "smlad  %[a3], %[p], %[x0], %[a3]\n\t"     \
   "smlad  %[a3], %[q], %[x1], %[a3]\n\t"
 #define PPGHR_Q8_M4_ROWS4(LOAD)                                  \
-  __asm__(                                                       \
+  __asm__ __volatile__(                                                 \
       "30:\n\t" LOAD                                             \
       "ldr    %[xb], %[st_buf]\n\t"                              \
       "ldr    %[p], %[st_fl]\n\t"                                \
@@ -499,7 +503,7 @@ inline void quads_1pos(const std::int8_t* w, std::ptrdiff_t w_step, int quads, c
   "ldrsb  %[x1], [" BASE "]" POST "\n\t"             \
   "pkhbt  %[q], %[x1], %[q], lsl #16\n\t"            \
   "smlad  %[" A "], %[q], %[x0], %[" A "]\n\t"
-  __asm__(
+  __asm__ __volatile__(
       "40:\n\t"
       "ldr    %[wa], %[st_w]\n\t"
       "ldr    %[ws], %[st_ws]\n\t"
