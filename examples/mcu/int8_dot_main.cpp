@@ -160,11 +160,12 @@ void random_cases(int count) noexcept {
 /// Windows at and around the expansion cap (640 values; longer ones run dot_ref), zero length, and
 /// the extreme products (x - z = -255 / +255 against w = -127 / +127).
 void special_cases() noexcept {
-  const int lens[] = {0, 1, 2, 3, 4, 5, 255, 256, 257, 639, 640, 641, 700, 1000};
+  const int lens[] = {0, 1, 2, 3, 4, 5, 255, 256, 257, 317, 318, 319, 320, 321, 639, 640, 641, 700, 1000};
   for (int len : lens) {
     for (int chunks = 1; chunks <= 2; ++chunks) {
+     for (int npos = 3; npos <= 4; ++npos) {
       Args a{};
-      a.npos = 3;
+      a.npos = npos;
       a.rows = 3;
       a.win.chunks = chunks;
       a.win.len = chunks == 1 ? len : len / 2;
@@ -177,6 +178,7 @@ void special_cases() noexcept {
       a.bias = len % 2 == 0 ? g_bias : nullptr;
       ++g_cases;
       if (!check(a)) ++g_bad;
+     }
     }
   }
   // Extremes: saved and restored so the benchmark sees random data.
@@ -344,7 +346,7 @@ int plat::app_main() noexcept {
   l.str("calibration spin=200000 measured=").u64(t1 - t0).flush();
 
   fill_random();
-  random_cases(3000);
+  random_cases(10000);
   special_cases();
   l.str("exact cases=").u64(std::uint64_t(g_cases)).str(" mismatches=").u64(std::uint64_t(g_bad)).flush();
   for (const Shape& s : kShapes) bench(s);

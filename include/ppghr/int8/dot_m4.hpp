@@ -1,26 +1,40 @@
 // ppghr/int8/dot_m4.hpp - ppghr::q8::dot on a Cortex-M with the DSP extension (Cortex-M4/M7/M33:
-// __ARM_FEATURE_DSP), through the ACLE intrinsics of <arm_acle.h> (SMLAD, SXTB16, SSUB16). Included
-// by ppghr/int8/dot.hpp only; same signature and the same bits as dot_ref() (integer arithmetic).
+// __ARM_FEATURE_DSP), with the ACLE intrinsics of <arm_acle.h> (SMLAD, SXTB16, SSUB16, SADD16) and
+// inline assembly for the inner loops. Included by ppghr/int8/dot.hpp only; same signature and the
+// same bits as dot_ref() (integer arithmetic). Measured under QEMU (examples/mcu/int8_dot_main.cpp,
+// scripts/mcu.sh: int8_dot): specnet2's convolutions 1.28 instructions per MAC at -O2 and -Os
+// (dot_ref: 7.5 / 14.5), exact on 10009 random and engine-shaped cases.
 //
-// The scheme (CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16): the window of two positions, (x - z) as
-// int16, is expanded once onto the stack and reused by every row; rows and positions are tiled 2 x 2,
-// so one inner step reads 4 weights of two rows (one 32-bit load each, widened by two SXTB16) and the
-// 4 + 4 expanded inputs of the two positions, and issues 8 SMLADs (16 MACs).
+// The scheme (CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16): the windows of up to four positions,
+// (x - z) as int16, are expanded once into a buffer on the stack and reused by every row:
+//   - 4 positions (npos >= 4, L = chunks * len <= 320): one row x four positions per step: a group
+//     of 4 weights is loaded and widened once for 8 SMLADs (16 MACs in 15 instructions);
+//   - 2 positions (what is left, or L <= 640): rows in pairs, 2 x 2 tiles (16 MACs in 16);
+//   - 1 position (npos = 1: edges, LINEAR): rows in fours (16 MACs in 21: each weight used once);
+//   - windows of 1..3 values: no expansion, SMLAD + MLA per row; rows == 1: no expansion, the
+//     raw int8 inputs and sum w x - z sum w (the same integer modulo 2^32, like every int32 sum);
+//   - L > 640 (kMaxWindow): dot_ref().
+// Why assembly: GCC 12 neither folds a rotation into SXTB16's operand (there is no __ror in its
+// <arm_acle.h>) nor keeps the 10..13 live values of these loops in registers (it reloads inputs, the
+// loop bound and the pointers around each tile: 23-45 instructions per 16 MACs instead of 15-16).
+// Each block is volatile (it stores to memory) and keeps what advances per tile in memory operands;
+// the one that needs 13 registers (pairs_2pos) has a C twin for -O0, where r7 is the frame pointer.
 //
 // SXTB16 widens bytes 0 and 2 of a word (and, of the word rotated by 8, bytes 1 and 3), so a group
 // of four weights w0..w3 becomes the halfword pairs (w0, w2) and (w1, w3). The expansion stores the
-// inputs in that same order, so no weight is ever repacked:
-//   buffer word (32-bit) index, group g < len/4 of the window, position p in {0, 1}:
-//     [4 g + 2 p]     = (x0 - z, x2 - z)      (low halfword, high halfword)
-//     [4 g + 2 p + 1] = (x1 - z, x3 - z)
-//   the tail (r = L % 4 values t0.., after the G = L / 4 groups), at 4 G + 2 p:
+// inputs in that same order, so no weight is ever repacked. Buffer (32-bit words), group g < G =
+// L / 4 of the window, position p (P = 2 or 4 positions per layout; one position uses P = 2's slots):
+//     [2 P g + 2 p]     = (x0 - z, x2 - z)      (low halfword, high halfword)
+//     [2 P g + 2 p + 1] = (x1 - z, x3 - z)
+//   the tail (r = L % 4 values t0.., after the groups), at 2 P G + 2 p:
 //     [+0] = (t0 - z, t1 - z) when r >= 2;  [+1] = t_(r-1) - z as int32 when r is odd.
-// A window longer than kMaxWindow values (len * chunks) runs dot_ref(). Weights and x may have any
-// alignment (the M4 loads unaligned words); the buffer is the kernel's own.
+// Weights and x may have any alignment (the M4 loads unaligned words with LDR; LDRD only touches
+// the kernel's own buffer); acc and bias are int32 arrays (4-byte aligned).
 //
 // Exactness: |x - z| <= 255 fits a halfword (SSUB16 does not saturate and does not need to); SMLAD
 // adds two 16 x 16 products to an int32 and wraps like the reference's int32 sums, which the
-// quantiser keeps below 2^31 (docs/int8.md). Stack: 2 * (kMaxWindow + 4) * 2 bytes = 2.6 KB.
+// quantiser keeps below 2^31 (docs/int8.md). Stack: the buffer (644 words, 2.6 KB) + 640 bytes for
+// gathering windows whose chunks split groups (len % 4 != 0 with chunks > 1) + ~100 bytes.
 #pragma once
 
 #include <arm_acle.h>
