@@ -362,7 +362,7 @@ PPGHR_Q8_M4_INLINE void expand4(const std::int8_t* x0, std::ptrdiff_t pos_step, 
 /// keeps a separate counter (23 instructions per group) and spills ~30 instructions per row around
 /// the loop. 10 registers: 4 accumulators, 2 pointers, 2 inputs, 2 widened weights; what advances
 /// per row lives in memory operands (the caller's stack).
-template <bool kBias>
+template <bool kBias, bool kClean>
 inline void rows_4pos_asm(const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* buf, int G, int r,
                           const std::int32_t* bias, std::int32_t* acc) noexcept {
   const std::int32_t* st_b = bias;
@@ -394,46 +394,49 @@ inline void rows_4pos_asm(const std::int8_t* w, std::ptrdiff_t w_step, int rows,
   "ldrd   %[x0], %[x1], [%[xb]], #8\n\t"     \
   "smlad  %[a3], %[p], %[x0], %[a3]\n\t"     \
   "smlad  %[a3], %[q], %[x1], %[a3]\n\t"
-#define PPGHR_Q8_M4_ROWS4(LOAD)                                  \
-  __asm__ __volatile__(                                                 \
+#define PPGHR_Q8_M4_ENTRY4                   \
+  "ldr    %[p], %[st_fl]\n\t"                \
+  "tst    %[p], #1\n\t"                      \
+  "bne    34f\n\t"
+#define PPGHR_Q8_M4_TAIL4 \
+  "ldr    %[p], %[st_fl]\n\t" \
+  "lsrs   %[p], %[p], #1\n\t" \
+  "beq    36f\n\t" \
+  "tst    %[p], #2\n\t" \
+  "beq    35f\n\t" \
+  "ldrsb  %[q], [%[wa], #1]\n\t" \
+  "ldrsb  %[x0], [%[wa]], #2\n\t" \
+  "pkhbt  %[q], %[x0], %[q], lsl #16\n\t" \
+  "ldr    %[x0], [%[xb]]\n\t" \
+  "ldr    %[x1], [%[xb], #8]\n\t" \
+  "smlad  %[a0], %[q], %[x0], %[a0]\n\t" \
+  "smlad  %[a1], %[q], %[x1], %[a1]\n\t" \
+  "ldr    %[x0], [%[xb], #16]\n\t" \
+  "ldr    %[x1], [%[xb], #24]\n\t" \
+  "smlad  %[a2], %[q], %[x0], %[a2]\n\t" \
+  "smlad  %[a3], %[q], %[x1], %[a3]\n\t" \
+  "35:\n\t" \
+  "tst    %[p], #1\n\t" \
+  "beq    36f\n\t" \
+  "ldrsb  %[q], [%[wa]]\n\t" \
+  "ldr    %[x0], [%[xb], #4]\n\t" \
+  "ldr    %[x1], [%[xb], #12]\n\t" \
+  "mla    %[a0], %[q], %[x0], %[a0]\n\t" \
+  "mla    %[a1], %[q], %[x1], %[a1]\n\t" \
+  "ldr    %[x0], [%[xb], #20]\n\t" \
+  "ldr    %[x1], [%[xb], #28]\n\t" \
+  "mla    %[a2], %[q], %[x0], %[a2]\n\t" \
+  "mla    %[a3], %[q], %[x1], %[a3]\n\t"
+// ENTRY: the odd-G entry test; TAIL: the r tail values. Both empty for G even, r = 0 (kClean).
+#define PPGHR_Q8_M4_ROWS4(LOAD, ENTRY, TAIL)                     \
+  __asm__ __volatile__(                                          \
       "30:\n\t" LOAD                                             \
-      "ldr    %[xb], %[st_buf]\n\t"                              \
-      "ldr    %[p], %[st_fl]\n\t"                                \
-      "tst    %[p], #1\n\t"                                      \
-      "bne    34f\n\t"                                           \
+      "ldr    %[xb], %[st_buf]\n\t" ENTRY                        \
       "33:\n\t" PPGHR_Q8_M4_GROUP4                               \
       "34:\n\t" PPGHR_Q8_M4_GROUP4                               \
       "ldr    %[p], %[st_xend]\n\t"                              \
       "cmp    %[xb], %[p]\n\t"                                   \
-      "bne    33b\n\t"                                           \
-      "ldr    %[p], %[st_fl]\n\t"                                \
-      "lsrs   %[p], %[p], #1\n\t"                                \
-      "beq    36f\n\t"                                           \
-      "tst    %[p], #2\n\t"                                      \
-      "beq    35f\n\t"                                           \
-      "ldrsb  %[q], [%[wa], #1]\n\t"                             \
-      "ldrsb  %[x0], [%[wa]], #2\n\t"                            \
-      "pkhbt  %[q], %[x0], %[q], lsl #16\n\t"                    \
-      "ldr    %[x0], [%[xb]]\n\t"                                \
-      "ldr    %[x1], [%[xb], #8]\n\t"                            \
-      "smlad  %[a0], %[q], %[x0], %[a0]\n\t"                     \
-      "smlad  %[a1], %[q], %[x1], %[a1]\n\t"                     \
-      "ldr    %[x0], [%[xb], #16]\n\t"                           \
-      "ldr    %[x1], [%[xb], #24]\n\t"                           \
-      "smlad  %[a2], %[q], %[x0], %[a2]\n\t"                     \
-      "smlad  %[a3], %[q], %[x1], %[a3]\n\t"                     \
-      "35:\n\t"                                                  \
-      "tst    %[p], #1\n\t"                                      \
-      "beq    36f\n\t"                                           \
-      "ldrsb  %[q], [%[wa]]\n\t"                                 \
-      "ldr    %[x0], [%[xb], #4]\n\t"                            \
-      "ldr    %[x1], [%[xb], #12]\n\t"                           \
-      "mla    %[a0], %[q], %[x0], %[a0]\n\t"                     \
-      "mla    %[a1], %[q], %[x1], %[a1]\n\t"                     \
-      "ldr    %[x0], [%[xb], #20]\n\t"                           \
-      "ldr    %[x1], [%[xb], #28]\n\t"                           \
-      "mla    %[a2], %[q], %[x0], %[a2]\n\t"                     \
-      "mla    %[a3], %[q], %[x1], %[a3]\n\t"                     \
+      "bne    33b\n\t" TAIL                                      \
       "36:\n\t"                                                  \
       "ldr    %[q], %[st_R]\n\t"                                 \
       "str    %[a1], [%[c], %[q]]\n\t"                           \
@@ -451,33 +454,47 @@ inline void rows_4pos_asm(const std::int8_t* w, std::ptrdiff_t w_step, int rows,
       : [st_R] "m"(st_R), [st_buf] "m"(st_buf), [st_xend] "m"(st_xend), [st_fl] "m"(st_fl),              \
         [st_skip] "m"(st_skip)                                                                            \
       : "cc", "memory")
-  if constexpr (kBias) {
-    // The accumulators start at bias[o].
-    PPGHR_Q8_M4_ROWS4("ldr    %[p], %[st_b]\n\t"
-                      "ldr    %[a0], [%[p]], #4\n\t"
-                      "str    %[p], %[st_b]\n\t"
-                      "mov    %[a1], %[a0]\n\t"
-                      "mov    %[a2], %[a0]\n\t"
-                      "mov    %[a3], %[a0]\n\t");
+#define PPGHR_Q8_M4_LOAD_BIAS      \
+  "ldr    %[p], %[st_b]\n\t"      \
+  "ldr    %[a0], [%[p]], #4\n\t"  \
+  "str    %[p], %[st_b]\n\t"      \
+  "mov    %[a1], %[a0]\n\t"       \
+  "mov    %[a2], %[a0]\n\t"       \
+  "mov    %[a3], %[a0]\n\t"
+#define PPGHR_Q8_M4_LOAD_ACC               \
+  "ldr    %[q], %[st_R]\n\t"               \
+  "ldr    %[a0], [%[c]]\n\t"               \
+  "ldr    %[a1], [%[c], %[q]]\n\t"         \
+  "ldr    %[a2], [%[c], %[q], lsl #1]\n\t" \
+  "add    %[p], %[c], %[q]\n\t"            \
+  "ldr    %[a3], [%[p], %[q], lsl #1]\n\t"
+  // The accumulators start at bias[o] (kBias) or at acc itself (accumulate).
+  if constexpr (kBias && kClean) {
+    PPGHR_Q8_M4_ROWS4(PPGHR_Q8_M4_LOAD_BIAS, "", "");
+  } else if constexpr (kBias) {
+    PPGHR_Q8_M4_ROWS4(PPGHR_Q8_M4_LOAD_BIAS, PPGHR_Q8_M4_ENTRY4, PPGHR_Q8_M4_TAIL4);
+  } else if constexpr (kClean) {
+    PPGHR_Q8_M4_ROWS4(PPGHR_Q8_M4_LOAD_ACC, "", "");
   } else {
-    // The accumulators start at acc itself (accumulate).
-    PPGHR_Q8_M4_ROWS4("ldr    %[q], %[st_R]\n\t"
-                      "ldr    %[a0], [%[c]]\n\t"
-                      "ldr    %[a1], [%[c], %[q]]\n\t"
-                      "ldr    %[a2], [%[c], %[q], lsl #1]\n\t"
-                      "add    %[p], %[c], %[q]\n\t"
-                      "ldr    %[a3], [%[p], %[q], lsl #1]\n\t");
+    PPGHR_Q8_M4_ROWS4(PPGHR_Q8_M4_LOAD_ACC, PPGHR_Q8_M4_ENTRY4, PPGHR_Q8_M4_TAIL4);
   }
+#undef PPGHR_Q8_M4_LOAD_ACC
+#undef PPGHR_Q8_M4_LOAD_BIAS
+#undef PPGHR_Q8_M4_TAIL4
+#undef PPGHR_Q8_M4_ENTRY4
 #undef PPGHR_Q8_M4_ROWS4
 #undef PPGHR_Q8_M4_GROUP4
 }
 
 inline void rows_4pos(const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* buf, int G, int r,
                       const std::int32_t* bias, std::int32_t* acc) noexcept {
+  const bool clean = (G & 1) == 0 && r == 0;  // no odd group, no tail: those tests leave the row loop
   if (bias != nullptr) {
-    rows_4pos_asm<true>(w, w_step, rows, buf, G, r, bias, acc);
+    if (clean) rows_4pos_asm<true, true>(w, w_step, rows, buf, G, r, bias, acc);
+    else rows_4pos_asm<true, false>(w, w_step, rows, buf, G, r, bias, acc);
   } else {
-    rows_4pos_asm<false>(w, w_step, rows, buf, G, r, bias, acc);
+    if (clean) rows_4pos_asm<false, true>(w, w_step, rows, buf, G, r, bias, acc);
+    else rows_4pos_asm<false, false>(w, w_step, rows, buf, G, r, bias, acc);
   }
 }
 
