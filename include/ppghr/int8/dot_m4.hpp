@@ -28,8 +28,8 @@
 //     [2 P g + 2 p + 1] = (x1 - z, x3 - z)
 //   the tail (r = L % 4 values t0.., after the groups), at 2 P G + 2 p:
 //     [+0] = (t0 - z, t1 - z) when r >= 2;  [+1] = t_(r-1) - z as int32 when r is odd.
-// Weights and x may have any alignment (the M4 loads unaligned words with LDR; LDRD only touches
-// the kernel's own buffer); acc and bias are int32 arrays (4-byte aligned).
+// x, w, acc and bias may have any alignment (dot.hpp's contract): they are read and written with
+// LDR / STR / LDRSB only, which the M4 does unaligned; LDRD / STRD touch only the kernel's buffer.
 //
 // Exactness: |x - z| <= 255 fits a halfword (SSUB16 does not saturate and does not need to); SMLAD
 // adds two 16 x 16 products to an int32 and wraps like the reference's int32 sums, which the
@@ -213,10 +213,12 @@ inline void pairs_2pos(const std::int8_t* w, std::ptrdiff_t w_step, int pairs, c
       "add    %[p], %[wb], %[q]\n\t"
       "str    %[p], %[st_w]\n\t"
       "ldr    %[p], %[st_b0]\n\t"
-      "ldrd   %[a00], %[a10], [%[p]], #8\n\t"
+      "ldr    %[a10], [%[p], #4]\n\t"
+      "ldr    %[a00], [%[p]], #8\n\t"
       "str    %[p], %[st_b0]\n\t"
       "ldr    %[p], %[st_b1]\n\t"
-      "ldrd   %[a01], %[a11], [%[p]], #8\n\t"
+      "ldr    %[a11], [%[p], #4]\n\t"
+      "ldr    %[a01], [%[p]], #8\n\t"
       "str    %[p], %[st_b1]\n\t"
       "ldr    %[xb], %[st_buf]\n\t"
       "ldr    %[p], %[st_fl]\n\t"
@@ -260,10 +262,12 @@ inline void pairs_2pos(const std::int8_t* w, std::ptrdiff_t w_step, int pairs, c
       // Store rows o, o + 1 of both positions; next pair.
       "15:\n\t"
       "ldr    %[p], %[st_c0]\n\t"
-      "strd   %[a00], %[a10], [%[p]], #8\n\t"
+      "str    %[a10], [%[p], #4]\n\t"
+      "str    %[a00], [%[p]], #8\n\t"
       "str    %[p], %[st_c0]\n\t"
       "ldr    %[p], %[st_c1]\n\t"
-      "strd   %[a01], %[a11], [%[p]], #8\n\t"
+      "str    %[a11], [%[p], #4]\n\t"
+      "str    %[a01], [%[p]], #8\n\t"
       "str    %[p], %[st_c1]\n\t"
       "ldr    %[p], %[st_n]\n\t"
       "subs   %[p], %[p], #1\n\t"
@@ -542,8 +546,10 @@ inline void quads_1pos(const std::int8_t* w, std::ptrdiff_t w_step, int quads, c
       "add    %[p], %[wc], %[ws], lsl #1\n\t"
       "str    %[p], %[st_w]\n\t"
       "ldr    %[p], %[st_b]\n\t"
-      "ldrd   %[a0], %[a1], [%[p]]\n\t"
-      "ldrd   %[a2], %[a3], [%[p], #8]\n\t"
+      "ldr    %[a0], [%[p]]\n\t"
+      "ldr    %[a1], [%[p], #4]\n\t"
+      "ldr    %[a2], [%[p], #8]\n\t"
+      "ldr    %[a3], [%[p], #12]\n\t"
       "add    %[p], %[p], #16\n\t"
       "str    %[p], %[st_b]\n\t"
       "ldr    %[xb], %[st_buf]\n\t"
@@ -582,8 +588,10 @@ inline void quads_1pos(const std::int8_t* w, std::ptrdiff_t w_step, int quads, c
       "mla    %[a2], %[q], %[x0], %[a2]\n\t"
       "46:\n\t"
       "ldr    %[p], %[st_c]\n\t"
-      "strd   %[a0], %[a1], [%[p]], #8\n\t"
-      "strd   %[a2], %[a3], [%[p]], #8\n\t"
+      "str    %[a1], [%[p], #4]\n\t"
+      "str    %[a2], [%[p], #8]\n\t"
+      "str    %[a3], [%[p], #12]\n\t"
+      "str    %[a0], [%[p]], #16\n\t"
       "str    %[p], %[st_c]\n\t"
       "ldr    %[p], %[st_n]\n\t"
       "subs   %[p], %[p], #1\n\t"
