@@ -107,6 +107,8 @@ struct Step {
   int src = -1, src2 = -1, dst = -1, aux = -1;  ///< slots: input, ADD's main input, output, LINEAR's transpose
   bool last = false;                    ///< the last op: writes the int32 accumulators
   bool weighted = false;
+  bool makes_output = false;            ///< writes a new activation (not NET, the norms, the residual markers)
+  bool in_place = false;                ///< may write over its input (AFFINE, elementwise)
   int tensors = 0;                      ///< its blob tensors
 };
 
@@ -115,35 +117,35 @@ struct Plan {
   std::array<Step, N> steps{};
   Refusal refusal = Refusal::none;
   int slots = 0;                  ///< activation buffers
-  std::size_t slot_bytes = 0;     ///< each, 64-byte rounded
-  int max_rows = 1;               ///< largest output-channel count of a dot-product op
+  std::array<std::size_t, kMaxSlots> slot_size{};    ///< bytes of each (its largest activation)
+  std::array<std::size_t, kMaxSlots> slot_offset{};  ///< in the arena, multiples of 64
+  std::size_t arena_bytes = 0;    ///< all activation buffers
+  int max_rows = 1;               ///< largest output-channel count of a weighted op
+  std::size_t acc_values = 4;     ///< the int32 accumulator scratch: the most any op's dot() call writes
   int tensor_count = 3;           ///< the blob's tensors (input.offset, .scale, .zero_point first)
   int in_channels = 1, in_length = 1;
-  bool rows_input = false;        ///< input [channel][t] (PULSE rows) rather than [t][channel]
+  bool rows_input = false;        ///< input [row][t] (PULSE) rather than [t][channel]
   bool window_norm = false;
   std::uint32_t wn_rows = 2, wn_length = 2, wn_floor = 0;
   int out_r = 1, out_l = 1, out_c = 1;  ///< the last op's output shape
   std::size_t outputs = 0;
+  /// Steps [row_begin, row_end] (ROW_CONV / ROW_AVGPOOL only) run one row at a time: their
+  /// activations need one row's memory, not all rows' (-1: none).
+  int row_begin = -1, row_end = -1;
 };
 
 constexpr std::size_t round64(std::size_t n) noexcept { return (n + 63) / 64 * 64; }
 
+constexpr bool is_row_op(std::uint32_t code) noexcept {
+  return static_cast<Op>(code) == Op::row_conv || static_cast<Op>(code) == Op::row_avgpool;
+}
+
 template <std::size_t N, std::size_t W>
 constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
   Plan<N> p{};
+  // Pass 1: ops, shapes, tensors.
   int r = 1, l = 1, c = 1;
-  int cur = 0, saved = -1, main = -1, used = 1;
-  std::size_t biggest = 0;
   int last_weighted = -1;
-  auto alloc = [&](int avoid) {
-    for (int s = 0; s < kMaxSlots; ++s)
-      if (s != cur && s != saved && s != main && s != avoid) {
-        if (s + 1 > used) used = s + 1;
-        return s;
-      }
-    p.refusal = Refusal::too_many_slots;
-    return 0;
-  };
   std::size_t i = 0;
   for (std::size_t k = 0; k < N; ++k) {
     Step& s = p.steps[k];
@@ -156,14 +158,13 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
     for (int j = 0; j < words; ++j) s.w[j] = d[i + 1 + std::size_t(j)];
     i += 1 + std::size_t(words);
     s.in_r = r, s.in_l = l, s.in_c = c;
-    s.src = cur;
     const auto* w = s.w;
-    bool makes_output = true, in_place = false;
+    s.makes_output = true;
     switch (static_cast<Op>(s.code)) {
       case Op::net:
         p.in_channels = int(w[2]), p.in_length = int(w[3]), p.outputs = w[4];
         r = 1, l = int(w[3]), c = int(w[2]);
-        makes_output = false;
+        s.makes_output = false;
         break;
       case Op::input_norm:
       case Op::window_norm:
@@ -171,7 +172,7 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
         r = int(w[0]), l = int(w[1]), c = 1;
         if (static_cast<Op>(s.code) == Op::window_norm)
           p.window_norm = true, p.wn_rows = w[0], p.wn_length = w[1], p.wn_floor = w[2];
-        makes_output = false;
+        s.makes_output = false;
         break;
       case Op::conv1d:
         if (w[9] != 1) p.refusal = Refusal::grouped_conv;
@@ -186,40 +187,26 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
         if (r > 1) p.refusal = Refusal::bad_descriptor;  // LINEAR reads [t][c] or a vector
         r = 1, l = 1, c = int(w[1]), s.weighted = true;
         break;
-      case Op::affine: s.weighted = true, in_place = true; break;
+      case Op::affine: s.weighted = true, s.in_place = true; break;
       case Op::maxpool1d: l = int(w[2]); break;
       case Op::avgpool1d: l = int(w[2]); break;
       case Op::row_avgpool: l = int(w[3]); break;
       case Op::global_avg_pool: l = 1; break;
       case Op::channel_pad: c = int(w[1]); break;
-      case Op::residual_begin: saved = cur, makes_output = false; break;
-      case Op::shortcut: main = cur, cur = saved, makes_output = false; break;
-      case Op::add:
-        s.src = cur, s.src2 = main, s.dst = main;
-        cur = main, saved = main = -1, makes_output = false;
-        p.tensor_count += s.tensors = 4;
-        break;
+      case Op::residual_begin:
+      case Op::shortcut: s.makes_output = false; break;
+      case Op::add: s.makes_output = false, p.tensor_count += s.tensors = 4; break;
       case Op::cross_attention:
       case Op::layer_norm: p.refusal = Refusal::no_int8_form; break;
     }
     s.out_r = r, s.out_l = l, s.out_c = c;
-    const std::size_t out_bytes = std::size_t(r) * std::size_t(l) * std::size_t(c);
-    if (static_cast<Op>(s.code) == Op::net || static_cast<Op>(s.code) == Op::input_norm ||
-        static_cast<Op>(s.code) == Op::window_norm)
-      biggest = biggest > out_bytes ? biggest : out_bytes;  // the int8 input
-    if (makes_output) {
-      if (static_cast<Op>(s.code) == Op::linear && s.in_l > 1 && s.in_c > 1) s.aux = alloc(-1);
-      if (in_place && cur != saved && cur != main) {
-        s.dst = cur;
-      } else {
-        s.dst = alloc(s.aux);
-      }
-      cur = s.dst;
-      biggest = biggest > out_bytes ? biggest : out_bytes;
-    }
     if (s.weighted) {
       last_weighted = int(k);
       if (c > p.max_rows) p.max_rows = c;
+      // up to 4 positions per dot() call (conv, modality conv); LINEAR and AFFINE: one
+      const bool one = static_cast<Op>(s.code) == Op::linear || static_cast<Op>(s.code) == Op::affine;
+      const std::size_t acc = std::size_t(one ? 1 : 4) * std::size_t(c);
+      if (acc > p.acc_values) p.acc_values = acc;
     }
   }
   if (last_weighted != int(N) - 1) {
@@ -228,15 +215,88 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
   }
   Step& last = p.steps[N - 1];
   last.last = true;
-  last.dst = -1;
   p.out_r = last.out_r, p.out_l = last.out_l, p.out_c = last.out_c;
   for (std::size_t k = 0; k < N; ++k)
     if (p.steps[k].weighted) p.tensor_count += p.steps[k].tensors = p.steps[k].last ? 4 : 7;
-  p.slots = used;
-  p.slot_bytes = round64(biggest);
-  if (std::size_t(p.out_r) * std::size_t(p.out_l) * std::size_t(p.out_c) != p.outputs &&
-      p.refusal == Refusal::none)
+  if (std::size_t(p.out_r) * std::size_t(p.out_l) * std::size_t(p.out_c) != p.outputs && p.refusal == Refusal::none)
     p.refusal = Refusal::bad_descriptor;
+
+  // The rows streamed one at a time: the leading run of two or more row ops (not the last op).
+  if (p.rows_input) {
+    std::size_t b = 0;
+    while (b < N && !p.steps[b].makes_output) ++b;
+    std::size_t e = b;
+    while (e + 1 < N && is_row_op(p.steps[e + 1].code)) ++e;
+    if (b < N && is_row_op(p.steps[b].code) && e > b && e + 1 < N) p.row_begin = int(b), p.row_end = int(e);
+  }
+
+  // Pass 2: a buffer ("slot") for every activation, at compile time. Live at each step: the
+  // current activation, a residual's saved input and main path, the streamed rows' input and
+  // gathered output; each slot is as large as the largest activation it ever holds.
+  int cur = 0, saved = -1, main = -1, pin1 = -1, pin2 = -1, used = 1;
+  auto alloc = [&](int avoid) {
+    for (int q = 0; q < kMaxSlots; ++q)
+      if (q != cur && q != saved && q != main && q != avoid && q != pin1 && q != pin2) {
+        if (q + 1 > used) used = q + 1;
+        return q;
+      }
+    p.refusal = Refusal::too_many_slots;
+    return 0;
+  };
+  auto note = [&](int q, std::size_t bytes) {
+    if (bytes > p.slot_size[std::size_t(q)]) p.slot_size[std::size_t(q)] = bytes;
+  };
+  note(0, std::size_t(p.in_channels) * std::size_t(p.in_length));  // the int8 input
+  int gather = -1;
+  for (std::size_t k = 0; k < N; ++k) {
+    Step& s = p.steps[k];
+    s.src = cur;
+    const bool streamed = p.row_begin >= 0 && int(k) >= p.row_begin && int(k) <= p.row_end;
+    const std::size_t row_bytes = std::size_t(s.out_l) * std::size_t(s.out_c);
+    const std::size_t bytes = std::size_t(s.out_r) * row_bytes;
+    switch (static_cast<Op>(s.code)) {
+      case Op::residual_begin: saved = cur; break;
+      case Op::shortcut: main = cur, cur = saved; break;
+      case Op::add:
+        s.src2 = main, s.dst = main;  // elementwise: written over the main path
+        cur = main, saved = main = -1;
+        break;
+      default: break;
+    }
+    if (!s.makes_output || s.last) continue;
+    if (streamed) {
+      if (int(k) == p.row_begin) {
+        pin1 = cur;  // the whole input, read row by row
+        gather = alloc(-1);
+        pin2 = gather;
+        note(gather, std::size_t(p.steps[std::size_t(p.row_end)].out_r) * p.steps[std::size_t(p.row_end)].out_l *
+                         std::size_t(p.steps[std::size_t(p.row_end)].out_c));
+      }
+      if (int(k) == p.row_end) {
+        s.dst = gather;
+        pin1 = pin2 = -1;
+      } else {
+        s.dst = alloc(-1);
+        note(s.dst, row_bytes);
+      }
+      cur = s.dst;
+      continue;
+    }
+    if (static_cast<Op>(s.code) == Op::linear && s.in_l > 1 && s.in_c > 1) {
+      s.aux = alloc(-1);
+      note(s.aux, std::size_t(s.in_l) * std::size_t(s.in_c));
+    }
+    s.dst = (s.in_place && cur != saved && cur != main) ? cur : alloc(s.aux);
+    note(s.dst, bytes);
+    cur = s.dst;
+  }
+  p.slots = used;
+  std::size_t off = 0;
+  for (int q = 0; q < used; ++q) {
+    p.slot_offset[std::size_t(q)] = off;
+    off += round64(p.slot_size[std::size_t(q)]);
+  }
+  p.arena_bytes = off;
   return p;
 }
 
@@ -249,6 +309,11 @@ enum class Tensor : unsigned char {
 };
 
 }  // namespace q8
+
+/// Whether Int8Net<Net> exists: every family but the PULSE teacher (attention, LayerNorm).
+template <class Net>
+inline constexpr bool has_int8_form_v =
+    q8::plan::make<q8::plan::op_count(Net::descriptor())>(Net::descriptor()).refusal == q8::plan::Refusal::none;
 
 /// The int8 twin of the float network Net (header comment). RAM: memory_bytes; flash: the blob.
 template <class Net>
@@ -277,12 +342,15 @@ class Int8Net {
 
   /// The blob's tensor count.
   static constexpr int tensor_count = kPlan.tensor_count;
-  /// Activation buffers and the bytes of each (int8 values, 64-byte rounded).
+  /// Activation buffers (planned at compile time: header comment).
   static constexpr int slots = kPlan.slots;
-  static constexpr std::size_t slot_bytes = kPlan.slot_bytes;
-  /// All activation memory (the slots and the accumulator scratch), bytes.
+  /// Bytes of the activation buffers (int8 values, each 64-byte rounded).
+  static constexpr std::size_t arena_bytes = kPlan.arena_bytes;
+  /// Whether the leading row ops run one row at a time (the PULSE students' trunk).
+  static constexpr bool streams_rows = kPlan.row_begin >= 0;
+  /// All activation memory: the buffers and the int32 accumulator scratch, bytes.
   static constexpr std::size_t activation_bytes =
-      std::size_t(kPlan.slots) * kPlan.slot_bytes + 4 * sizeof(std::int32_t) * std::size_t(kPlan.max_rows);
+      kPlan.arena_bytes + sizeof(std::int32_t) * kPlan.acc_values;
   /// Multiply-accumulates per window (Net's).
   static constexpr std::size_t macs = Net::macs;
   /// The whole object in bytes: sizeof(Int8Net).
@@ -367,7 +435,9 @@ class Int8Net {
     const std::int32_t* mult = nullptr;
     const std::int32_t* shift = nullptr;
     const float* scale = nullptr;  ///< acc_scale of the last op
-    std::int32_t z_out = 0;
+    std::int32_t z_out = 0;        ///< the output's zero point
+    std::int32_t z_in = 0;         ///< the input's (ADD: the shortcut's)
+    std::int32_t z_main = 0;       ///< ADD: the main path's
   };
   struct Input {
     const float* offset = nullptr;
@@ -375,7 +445,7 @@ class Int8Net {
     std::int32_t z = 0;
   };
 
-  std::int8_t* slot(int s) noexcept { return slots_.data() + std::size_t(s) * kPlan.slot_bytes; }
+  std::int8_t* slot(int s) noexcept { return arena_.data() + kPlan.slot_offset[std::size_t(s)]; }
 
   // acc (npos x rows) -> int8 outputs at y (position stride `y_step`) or, for the last op, the
   // accumulators in the float output's order: (o, r, t) -> o * R * L + r * L + t.
@@ -428,12 +498,13 @@ class Int8Net {
   }
 
   void run() noexcept;
+  void exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept;
 
   LoadReport bind_all(const unsigned char* data, const blob::Header& h, std::array<Bind, kSteps>& bind,
                       Input& in) const noexcept;
 
-  alignas(kAlign) std::array<std::int8_t, std::size_t(kPlan.slots) * kPlan.slot_bytes> slots_{};
-  alignas(kAlign) std::array<std::int32_t, 4 * std::size_t(kPlan.max_rows) + 4> acc_{};
+  alignas(kAlign) std::array<std::int8_t, kPlan.arena_bytes> arena_{};
+  alignas(kAlign) std::array<std::int32_t, kPlan.acc_values> acc_{};
   std::array<std::int32_t, kPlan.outputs> out_acc_{};
   std::array<Bind, kSteps> bind_{};
   Input in_{};
@@ -447,20 +518,41 @@ const std::size_t Int8Net<Net>::memory_bytes = sizeof(Int8Net<Net>);
 
 template <class Net>
 void Int8Net<Net>::run() noexcept {
-  std::int32_t z = in_.z, z_saved = 0, z_main = 0;
-  for (std::size_t k = 0; k < kSteps; ++k) {
-    const q8::plan::Step& s = kPlan.steps[k];
-    const Bind& b = bind_[k];
-    const auto* w = s.w;
-    const std::int8_t* x = s.src >= 0 ? slot(s.src) : nullptr;
-    std::int8_t* y = s.dst >= 0 ? slot(s.dst) : nullptr;
+  auto at = [&](int q) { return q >= 0 ? slot(q) : nullptr; };
+  if constexpr (kPlan.row_begin >= 0) {
+    constexpr std::size_t b = std::size_t(kPlan.row_begin), e = std::size_t(kPlan.row_end);
+    constexpr const q8::plan::Step& first = kPlan.steps[b];
+    constexpr const q8::plan::Step& last = kPlan.steps[e];
+    constexpr std::size_t in_row = std::size_t(first.in_l) * std::size_t(first.in_c);
+    constexpr std::size_t out_row = std::size_t(last.out_l) * std::size_t(last.out_c);
+    for (std::size_t k = 0; k < b; ++k) exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
+    for (int r = 0; r < first.in_r; ++r)
+      for (std::size_t k = b; k <= e; ++k) {
+        const q8::plan::Step& s = kPlan.steps[k];
+        exec(k, k == b ? slot(s.src) + std::size_t(r) * in_row : slot(s.src),
+             k == e ? slot(s.dst) + std::size_t(r) * out_row : slot(s.dst), 1);
+      }
+    for (std::size_t k = e + 1; k < kSteps; ++k)
+      exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
+  } else {
+    for (std::size_t k = 0; k < kSteps; ++k) exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
+  }
+}
+
+// Step k over input x, output y; a row op processes `rows` rows (1 when streamed).
+template <class Net>
+void Int8Net<Net>::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept {
+  const q8::plan::Step& s = kPlan.steps[k];
+  const Bind& b = bind_[k];
+  const auto* w = s.w;
+  const std::int32_t z = b.z_in;
     switch (static_cast<Op>(s.code)) {
       case Op::conv1d:
         conv(x, y, int(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), int(w[5]), int(w[6]), int(w[7]), b, z,
              w[10] != 0, s.last, 0);
         break;
       case Op::row_conv: {
-        const int rows = int(w[0]), ci = int(w[1]), co = int(w[2]), lin = int(w[3]), lout = int(w[4]);
+        const int ci = int(w[1]), co = int(w[2]), lin = int(w[3]), lout = int(w[4]);
         for (int r = 0; r < rows; ++r)
           conv(x + std::size_t(r) * lin * ci, s.last ? nullptr : y + std::size_t(r) * lout * co, ci, co, lin, lout,
                int(w[5]), int(w[6]), int(w[7]), int(w[8]), b, z, w[11] != 0, s.last, r);
@@ -519,8 +611,8 @@ void Int8Net<Net>::run() noexcept {
       }
       case Op::avgpool1d:
       case Op::row_avgpool: {
-        const bool rows = static_cast<Op>(s.code) == Op::row_avgpool;
-        const int o = rows ? 1 : 0, nr = rows ? int(w[0]) : 1;
+        const bool row = static_cast<Op>(s.code) == Op::row_avgpool;
+        const int o = row ? 1 : 0, nr = row ? rows : 1;
         const int ch = int(w[o]), lin = int(w[o + 1]), lout = int(w[o + 2]), kk = int(w[o + 3]), st = int(w[o + 4]);
         for (int r = 0; r < nr; ++r) {
           const std::int8_t* xr = x + std::size_t(r) * lin * ch;
@@ -551,13 +643,11 @@ void Int8Net<Net>::run() noexcept {
                                                                           : x[std::size_t(t) * ci + (c - before)];
         break;
       }
-      case Op::residual_begin: z_saved = z; break;
-      case Op::shortcut: z_main = z, z = z_saved; break;
       case Op::add: {
         const std::size_t n = std::size_t(w[0]) * w[1];
         const std::int8_t* m = slot(s.src2);
         for (std::size_t i = 0; i < n; ++i) {
-          const std::int32_t v1 = q8::requantize(std::int64_t(std::int32_t(m[i]) - z_main) * (1 << q8::kAddLeftShift),
+          const std::int32_t v1 = q8::requantize(std::int64_t(std::int32_t(m[i]) - b.z_main) * (1 << q8::kAddLeftShift),
                                                  b.mult[0], b.shift[0]);
           const std::int32_t v2 = q8::requantize(std::int64_t(std::int32_t(x[i]) - z) * (1 << q8::kAddLeftShift),
                                                  b.mult[1], b.shift[1]);
@@ -566,9 +656,7 @@ void Int8Net<Net>::run() noexcept {
         }
         break;
       }
-      default: break;  // net, input_norm, window_norm: folded into the input quantisation
-    }
-    if (s.weighted || static_cast<Op>(s.code) == Op::add) z = b.z_out;
+      default: break;  // net, input_norm, window_norm (folded into the input quantisation), residual markers
   }
 }
 
@@ -717,6 +805,17 @@ LoadReport Int8Net<Net>::bind_all(const unsigned char* data, const blob::Header&
   }
   if (report.ok() && index != h.tensor_count)
     report = fail(Status::size_mismatch, index, h.tensor_count, blob::kOffTensorCount);
+  if (!report.ok()) return report;
+  // Each op's input zero point(s), along the path (pools and CHANNEL_PAD pass theirs on).
+  std::int32_t z = in.z, z_saved = 0, z_main = 0;
+  for (std::size_t k = 0; k < kSteps; ++k) {
+    const q8::plan::Step& s = kPlan.steps[k];
+    bind[k].z_in = z;
+    if (static_cast<Op>(s.code) == Op::residual_begin) z_saved = z;
+    if (static_cast<Op>(s.code) == Op::shortcut) z_main = z, z = z_saved;
+    if (static_cast<Op>(s.code) == Op::add) bind[k].z_in = z, bind[k].z_main = z_main;
+    if (s.weighted || static_cast<Op>(s.code) == Op::add) z = bind[k].z_out;
+  }
   return report;
 }
 
