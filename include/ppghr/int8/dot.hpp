@@ -56,6 +56,7 @@ inline void dot_ref(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, con
 
 }  // namespace ppghr::q8
 
+#define PPGHR_Q8_INCLUDING_KERNEL 1  // the kernel headers below are included from here
 #if !defined(PPGHR_Q8_REFERENCE) && defined(__ARM_FEATURE_DSP) && defined(__has_include)
 #if __has_include("ppghr/int8/dot_m4.hpp")
 #include "ppghr/int8/dot_m4.hpp"  // defines ppghr::q8::dot and PPGHR_Q8_DOT_KIND

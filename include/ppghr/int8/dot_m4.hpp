@@ -35,7 +35,14 @@
 // adds two 16 x 16 products to an int32 and wraps like the reference's int32 sums, which the
 // quantiser keeps below 2^31 (docs/int8.md). Stack: the buffer (644 words, 2.6 KB) + 640 bytes for
 // gathering windows whose chunks split groups (len % 4 != 0 with chunks > 1) + ~100 bytes.
-#pragma once
+//
+// Include ppghr/int8/dot.hpp (or network.hpp), not this file: dot.hpp includes it where the target
+// has the DSP extension. Included directly, it includes dot.hpp instead (and on a target without
+// the DSP extension it is empty, so it compiles alone anywhere).
+#if !defined(PPGHR_Q8_INCLUDING_KERNEL)
+#include "ppghr/int8/dot.hpp"
+#elif defined(__ARM_FEATURE_DSP) && !defined(PPGHR_INT8_DOT_M4_HPP)
+#define PPGHR_INT8_DOT_M4_HPP
 
 #include <arm_acle.h>
 
@@ -837,3 +844,5 @@ inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const W
 #undef PPGHR_Q8_M4_INLINE
 
 }  // namespace ppghr::q8
+
+#endif  // PPGHR_Q8_INCLUDING_KERNEL, __ARM_FEATURE_DSP
