@@ -78,9 +78,9 @@ using NetOf = registry::network_t<I>;
 /// The whole golden case of one architecture: load, input quantisation, integer forward pass,
 /// logits, predict() (no allocation), the same result after a refused load.
 template <class Net>
-void check_golden(const char* name) {
-  INFO("architecture " << name);
-  auto blob = aligned_copy(read_all(golden_dir() + "/" + name + ".q8.ppgw"));
+void check_golden(const std::string& name, const std::string& blob_path) {
+  INFO("int8 network " << name);
+  auto blob = aligned_copy(read_all(blob_path));
   const Io io = read_io(golden_dir() + "/" + name + ".q8io");
   auto net = std::make_unique<Q<Net>>();
   REQUIRE(io.size == Q<Net>::input_size);
@@ -125,9 +125,29 @@ void check_golden(const char* name) {
   }
 }
 
+template <class Net>
+void check_golden(const char* arch) {
+  check_golden<Net>(arch, golden_dir() + "/" + arch + ".q8.ppgw");
+}
+
+// A shipped int8 model (models/int8/<name>.ppgw, made by quant.py from the float model with real
+// calibration windows) on the generator's windows.
+template <class Net>
+void check_shipped(const char* name) {
+  check_golden<Net>(name, std::string(PPGHR_MODELS_DIR) + "/int8/" + name + ".ppgw");
+}
+
 }  // namespace
 
 TEST_SUITE("golden") {
+  TEST_CASE("int8: the shipped int8 models equal quant.py exactly") {
+    check_shipped<NetOf<registry::index_of("specnet2")>>("specnet2_bami1_int8");
+    check_shipped<NetOf<registry::index_of("pulse_student_wn_cls")>>("pulse_student_wn_cls_scratch_bami1_int8");
+    check_shipped<NetOf<registry::index_of("mlp2")>>("mlp2_dkd_from_resnet12_bami1_int8");
+    check_shipped<NetOf<registry::index_of("resnet2")>>("resnet2_bami1_int8");
+    check_shipped<NetOf<registry::index_of("specnet6")>>("specnet6_bami1_int8");
+  }
+
   TEST_CASE("int8: SpecNet2 (the default model's network) equals quant.py exactly") {
     check_golden<NetOf<registry::index_of("specnet2")>>("specnet2");
   }

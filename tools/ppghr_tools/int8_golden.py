@@ -17,6 +17,8 @@ Files per architecture, in DIR:
                                             (the same layout as the window);
                    int32   [n][outputs]     the last op's accumulators (QNet.forward_int);
                    float32 [n][outputs]     the logits acc_scale * acc.
+And for every shipped int8 model, models/int8/<name>.ppgw: <name>.q8io, its windows (random
+plausible ones, golden.random_window of its architecture) with quant.py's results from that blob.
 The window-normalised (_wn) networks' int8 input comes from quant.window_norm_f32, which the C++
 reproduces only without FP contraction (docs/int8.md): their exactness test starts from the int8
 input; the input quantisation is compared separately.
@@ -40,6 +42,8 @@ from . import quant as Q
 # (INPUT_NORM, WINDOW_NORM + the 180-class head), the shipped ResNet, a ResNet with CHANNEL_PAD,
 # an MLP, the tiny CNN.
 ARCHS = ["specnet2", "pulse_student", "pulse_student_wn_cls", "resnet2", "resnet5", "mlp2", "tinycnn"]
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_DIR = REPO / "models" / "int8"
 N_CALIB = 48
 N_TEST = 12
 MAGIC = b"PQ8G"
@@ -85,8 +89,23 @@ def io_bytes(qnet: Q.QNet, x: np.ndarray) -> bytes:
     return b"".join(out)
 
 
-def generate(out: Path, names: Sequence[str], quiet: bool = False) -> None:
+def shipped_case(path: Path):
+    """(QNet read from a shipped int8 blob, windows (N, C, L) float32)."""
+    qnet = Q.QNet.from_blob(path.read_bytes())
+    rng = np.random.RandomState(G.arch_seed(path.stem))
+    norm = G.random_input_norm(rng) if qnet.arch.is_pulse else None
+    x = np.stack([G.random_window(qnet.arch, rng, norm).reshape(qnet.arch.in_channels, qnet.arch.in_length)
+                  for _ in range(N_TEST)]).astype(np.float32)
+    return qnet, x
+
+
+def generate(out: Path, names: Sequence[str], quiet: bool = False, shipped: bool = True) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(SHIPPED_DIR.glob("*.ppgw")) if shipped else []:
+        qnet, x = shipped_case(path)
+        (out / f"{path.stem}.q8io").write_bytes(io_bytes(qnet, x))
+        if not quiet:
+            print(f"{path.name} ({qnet.arch.name}): {len(x)} windows")
     for name in names:
         qnet, x = case(name)
         blob = qnet.to_blob()
