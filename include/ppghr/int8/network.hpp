@@ -112,9 +112,8 @@ struct Step {
   int tensors = 0;                      ///< its blob tensors
 };
 
-template <std::size_t N>
-struct Plan {
-  std::array<Step, N> steps{};
+/// A plan's scalars (Plan<N> adds the steps): what the interpreter (q8::Core) needs besides them.
+struct PlanHead {
   Refusal refusal = Refusal::none;
   int slots = 0;                  ///< activation buffers
   std::array<std::size_t, kMaxSlots> slot_size{};    ///< bytes of each (its largest activation)
@@ -132,6 +131,11 @@ struct Plan {
   /// Steps [row_begin, row_end] (ROW_CONV / ROW_AVGPOOL only) run one row at a time: their
   /// activations need one row's memory, not all rows' (-1: none).
   int row_begin = -1, row_end = -1;
+};
+
+template <std::size_t N>
+struct Plan : PlanHead {
+  std::array<Step, N> steps{};
 };
 
 constexpr std::size_t round64(std::size_t n) noexcept { return (n + 63) / 64 * 64; }
@@ -310,6 +314,410 @@ enum class Tensor : unsigned char {
 
 }  // namespace q8
 
+namespace q8 {
+
+using plan::PlanHead;
+using plan::Step;
+
+/// One op's tensors in the blob and zero points (bound by Core::bind_all).
+struct Bind {
+  const std::int8_t* w = nullptr;
+  const std::int32_t* bias = nullptr;
+  const std::int32_t* mult = nullptr;
+  const std::int32_t* shift = nullptr;
+  const float* scale = nullptr;  ///< acc_scale of the last op
+  std::int32_t z_out = 0;        ///< the output's zero point
+  std::int32_t z_in = 0;         ///< the input's (ADD: the shortcut's)
+  std::int32_t z_main = 0;       ///< ADD: the main path's
+};
+struct InputQ {
+  const float* offset = nullptr;
+  const float* scale = nullptr;
+  std::int32_t z = 0;
+};
+
+
+/// The int8 interpreter behind every Int8Net<Net> (not a template: one copy of the code for any
+/// number of networks): it walks a plan's steps over the network's buffers, which Int8Net owns.
+class Core {
+ public:
+  Core(const PlanHead& head, const Step* steps, std::size_t n, Bind* bind, std::int8_t* arena, std::int32_t* acc,
+       std::int32_t* out_acc) noexcept
+      : head_(&head), steps_(steps), n_(n), bind_(bind), arena_(arena), acc_(acc), out_acc_(out_acc) {}
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  /// The forward pass from the int8 input in slot 0: fills the output accumulators.
+  void run() noexcept;
+  /// Checks every tensor of a blob whose header passed check_header() against the plan and binds
+  /// them into `bind` / `in` (staging: the caller commits only when this returns ok).
+  [[nodiscard]] LoadReport bind_all(const unsigned char* data, const blob::Header& h, Bind* bind,
+                                    InputQ& in) const noexcept;
+
+ private:
+  std::int8_t* slot(int q) const noexcept { return arena_ + head_->slot_offset[std::size_t(q)]; }
+
+  // acc (npos x rows) -> int8 outputs at y (position stride `y_step`) or, for the last op, the
+  // accumulators in the float output's order: (o, r, t) -> o * R * L + r * L + t.
+  void store(const std::int32_t* acc, int npos, int rows, const Bind& b, bool relu, bool last, std::int8_t* y,
+             int r, int t0) noexcept {
+    if (last) {
+      const std::size_t R = std::size_t(head_->out_r), L = std::size_t(head_->out_l);
+      for (int p = 0; p < npos; ++p)
+        for (int o = 0; o < rows; ++o) out_acc_[std::size_t(o) * R * L + std::size_t(r) * L + std::size_t(t0 + p)] = acc[p * rows + o];
+      return;
+    }
+    const std::int32_t lo = relu ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
+    for (int p = 0; p < npos; ++p)
+      for (int o = 0; o < rows; ++o)
+        y[std::size_t(p) * rows + o] =
+            clamp8(std::int64_t(requantize(acc[p * rows + o], b.mult[o], b.shift[o])) + b.z_out, lo);
+  }
+
+  // One 1-D convolution: x [lin][ci] -> y [lout][co] (or the accumulators), quant.conv1d_int.
+  void conv(const std::int8_t* x, std::int8_t* y, int ci, int co, int lin, int lout, int k, int st, int dil, int pl,
+            const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
+    std::int32_t* acc = acc_;
+    const std::ptrdiff_t w_step = std::ptrdiff_t(k) * ci;
+    int t = 0;
+    while (t < lout) {
+      const int pos = t * st - pl;
+      // taps k0..k1-1 fall inside the input
+      int k0 = 0;
+      while (k0 < k && pos + dil * k0 < 0) ++k0;
+      int k1 = k;
+      while (k1 > k0 && pos + dil * (k1 - 1) > lin - 1) --k1;
+      int npos = 1;
+      if (k0 == 0 && k1 == k)
+        while (npos < 4 && t + npos < lout && (t + npos) * st - pl + dil * (k - 1) <= lin - 1) ++npos;
+      if (k1 > k0) {
+        Window win;
+        if (dil == 1) {
+          win.chunks = 1, win.len = (k1 - k0) * ci;
+        } else {
+          win.chunks = k1 - k0, win.len = ci, win.chunk_step = std::ptrdiff_t(dil) * ci;
+        }
+        dot(x + std::ptrdiff_t(pos + dil * k0) * ci, std::ptrdiff_t(st) * ci, npos, win, z, b.w + std::ptrdiff_t(k0) * ci,
+                w_step, co, b.bias, acc);
+      } else {
+        for (int o = 0; o < co; ++o) acc[o] = b.bias[o];
+      }
+      store(acc, npos, co, b, relu, last, last ? nullptr : y + std::size_t(t) * co, row, t);
+      t += npos;
+    }
+  }
+
+  void exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept;
+
+  const PlanHead* head_;
+  const Step* steps_;
+  std::size_t n_;
+  const Bind* bind_;
+  std::int8_t* arena_;
+  std::int32_t* acc_;
+  std::int32_t* out_acc_;
+};
+
+inline void Core::run() noexcept {
+  auto at = [&](int q) { return q >= 0 ? slot(q) : nullptr; };
+  std::size_t b = n_, e = n_;  // the streamed rows' steps, if any
+  if (head_->row_begin >= 0) b = std::size_t(head_->row_begin), e = std::size_t(head_->row_end);
+  for (std::size_t k = 0; k < b && k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
+  if (b < n_) {
+    const Step& first = steps_[b];
+    const Step& last = steps_[e];
+    const std::size_t in_row = std::size_t(first.in_l) * std::size_t(first.in_c);
+    const std::size_t out_row = std::size_t(last.out_l) * std::size_t(last.out_c);
+    for (int r = 0; r < first.in_r; ++r)
+      for (std::size_t k = b; k <= e; ++k) {
+        const Step& s = steps_[k];
+        exec(k, k == b ? slot(s.src) + std::size_t(r) * in_row : slot(s.src),
+             k == e ? slot(s.dst) + std::size_t(r) * out_row : slot(s.dst), 1);
+      }
+    for (std::size_t k = e + 1; k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
+  }
+}
+
+// Step k over input x, output y; a row op processes `rows` rows (1 when streamed).
+inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept {
+  const Step& s = steps_[k];
+  const Bind& b = bind_[k];
+  const auto* w = s.w;
+  const std::int32_t z = b.z_in;
+    switch (static_cast<Op>(s.code)) {
+      case Op::conv1d:
+        conv(x, y, int(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), int(w[5]), int(w[6]), int(w[7]), b, z,
+             w[10] != 0, s.last, 0);
+        break;
+      case Op::row_conv: {
+        const int ci = int(w[1]), co = int(w[2]), lin = int(w[3]), lout = int(w[4]);
+        for (int r = 0; r < rows; ++r)
+          conv(x + std::size_t(r) * lin * ci, s.last ? nullptr : y + std::size_t(r) * lout * co, ci, co, lin, lout,
+               int(w[5]), int(w[6]), int(w[7]), int(w[8]), b, z, w[11] != 0, s.last, r);
+        break;
+      }
+      case Op::modality_conv: {
+        const int ci = int(w[0]), co = int(w[1]), rows = int(w[2]), len = int(w[3]);
+        Window win;
+        win.chunks = rows, win.len = ci, win.chunk_step = std::ptrdiff_t(len) * ci;
+        for (int t = 0; t < len; t += 4) {
+          const int npos = len - t < 4 ? len - t : 4;
+          dot(x + std::size_t(t) * ci, ci, npos, win, z, b.w, std::ptrdiff_t(rows) * ci, co, b.bias, acc_);
+          store(acc_, npos, co, b, w[4] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * co, 0, t);
+        }
+        break;
+      }
+      case Op::linear: {
+        const int in = int(w[0]), out = int(w[1]);
+        const std::int8_t* v = x;
+        if (s.aux >= 0) {  // [L][C] -> [C][L]: the float op's flatten order
+          std::int8_t* tr = slot(s.aux);
+          for (int t = 0; t < s.in_l; ++t)
+            for (int c = 0; c < s.in_c; ++c) tr[std::size_t(c) * s.in_l + t] = x[std::size_t(t) * s.in_c + c];
+          v = tr;
+        }
+        Window win;
+        win.len = in;
+        dot(v, 0, 1, win, z, b.w, in, out, b.bias, acc_);
+        store(acc_, 1, out, b, w[2] != 0, s.last, y, 0, 0);
+        break;
+      }
+      case Op::affine: {
+        const int ch = int(w[0]), len = int(w[1]);
+        std::int32_t* acc = acc_;
+        for (int t = 0; t < len; ++t) {
+          const std::int8_t* xt = x + std::size_t(t) * ch;
+          for (int c = 0; c < ch; ++c) acc[c] = b.bias[c] + std::int32_t(b.w[c]) * (std::int32_t(xt[c]) - z);
+          store(acc, 1, ch, b, w[2] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * ch, 0, t);
+        }
+        break;
+      }
+      case Op::maxpool1d: {
+        const int ch = int(w[0]), lin = int(w[1]), lout = int(w[2]), kk = int(w[3]), st = int(w[4]), pl = int(w[5]);
+        const std::int32_t fill = w[7] == 0 ? z : kQMin;
+        for (int t = 0; t < lout; ++t)
+          for (int c = 0; c < ch; ++c) {
+            std::int32_t m = INT32_MIN;
+            for (int j = 0; j < kk; ++j) {
+              const int u = t * st + j - pl;
+              const std::int32_t v = (u < 0 || u >= lin) ? fill : std::int32_t(x[std::size_t(u) * ch + c]);
+              m = v > m ? v : m;
+            }
+            y[std::size_t(t) * ch + c] = static_cast<std::int8_t>(m);
+          }
+        break;
+      }
+      case Op::avgpool1d:
+      case Op::row_avgpool: {
+        const bool row = static_cast<Op>(s.code) == Op::row_avgpool;
+        const int o = row ? 1 : 0, nr = row ? rows : 1;
+        const int ch = int(w[o]), lin = int(w[o + 1]), lout = int(w[o + 2]), kk = int(w[o + 3]), st = int(w[o + 4]);
+        for (int r = 0; r < nr; ++r) {
+          const std::int8_t* xr = x + std::size_t(r) * lin * ch;
+          std::int8_t* yr = y + std::size_t(r) * lout * ch;
+          for (int t = 0; t < lout; ++t)
+            for (int c = 0; c < ch; ++c) {
+              std::int32_t sum = 0;
+              for (int j = 0; j < kk; ++j) sum += xr[std::size_t(t * st + j) * ch + c];
+              yr[std::size_t(t) * ch + c] = clamp8(div_round_away(sum, kk), kQMin);
+            }
+        }
+        break;
+      }
+      case Op::global_avg_pool: {
+        const int ch = int(w[0]), len = int(w[1]);
+        for (int c = 0; c < ch; ++c) {
+          std::int32_t sum = 0;
+          for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
+          y[c] = clamp8(div_round_away(sum, len), kQMin);
+        }
+        break;
+      }
+      case Op::channel_pad: {
+        const int ci = int(w[0]), co = int(w[1]), before = int(w[2]);
+        for (int t = 0; t < s.in_l; ++t)
+          for (int c = 0; c < co; ++c)
+            y[std::size_t(t) * co + c] = (c < before || c >= before + ci) ? static_cast<std::int8_t>(z)
+                                                                          : x[std::size_t(t) * ci + (c - before)];
+        break;
+      }
+      case Op::add: {
+        const std::size_t n = std::size_t(w[0]) * w[1];
+        const std::int8_t* m = slot(s.src2);
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::int32_t v1 = requantize(std::int64_t(std::int32_t(m[i]) - b.z_main) * (1 << kAddLeftShift),
+                                                 b.mult[0], b.shift[0]);
+          const std::int32_t v2 = requantize(std::int64_t(std::int32_t(x[i]) - z) * (1 << kAddLeftShift),
+                                                 b.mult[1], b.shift[1]);
+          y[i] = clamp8(std::int64_t(requantize(std::int64_t(v1) + v2, b.mult[2], b.shift[2])) + b.z_out,
+                            kQMin);
+        }
+        break;
+      }
+      default: break;  // net, input_norm, window_norm (folded into the input quantisation), residual markers
+  }
+}
+
+inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& h, Bind* bind,
+                                 InputQ& in) const noexcept {
+  using blob::detail::fail;
+  using T8 = Tensor;
+  std::uint32_t index = 0;
+  LoadReport report{};
+  char prefix[blob::kNameSize] = {};
+  std::size_t prefix_len = 0;
+  const std::uint64_t body = h.total_size - 4;
+
+  // One expected tensor: checks its table entry and values, returns its data (nullptr on failure).
+  auto entry = [&](T8 kind, std::uint32_t etype, std::uint32_t d0, std::uint32_t d1, std::uint32_t d2,
+                   bool new_op) -> const unsigned char* {
+    if (!report.ok()) return nullptr;
+    static constexpr const char* kSuffix[] = {"offset", "scale", "zero_point", "weight", "bias", "weight_scale",
+                                              "multiplier", "shift", "out_scale", "out_zero_point", "acc_scale"};
+    const std::uint32_t i = index++;
+    auto at = [&](Status s, std::uint64_t expected, std::uint64_t found, std::uint64_t off) {
+      report = fail(s, expected, found, off);
+      report.tensor_index = static_cast<std::int32_t>(i);
+      blob::detail::set_name(report, kSuffix[int(kind)], blob::kNameSize);
+      return nullptr;
+    };
+    if (i >= h.tensor_count) return at(Status::size_mismatch, i + 1, h.tensor_count, blob::kOffTensorCount);
+    const std::size_t eoff = blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
+    const unsigned char* e = data + eoff;
+    // name: "<prefix>.<suffix>", the prefix "input" for the input tensors and one per op
+    const char* name = reinterpret_cast<const char*>(e);
+    std::size_t len = 0;
+    while (len < blob::kNameSize && name[len] != '\0') ++len;
+    const std::size_t slen = std::strlen(kSuffix[int(kind)]);
+    if (len == blob::kNameSize || len < slen + 2 || name[len - slen - 1] != '.' ||
+        std::memcmp(name + len - slen, kSuffix[int(kind)], slen) != 0)
+      return at(Status::size_mismatch, 0, 0, eoff);
+    const std::size_t plen = len - slen;  // includes the dot
+    if (new_op) {
+      std::memcpy(prefix, name, plen);
+      prefix_len = plen;
+      const bool input = kind == T8::input_offset;
+      if (input != (plen == 6 && std::memcmp(name, "input.", 6) == 0)) return at(Status::size_mismatch, 0, 0, eoff);
+    } else if (plen != prefix_len || std::memcmp(prefix, name, plen) != 0) {
+      return at(Status::size_mismatch, 0, 0, eoff);
+    }
+    const std::uint32_t dims[3] = {d0, d1, d2};
+    const std::uint32_t ndim = d2 ? 3 : (d1 ? 2 : 1);
+    const std::uint32_t nd = blob::read_u32(e + blob::kEntNdim);
+    if (nd != ndim) return at(Status::size_mismatch, ndim, nd, eoff + blob::kEntNdim);
+    std::uint64_t count = 1;
+    for (std::uint32_t d = 0; d < ndim; ++d) {
+      const std::uint32_t v = blob::read_u32(e + blob::kEntDims + 4 * d);
+      if (v != dims[d]) return at(Status::size_mismatch, dims[d], v, eoff + blob::kEntDims + 4 * d);
+      count *= dims[d];
+    }
+    const std::uint32_t et = blob::read_u32(e + blob::kEntElementType);
+    if (et != etype) return at(Status::size_mismatch, etype, et, eoff + blob::kEntElementType);
+    const std::uint64_t cnt = blob::read_u64(e + blob::kEntCount);
+    if (cnt != count) return at(Status::size_mismatch, count, cnt, eoff + blob::kEntCount);
+    const std::uint64_t off = blob::read_u64(e + blob::kEntOffset);
+    const std::uint64_t esize = etype == blob::kElemInt8 ? 1 : 4;
+    if (off % blob::kDataAlign != 0 || off < h.payload_offset || off > body || count * esize > body - off)
+      return at(Status::bad_table, h.payload_offset, off, eoff + blob::kEntOffset);
+    const unsigned char* p = data + off;
+    // values
+    for (std::uint64_t k = 0; k < count; ++k) {
+      const unsigned char* v = p + k * esize;
+      if (etype == blob::kElemFloat32) {
+        float f;
+        std::memcpy(&f, v, 4);
+        if (!std::isfinite(f)) return at(Status::non_finite_weight, k, k, off + k * esize);
+        if (kind == T8::input_scale && !(f > 0.0f)) return at(Status::invalid_weight, k, k, off + k * esize);
+      } else if (etype == blob::kElemInt32) {
+        const auto x = static_cast<std::int32_t>(blob::read_u32(v));
+        const bool bad = ((kind == T8::out_zero_point || kind == T8::input_zero_point) && (x < -128 || x > 127)) ||
+                         (kind == T8::multiplier && x < 0) || (kind == T8::shift && (x < -31 || x > 30));
+        if (bad) return at(Status::invalid_weight, k, k, off + k * esize);
+      } else if (static_cast<std::int8_t>(*v) == -128) {
+        return at(Status::invalid_weight, k, k, off + k);
+      }
+    }
+    return p;
+  };
+  auto i8 = [](const unsigned char* p) { return reinterpret_cast<const std::int8_t*>(p); };
+  auto i32 = [](const unsigned char* p) { return reinterpret_cast<const std::int32_t*>(p); };
+  auto f32 = [](const unsigned char* p) { return reinterpret_cast<const float*>(p); };
+
+  const auto C = std::uint32_t(head_->in_channels);
+  in.offset = f32(entry(T8::input_offset, blob::kElemFloat32, C, 0, 0, true));
+  in.scale = f32(entry(T8::input_scale, blob::kElemFloat32, C, 0, 0, false));
+  const unsigned char* zp = entry(T8::input_zero_point, blob::kElemInt32, 1, 0, 0, false);
+  if (zp != nullptr) in.z = *i32(zp);
+  for (std::size_t k = 0; k < n_ && report.ok(); ++k) {
+    const Step& s = steps_[k];
+    Bind& b = bind[k];
+    const auto* w = s.w;
+    if (s.weighted) {
+      std::uint32_t co = 0, d1 = 0, d2 = 0;
+      switch (static_cast<Op>(s.code)) {
+        case Op::conv1d: co = w[1], d1 = w[4], d2 = w[0]; break;
+        case Op::row_conv: co = w[2], d1 = w[5], d2 = w[1]; break;
+        case Op::modality_conv: co = w[1], d1 = w[2], d2 = w[0]; break;
+        case Op::linear: co = w[1], d1 = w[0]; break;
+        default: co = w[0]; break;  // affine
+      }
+      b.w = i8(entry(T8::weight, blob::kElemInt8, co, d1, d2, true));
+      b.bias = i32(entry(T8::bias, blob::kElemInt32, co, 0, 0, false));
+      entry(T8::weight_scale, blob::kElemFloat32, co, 0, 0, false);
+      if (s.last) {
+        b.scale = f32(entry(T8::acc_scale, blob::kElemFloat32, co, 0, 0, false));
+      } else {
+        b.mult = i32(entry(T8::multiplier, blob::kElemInt32, co, 0, 0, false));
+        b.shift = i32(entry(T8::shift, blob::kElemInt32, co, 0, 0, false));
+        entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
+        const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
+        if (z != nullptr) b.z_out = *i32(z);
+      }
+      if (!report.ok()) break;
+      // no accumulator can overflow: |bias| + 255 sum |w| <= INT32_MAX per output channel
+      const std::size_t fan = std::size_t(d1 ? d1 : 1) * (d2 ? d2 : 1);
+      for (std::uint32_t o = 0; o < co; ++o) {
+        std::int64_t bound = b.bias[o] < 0 ? -std::int64_t(b.bias[o]) : std::int64_t(b.bias[o]);
+        for (std::size_t j = 0; j < fan; ++j) {
+          const std::int32_t v = b.w[std::size_t(o) * fan + j];
+          bound += 255 * std::int64_t(v < 0 ? -v : v);
+        }
+        if (bound > INT32_MAX) {
+          report = fail(Status::invalid_weight, o, o, 0);
+          report.tensor_index = static_cast<std::int32_t>(index) - s.tensors;
+          blob::detail::set_name(report, "weight", blob::kNameSize);
+          break;
+        }
+      }
+    } else if (static_cast<Op>(s.code) == Op::add) {
+      b.mult = i32(entry(T8::multiplier, blob::kElemInt32, 3, 0, 0, true));
+      b.shift = i32(entry(T8::shift, blob::kElemInt32, 3, 0, 0, false));
+      entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
+      const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
+      if (z != nullptr) b.z_out = *i32(z);
+      // an ADD's tensors are "<residual>.add.<suffix>" (quant.py)
+      if (report.ok() && (prefix_len < 5 || std::memcmp(prefix + prefix_len - 5, ".add.", 5) != 0))
+        report = fail(Status::size_mismatch, 0, 0, blob::kHeaderSize + std::size_t(index - 4) * blob::kEntrySize);
+    }
+  }
+  if (report.ok() && index != h.tensor_count)
+    report = fail(Status::size_mismatch, index, h.tensor_count, blob::kOffTensorCount);
+  if (!report.ok()) return report;
+  // Each op's input zero point(s), along the path (pools and CHANNEL_PAD pass theirs on).
+  std::int32_t z = in.z, z_saved = 0, z_main = 0;
+  for (std::size_t k = 0; k < n_; ++k) {
+    const Step& s = steps_[k];
+    bind[k].z_in = z;
+    if (static_cast<Op>(s.code) == Op::residual_begin) z_saved = z;
+    if (static_cast<Op>(s.code) == Op::shortcut) z_main = z, z = z_saved;
+    if (static_cast<Op>(s.code) == Op::add) bind[k].z_in = z, bind[k].z_main = z_main;
+    if (s.weighted || static_cast<Op>(s.code) == Op::add) z = bind[k].z_out;
+  }
+  return report;
+}
+
+}  // namespace q8
+
 /// Whether Int8Net<Net> exists: every family but the PULSE teacher (attention, LayerNorm).
 template <class Net>
 inline constexpr bool has_int8_form_v =
@@ -429,79 +837,10 @@ class Int8Net {
  private:
   using WN = WindowNorm<float, int(kPlan.wn_rows), int(kPlan.wn_length), kPlan.wn_floor>;
 
-  struct Bind {
-    const std::int8_t* w = nullptr;
-    const std::int32_t* bias = nullptr;
-    const std::int32_t* mult = nullptr;
-    const std::int32_t* shift = nullptr;
-    const float* scale = nullptr;  ///< acc_scale of the last op
-    std::int32_t z_out = 0;        ///< the output's zero point
-    std::int32_t z_in = 0;         ///< the input's (ADD: the shortcut's)
-    std::int32_t z_main = 0;       ///< ADD: the main path's
-  };
-  struct Input {
-    const float* offset = nullptr;
-    const float* scale = nullptr;
-    std::int32_t z = 0;
-  };
-
-  std::int8_t* slot(int s) noexcept { return arena_.data() + kPlan.slot_offset[std::size_t(s)]; }
-
-  // acc (npos x rows) -> int8 outputs at y (position stride `y_step`) or, for the last op, the
-  // accumulators in the float output's order: (o, r, t) -> o * R * L + r * L + t.
-  void store(const std::int32_t* acc, int npos, int rows, const Bind& b, bool relu, bool last, std::int8_t* y,
-             int r, int t0) noexcept {
-    if (last) {
-      const std::size_t R = std::size_t(kPlan.out_r), L = std::size_t(kPlan.out_l);
-      for (int p = 0; p < npos; ++p)
-        for (int o = 0; o < rows; ++o) out_acc_[std::size_t(o) * R * L + std::size_t(r) * L + std::size_t(t0 + p)] = acc[p * rows + o];
-      return;
-    }
-    const std::int32_t lo = relu ? (b.z_out > q8::kQMin ? b.z_out : q8::kQMin) : q8::kQMin;
-    for (int p = 0; p < npos; ++p)
-      for (int o = 0; o < rows; ++o)
-        y[std::size_t(p) * rows + o] =
-            q8::clamp8(std::int64_t(q8::requantize(acc[p * rows + o], b.mult[o], b.shift[o])) + b.z_out, lo);
-  }
-
-  // One 1-D convolution: x [lin][ci] -> y [lout][co] (or the accumulators), quant.conv1d_int.
-  void conv(const std::int8_t* x, std::int8_t* y, int ci, int co, int lin, int lout, int k, int st, int dil, int pl,
-            const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
-    std::int32_t* acc = acc_.data();
-    const std::ptrdiff_t w_step = std::ptrdiff_t(k) * ci;
-    int t = 0;
-    while (t < lout) {
-      const int pos = t * st - pl;
-      // taps k0..k1-1 fall inside the input
-      int k0 = 0;
-      while (k0 < k && pos + dil * k0 < 0) ++k0;
-      int k1 = k;
-      while (k1 > k0 && pos + dil * (k1 - 1) > lin - 1) --k1;
-      int npos = 1;
-      if (k0 == 0 && k1 == k)
-        while (npos < 4 && t + npos < lout && (t + npos) * st - pl + dil * (k - 1) <= lin - 1) ++npos;
-      if (k1 > k0) {
-        q8::Window win;
-        if (dil == 1) {
-          win.chunks = 1, win.len = (k1 - k0) * ci;
-        } else {
-          win.chunks = k1 - k0, win.len = ci, win.chunk_step = std::ptrdiff_t(dil) * ci;
-        }
-        q8::dot(x + std::ptrdiff_t(pos + dil * k0) * ci, std::ptrdiff_t(st) * ci, npos, win, z, b.w + std::ptrdiff_t(k0) * ci,
-                w_step, co, b.bias, acc);
-      } else {
-        for (int o = 0; o < co; ++o) acc[o] = b.bias[o];
-      }
-      store(acc, npos, co, b, relu, last, last ? nullptr : y + std::size_t(t) * co, row, t);
-      t += npos;
-    }
-  }
-
-  void run() noexcept;
-  void exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept;
-
-  LoadReport bind_all(const unsigned char* data, const blob::Header& h, std::array<Bind, kSteps>& bind,
-                      Input& in) const noexcept;
+  using Bind = q8::Bind;
+  using Input = q8::InputQ;
+  void run() noexcept { core_.run(); }
+  std::int8_t* slot(int q) noexcept { return arena_.data() + kPlan.slot_offset[std::size_t(q)]; }
 
   alignas(kAlign) std::array<std::int8_t, kPlan.arena_bytes> arena_{};
   alignas(kAlign) std::array<std::int32_t, kPlan.acc_values> acc_{};
@@ -511,313 +850,11 @@ class Int8Net {
   const float* last_scale_ = nullptr;
   result_type result_{};
   bool loaded_ = false;
+  q8::Core core_{kPlan, kPlan.steps.data(), kSteps, bind_.data(), arena_.data(), acc_.data(), out_acc_.data()};
 };
 
 template <class Net>
 const std::size_t Int8Net<Net>::memory_bytes = sizeof(Int8Net<Net>);
-
-template <class Net>
-void Int8Net<Net>::run() noexcept {
-  auto at = [&](int q) { return q >= 0 ? slot(q) : nullptr; };
-  if constexpr (kPlan.row_begin >= 0) {
-    constexpr std::size_t b = std::size_t(kPlan.row_begin), e = std::size_t(kPlan.row_end);
-    constexpr const q8::plan::Step& first = kPlan.steps[b];
-    constexpr const q8::plan::Step& last = kPlan.steps[e];
-    constexpr std::size_t in_row = std::size_t(first.in_l) * std::size_t(first.in_c);
-    constexpr std::size_t out_row = std::size_t(last.out_l) * std::size_t(last.out_c);
-    for (std::size_t k = 0; k < b; ++k) exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
-    for (int r = 0; r < first.in_r; ++r)
-      for (std::size_t k = b; k <= e; ++k) {
-        const q8::plan::Step& s = kPlan.steps[k];
-        exec(k, k == b ? slot(s.src) + std::size_t(r) * in_row : slot(s.src),
-             k == e ? slot(s.dst) + std::size_t(r) * out_row : slot(s.dst), 1);
-      }
-    for (std::size_t k = e + 1; k < kSteps; ++k)
-      exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
-  } else {
-    for (std::size_t k = 0; k < kSteps; ++k) exec(k, at(kPlan.steps[k].src), at(kPlan.steps[k].dst), kPlan.steps[k].in_r);
-  }
-}
-
-// Step k over input x, output y; a row op processes `rows` rows (1 when streamed).
-template <class Net>
-void Int8Net<Net>::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept {
-  const q8::plan::Step& s = kPlan.steps[k];
-  const Bind& b = bind_[k];
-  const auto* w = s.w;
-  const std::int32_t z = b.z_in;
-    switch (static_cast<Op>(s.code)) {
-      case Op::conv1d:
-        conv(x, y, int(w[0]), int(w[1]), int(w[2]), int(w[3]), int(w[4]), int(w[5]), int(w[6]), int(w[7]), b, z,
-             w[10] != 0, s.last, 0);
-        break;
-      case Op::row_conv: {
-        const int ci = int(w[1]), co = int(w[2]), lin = int(w[3]), lout = int(w[4]);
-        for (int r = 0; r < rows; ++r)
-          conv(x + std::size_t(r) * lin * ci, s.last ? nullptr : y + std::size_t(r) * lout * co, ci, co, lin, lout,
-               int(w[5]), int(w[6]), int(w[7]), int(w[8]), b, z, w[11] != 0, s.last, r);
-        break;
-      }
-      case Op::modality_conv: {
-        const int ci = int(w[0]), co = int(w[1]), rows = int(w[2]), len = int(w[3]);
-        q8::Window win;
-        win.chunks = rows, win.len = ci, win.chunk_step = std::ptrdiff_t(len) * ci;
-        for (int t = 0; t < len; t += 4) {
-          const int npos = len - t < 4 ? len - t : 4;
-          q8::dot(x + std::size_t(t) * ci, ci, npos, win, z, b.w, std::ptrdiff_t(rows) * ci, co, b.bias, acc_.data());
-          store(acc_.data(), npos, co, b, w[4] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * co, 0, t);
-        }
-        break;
-      }
-      case Op::linear: {
-        const int in = int(w[0]), out = int(w[1]);
-        const std::int8_t* v = x;
-        if (s.aux >= 0) {  // [L][C] -> [C][L]: the float op's flatten order
-          std::int8_t* tr = slot(s.aux);
-          for (int t = 0; t < s.in_l; ++t)
-            for (int c = 0; c < s.in_c; ++c) tr[std::size_t(c) * s.in_l + t] = x[std::size_t(t) * s.in_c + c];
-          v = tr;
-        }
-        q8::Window win;
-        win.len = in;
-        q8::dot(v, 0, 1, win, z, b.w, in, out, b.bias, acc_.data());
-        store(acc_.data(), 1, out, b, w[2] != 0, s.last, y, 0, 0);
-        break;
-      }
-      case Op::affine: {
-        const int ch = int(w[0]), len = int(w[1]);
-        std::int32_t* acc = acc_.data();
-        for (int t = 0; t < len; ++t) {
-          const std::int8_t* xt = x + std::size_t(t) * ch;
-          for (int c = 0; c < ch; ++c) acc[c] = b.bias[c] + std::int32_t(b.w[c]) * (std::int32_t(xt[c]) - z);
-          store(acc, 1, ch, b, w[2] != 0, s.last, s.last ? nullptr : y + std::size_t(t) * ch, 0, t);
-        }
-        break;
-      }
-      case Op::maxpool1d: {
-        const int ch = int(w[0]), lin = int(w[1]), lout = int(w[2]), kk = int(w[3]), st = int(w[4]), pl = int(w[5]);
-        const std::int32_t fill = w[7] == 0 ? z : q8::kQMin;
-        for (int t = 0; t < lout; ++t)
-          for (int c = 0; c < ch; ++c) {
-            std::int32_t m = INT32_MIN;
-            for (int j = 0; j < kk; ++j) {
-              const int u = t * st + j - pl;
-              const std::int32_t v = (u < 0 || u >= lin) ? fill : std::int32_t(x[std::size_t(u) * ch + c]);
-              m = v > m ? v : m;
-            }
-            y[std::size_t(t) * ch + c] = static_cast<std::int8_t>(m);
-          }
-        break;
-      }
-      case Op::avgpool1d:
-      case Op::row_avgpool: {
-        const bool row = static_cast<Op>(s.code) == Op::row_avgpool;
-        const int o = row ? 1 : 0, nr = row ? rows : 1;
-        const int ch = int(w[o]), lin = int(w[o + 1]), lout = int(w[o + 2]), kk = int(w[o + 3]), st = int(w[o + 4]);
-        for (int r = 0; r < nr; ++r) {
-          const std::int8_t* xr = x + std::size_t(r) * lin * ch;
-          std::int8_t* yr = y + std::size_t(r) * lout * ch;
-          for (int t = 0; t < lout; ++t)
-            for (int c = 0; c < ch; ++c) {
-              std::int32_t sum = 0;
-              for (int j = 0; j < kk; ++j) sum += xr[std::size_t(t * st + j) * ch + c];
-              yr[std::size_t(t) * ch + c] = q8::clamp8(q8::div_round_away(sum, kk), q8::kQMin);
-            }
-        }
-        break;
-      }
-      case Op::global_avg_pool: {
-        const int ch = int(w[0]), len = int(w[1]);
-        for (int c = 0; c < ch; ++c) {
-          std::int32_t sum = 0;
-          for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
-          y[c] = q8::clamp8(q8::div_round_away(sum, len), q8::kQMin);
-        }
-        break;
-      }
-      case Op::channel_pad: {
-        const int ci = int(w[0]), co = int(w[1]), before = int(w[2]);
-        for (int t = 0; t < s.in_l; ++t)
-          for (int c = 0; c < co; ++c)
-            y[std::size_t(t) * co + c] = (c < before || c >= before + ci) ? static_cast<std::int8_t>(z)
-                                                                          : x[std::size_t(t) * ci + (c - before)];
-        break;
-      }
-      case Op::add: {
-        const std::size_t n = std::size_t(w[0]) * w[1];
-        const std::int8_t* m = slot(s.src2);
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::int32_t v1 = q8::requantize(std::int64_t(std::int32_t(m[i]) - b.z_main) * (1 << q8::kAddLeftShift),
-                                                 b.mult[0], b.shift[0]);
-          const std::int32_t v2 = q8::requantize(std::int64_t(std::int32_t(x[i]) - z) * (1 << q8::kAddLeftShift),
-                                                 b.mult[1], b.shift[1]);
-          y[i] = q8::clamp8(std::int64_t(q8::requantize(std::int64_t(v1) + v2, b.mult[2], b.shift[2])) + b.z_out,
-                            q8::kQMin);
-        }
-        break;
-      }
-      default: break;  // net, input_norm, window_norm (folded into the input quantisation), residual markers
-  }
-}
-
-template <class Net>
-LoadReport Int8Net<Net>::bind_all(const unsigned char* data, const blob::Header& h, std::array<Bind, kSteps>& bind,
-                                  Input& in) const noexcept {
-  using blob::detail::fail;
-  using T8 = q8::Tensor;
-  std::uint32_t index = 0;
-  LoadReport report{};
-  char prefix[blob::kNameSize] = {};
-  std::size_t prefix_len = 0;
-  const std::uint64_t body = h.total_size - 4;
-
-  // One expected tensor: checks its table entry and values, returns its data (nullptr on failure).
-  auto entry = [&](T8 kind, std::uint32_t etype, std::uint32_t d0, std::uint32_t d1, std::uint32_t d2,
-                   bool new_op) -> const unsigned char* {
-    if (!report.ok()) return nullptr;
-    static constexpr const char* kSuffix[] = {"offset", "scale", "zero_point", "weight", "bias", "weight_scale",
-                                              "multiplier", "shift", "out_scale", "out_zero_point", "acc_scale"};
-    const std::uint32_t i = index++;
-    auto at = [&](Status s, std::uint64_t expected, std::uint64_t found, std::uint64_t off) {
-      report = fail(s, expected, found, off);
-      report.tensor_index = static_cast<std::int32_t>(i);
-      blob::detail::set_name(report, kSuffix[int(kind)], blob::kNameSize);
-      return nullptr;
-    };
-    if (i >= h.tensor_count) return at(Status::size_mismatch, i + 1, h.tensor_count, blob::kOffTensorCount);
-    const std::size_t eoff = blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
-    const unsigned char* e = data + eoff;
-    // name: "<prefix>.<suffix>", the prefix "input" for the input tensors and one per op
-    const char* name = reinterpret_cast<const char*>(e);
-    std::size_t len = 0;
-    while (len < blob::kNameSize && name[len] != '\0') ++len;
-    const std::size_t slen = std::strlen(kSuffix[int(kind)]);
-    if (len == blob::kNameSize || len < slen + 2 || name[len - slen - 1] != '.' ||
-        std::memcmp(name + len - slen, kSuffix[int(kind)], slen) != 0)
-      return at(Status::size_mismatch, 0, 0, eoff);
-    const std::size_t plen = len - slen;  // includes the dot
-    if (new_op) {
-      std::memcpy(prefix, name, plen);
-      prefix_len = plen;
-      const bool input = kind == T8::input_offset;
-      if (input != (plen == 6 && std::memcmp(name, "input.", 6) == 0)) return at(Status::size_mismatch, 0, 0, eoff);
-    } else if (plen != prefix_len || std::memcmp(prefix, name, plen) != 0) {
-      return at(Status::size_mismatch, 0, 0, eoff);
-    }
-    const std::uint32_t dims[3] = {d0, d1, d2};
-    const std::uint32_t ndim = d2 ? 3 : (d1 ? 2 : 1);
-    const std::uint32_t nd = blob::read_u32(e + blob::kEntNdim);
-    if (nd != ndim) return at(Status::size_mismatch, ndim, nd, eoff + blob::kEntNdim);
-    std::uint64_t count = 1;
-    for (std::uint32_t d = 0; d < ndim; ++d) {
-      const std::uint32_t v = blob::read_u32(e + blob::kEntDims + 4 * d);
-      if (v != dims[d]) return at(Status::size_mismatch, dims[d], v, eoff + blob::kEntDims + 4 * d);
-      count *= dims[d];
-    }
-    const std::uint32_t et = blob::read_u32(e + blob::kEntElementType);
-    if (et != etype) return at(Status::size_mismatch, etype, et, eoff + blob::kEntElementType);
-    const std::uint64_t cnt = blob::read_u64(e + blob::kEntCount);
-    if (cnt != count) return at(Status::size_mismatch, count, cnt, eoff + blob::kEntCount);
-    const std::uint64_t off = blob::read_u64(e + blob::kEntOffset);
-    const std::uint64_t esize = etype == blob::kElemInt8 ? 1 : 4;
-    if (off % blob::kDataAlign != 0 || off < h.payload_offset || off > body || count * esize > body - off)
-      return at(Status::bad_table, h.payload_offset, off, eoff + blob::kEntOffset);
-    const unsigned char* p = data + off;
-    // values
-    for (std::uint64_t k = 0; k < count; ++k) {
-      const unsigned char* v = p + k * esize;
-      if (etype == blob::kElemFloat32) {
-        float f;
-        std::memcpy(&f, v, 4);
-        if (!std::isfinite(f)) return at(Status::non_finite_weight, k, k, off + k * esize);
-        if (kind == T8::input_scale && !(f > 0.0f)) return at(Status::invalid_weight, k, k, off + k * esize);
-      } else if (etype == blob::kElemInt32) {
-        const auto x = static_cast<std::int32_t>(blob::read_u32(v));
-        const bool bad = ((kind == T8::out_zero_point || kind == T8::input_zero_point) && (x < -128 || x > 127)) ||
-                         (kind == T8::multiplier && x < 0) || (kind == T8::shift && (x < -31 || x > 30));
-        if (bad) return at(Status::invalid_weight, k, k, off + k * esize);
-      } else if (static_cast<std::int8_t>(*v) == -128) {
-        return at(Status::invalid_weight, k, k, off + k);
-      }
-    }
-    return p;
-  };
-  auto i8 = [](const unsigned char* p) { return reinterpret_cast<const std::int8_t*>(p); };
-  auto i32 = [](const unsigned char* p) { return reinterpret_cast<const std::int32_t*>(p); };
-  auto f32 = [](const unsigned char* p) { return reinterpret_cast<const float*>(p); };
-
-  const auto C = std::uint32_t(kPlan.in_channels);
-  in.offset = f32(entry(T8::input_offset, blob::kElemFloat32, C, 0, 0, true));
-  in.scale = f32(entry(T8::input_scale, blob::kElemFloat32, C, 0, 0, false));
-  const unsigned char* zp = entry(T8::input_zero_point, blob::kElemInt32, 1, 0, 0, false);
-  if (zp != nullptr) in.z = *i32(zp);
-  for (std::size_t k = 0; k < kSteps && report.ok(); ++k) {
-    const q8::plan::Step& s = kPlan.steps[k];
-    Bind& b = bind[k];
-    const auto* w = s.w;
-    if (s.weighted) {
-      std::uint32_t co = 0, d1 = 0, d2 = 0;
-      switch (static_cast<Op>(s.code)) {
-        case Op::conv1d: co = w[1], d1 = w[4], d2 = w[0]; break;
-        case Op::row_conv: co = w[2], d1 = w[5], d2 = w[1]; break;
-        case Op::modality_conv: co = w[1], d1 = w[2], d2 = w[0]; break;
-        case Op::linear: co = w[1], d1 = w[0]; break;
-        default: co = w[0]; break;  // affine
-      }
-      b.w = i8(entry(T8::weight, blob::kElemInt8, co, d1, d2, true));
-      b.bias = i32(entry(T8::bias, blob::kElemInt32, co, 0, 0, false));
-      entry(T8::weight_scale, blob::kElemFloat32, co, 0, 0, false);
-      if (s.last) {
-        b.scale = f32(entry(T8::acc_scale, blob::kElemFloat32, co, 0, 0, false));
-      } else {
-        b.mult = i32(entry(T8::multiplier, blob::kElemInt32, co, 0, 0, false));
-        b.shift = i32(entry(T8::shift, blob::kElemInt32, co, 0, 0, false));
-        entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
-        const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
-        if (z != nullptr) b.z_out = *i32(z);
-      }
-      if (!report.ok()) break;
-      // no accumulator can overflow: |bias| + 255 sum |w| <= INT32_MAX per output channel
-      const std::size_t fan = std::size_t(d1 ? d1 : 1) * (d2 ? d2 : 1);
-      for (std::uint32_t o = 0; o < co; ++o) {
-        std::int64_t bound = b.bias[o] < 0 ? -std::int64_t(b.bias[o]) : std::int64_t(b.bias[o]);
-        for (std::size_t j = 0; j < fan; ++j) {
-          const std::int32_t v = b.w[std::size_t(o) * fan + j];
-          bound += 255 * std::int64_t(v < 0 ? -v : v);
-        }
-        if (bound > INT32_MAX) {
-          report = fail(Status::invalid_weight, o, o, 0);
-          report.tensor_index = static_cast<std::int32_t>(index) - s.tensors;
-          blob::detail::set_name(report, "weight", blob::kNameSize);
-          break;
-        }
-      }
-    } else if (static_cast<Op>(s.code) == Op::add) {
-      b.mult = i32(entry(T8::multiplier, blob::kElemInt32, 3, 0, 0, true));
-      b.shift = i32(entry(T8::shift, blob::kElemInt32, 3, 0, 0, false));
-      entry(T8::out_scale, blob::kElemFloat32, 1, 0, 0, false);
-      const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
-      if (z != nullptr) b.z_out = *i32(z);
-      // an ADD's tensors are "<residual>.add.<suffix>" (quant.py)
-      if (report.ok() && (prefix_len < 5 || std::memcmp(prefix + prefix_len - 5, ".add.", 5) != 0))
-        report = fail(Status::size_mismatch, 0, 0, blob::kHeaderSize + std::size_t(index - 4) * blob::kEntrySize);
-    }
-  }
-  if (report.ok() && index != h.tensor_count)
-    report = fail(Status::size_mismatch, index, h.tensor_count, blob::kOffTensorCount);
-  if (!report.ok()) return report;
-  // Each op's input zero point(s), along the path (pools and CHANNEL_PAD pass theirs on).
-  std::int32_t z = in.z, z_saved = 0, z_main = 0;
-  for (std::size_t k = 0; k < kSteps; ++k) {
-    const q8::plan::Step& s = kPlan.steps[k];
-    bind[k].z_in = z;
-    if (static_cast<Op>(s.code) == Op::residual_begin) z_saved = z;
-    if (static_cast<Op>(s.code) == Op::shortcut) z_main = z, z = z_saved;
-    if (static_cast<Op>(s.code) == Op::add) bind[k].z_in = z, bind[k].z_main = z_main;
-    if (s.weighted || static_cast<Op>(s.code) == Op::add) z = bind[k].z_out;
-  }
-  return report;
-}
 
 template <class Net>
 LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
@@ -829,7 +866,7 @@ LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
   if (!r.ok()) return r;
   std::array<Bind, kSteps> bind{};
   Input in{};
-  r = bind_all(bytes, h, bind, in);
+  r = core_.bind_all(bytes, h, bind.data(), in);
   if (!r.ok()) return r;
   bind_ = bind;
   in_ = in;
