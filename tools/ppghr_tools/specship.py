@@ -293,7 +293,9 @@ def write_index(models: Path = MODELS) -> str:
               f"`resnet6_scratch_bami1.ppgw`, `{_pulse_blob(models)}` (the PULSE "
               "student), and `resnet2_bami1.ppgw` (the Cortex-M4F example's ResNet).", "",
               "Built in, no blob: the accelerometer-aware spectral estimator (`--model spectral`): "
-              "[`spectral.md`](spectral.md).", ""]
+              "[`spectral.md`](spectral.md).", "",
+              "int8 twins of the shipped models (`ppghr::Int8Net`, docs/int8.md, their accuracy beside the float "
+              "models' there): [`int8/`](int8/README.md).", ""]
     (models / "README.md").write_text("\n".join(lines))
     if default:
         (models / "DEFAULT").write_text(default + "\n")
