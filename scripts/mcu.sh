@@ -29,6 +29,12 @@
 # int8_dot when include/ppghr/int8/dot_m4.hpp exists: no network, ppghr::q8::dot (the SMLAD kernel)
 # against dot_ref on random inputs (exit code 5 on any difference) and its instructions per MAC
 # (examples/mcu/int8_dot_main.cpp); its checksum over dot()'s outputs must equal the host's (dot_ref).
+# When include/ppghr/int8/network.hpp exists, pulse_student_int8 and specnet2_int8 too (after their
+# _flash images): ppghr::Int8Net<Net> reading a dtype-2 blob in place (int8_golden.py: golden.py's
+# weights quantised by quant.py), on the .q8io windows (specnet2: the spectral1 windows, and the
+# .q8io feature windows through the network alone). Their int32 accumulators and logit bits must
+# equal the host's exactly, and both runs must reproduce quant.py's int8 inputs, accumulators and
+# logits exactly (compare.py; the images themselves exit 1 on a difference from quant.py).
 # Exits nonzero when any check fails. Environment:
 #   JOBS=N  parallel build jobs (default 2);  PPGHR_SKIP_APT=1  do not check or install packages;
 #   PPGHR_MCU_BUILD=DIR  build tree (default build-mcu);  PPGHR_MCU_NO_REPORT=1  leave the doc alone;
@@ -58,9 +64,17 @@ if [[ -n ${PPGHR_MCU_NETS:-} ]]; then
   read -r -a NETS <<<"${PPGHR_MCU_NETS//,/ }"
 else
   NETS=(resnet1 resnet2 resnet2_flash)
-  if [[ -f include/ppghr/models/pulse.hpp ]]; then NETS+=(pulse_student pulse_student_flash); fi
+  INT8=0
+  if [[ -f include/ppghr/int8/network.hpp ]]; then INT8=1; fi
+  if [[ -f include/ppghr/models/pulse.hpp ]]; then
+    NETS+=(pulse_student pulse_student_flash)
+    if [[ $INT8 == 1 ]]; then NETS+=(pulse_student_int8); fi
+  fi
   if [[ -f include/ppghr/spectral/estimator.hpp ]]; then NETS+=(spectral1 spectral3); fi
-  if [[ -f include/ppghr/models/specnet.hpp ]]; then NETS+=(specnet2 specnet2_flash); fi
+  if [[ -f include/ppghr/models/specnet.hpp ]]; then
+    NETS+=(specnet2 specnet2_flash)
+    if [[ $INT8 == 1 ]]; then NETS+=(specnet2_int8); fi
+  fi
   if [[ -f include/ppghr/int8/dot_m4.hpp ]]; then NETS+=(int8_dot); fi
 fi
 NETS_CMAKE=$(IFS=';'; echo "${NETS[*]}")
@@ -165,7 +179,7 @@ for net in "${NETS[@]}"; do
     rc=0
     run_qemu "$elf" "$RUNS/$cfg-$net.txt" || rc=$?
     [[ $rc -eq 0 ]] || fail "$cfg $net: QEMU exit code $rc: $(tail -n 3 "$RUNS/$cfg-$net.txt")"
-    grep -E "^(load|window|stack|exact_total|q8dot|q8layer|q8net)" "$RUNS/$cfg-$net.txt" | sed "s/^/  $cfg $net: /"
+    grep -E "^(load|window|stack|exact_total|q8dot|q8layer|q8net|quant_total|int8_kernel)" "$RUNS/$cfg-$net.txt" | sed "s/^/  $cfg $net: /"
   done
   rc=0
   run_qemu "$B/m4-Os/ppghr_mcu_$net.elf" "$RUNS/m4-Os-$net.again.txt" || rc=$?
@@ -206,6 +220,8 @@ for net in "${NETS[@]}"; do
   esac
   tol=1e-6
   if [[ $net == spectral* || $net == specnet* ]]; then tol=1e-5; fi  # the spectral estimator: 1e-5 (issue 12; measured ~1e-8)
+  # _int8: compare.py also requires the accumulators and logit bits identical to the host's and both
+  # runs exactly quant.py's (the acc, logit and quant_total records); probabilities (expf) within tol.
   for cfg in m4-Os m4-O2; do
     [[ -f $RUNS/$cfg-$net.txt && -f $RUNS/host-$net.txt ]] || continue
     "$PYTHON" examples/mcu/compare.py --mcu "$RUNS/$cfg-$net.txt" --host "$RUNS/host-$net.txt" "${golden[@]}" \
@@ -237,7 +253,7 @@ if [[ $FAILED -eq 0 && ${PPGHR_MCU_NO_REPORT:-0} != 1 && ${#REPORT_NETS[@]} -gt 
   for net in "${REPORT_NETS[@]}"; do
     case $net in
       resnet2 | resnet2_flash) blobs+=(--blob "$net=models/resnet2_bami1.ppgw") ;;
-      spectral*) ;;  # no weights
+      spectral* | *_int8) ;;  # no float weights (the int8 images: measured, not estimated)
       *) blobs+=(--blob "$net=$B/m4-Os/gen/blobs/${net%_flash}.ppgw") ;;  # dtype 1 (the same weights)
     esac
   done

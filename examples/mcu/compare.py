@@ -40,7 +40,7 @@ def _fields(parts):
 
 def parse(text: str) -> dict:
     """The records of one run (see examples/mcu/main.cpp)."""
-    run = {"windows": {}, "outputs": {}, "raw_outputs": {}, "beliefs": {}}
+    run = {"windows": {}, "outputs": {}, "raw_outputs": {}, "beliefs": {}, "acc": {}, "logit": {}, "quant": {}}
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -53,6 +53,12 @@ def parse(text: str) -> dict:
             w = int(parts[1])
             run["raw_outputs"][w] = parts[2:]
             run["outputs"][w] = [struct.unpack(">f", bytes.fromhex(h))[0] for h in parts[2:]]
+        elif key in ("acc", "logit"):  # the int8 images: integer accumulators, logit bit patterns
+            run[key][int(parts[1])] = parts[2:]
+        elif key == "quant":
+            run["quant"][int(parts[1])] = _fields(parts[2:])
+        elif key in ("quant_total", "int8_kernel"):
+            run[key] = _fields(parts[1:]) if key == "quant_total" else line[len(key) + 1:]
         elif key == "belief":
             run["beliefs"][int(parts[1])] = [struct.unpack(">f", bytes.fromhex(h))[0] for h in parts[2:]]
         elif key in ("ppghr-mcu", "sizes", "calibration", "load", "startup", "checksum", "stack", "end"):
@@ -152,9 +158,40 @@ def compare(mcu: dict, host: dict, *, prob_tol: float, bpm_tol: float, golden=No
             if gd > golden_tol:
                 problems.append(f"window {w}: differs from the golden (torch float64) by {gd:.3g} > {golden_tol:g}")
         summary["per_window"].append(entry)
+    if host["acc"] or mcu["acc"] or "quant_total" in host or "quant_total" in mcu:
+        summary["int8"] = int8_exact(mcu, host, problems)
     summary["checksum_mcu"] = mcu.get("checksum", {}).get("crc32")
     summary["checksum_host"] = host.get("checksum", {}).get("crc32")
     return problems, summary
+
+
+def int8_exact(mcu: dict, host: dict, problems: list) -> dict:
+    """The int8 images (int8_check.hpp): the accumulators and the logits' bit patterns of every
+    window identical on the MCU and the host, and both runs exactly quant.py's on its .q8io windows
+    (0 differing int8 inputs, accumulators and logit bits)."""
+    s = {"acc_values": 0, "acc_identical": 0, "logit_values": 0, "logit_identical": 0,
+         "kernel_mcu": mcu.get("int8_kernel"), "kernel_host": host.get("int8_kernel")}
+    for key in ("acc", "logit"):
+        if sorted(mcu[key]) != sorted(host[key]) or not host[key]:
+            problems.append(f"int8 {key} records: windows {sorted(mcu[key])} on the MCU, {sorted(host[key])} on the host")
+        for w in sorted(set(mcu[key]) & set(host[key])):
+            a, b = mcu[key][w], host[key][w]
+            same = sum(x == y for x, y in zip(a, b)) if len(a) == len(b) else 0
+            s[f"{key}_values"] += len(b)
+            s[f"{key}_identical"] += same
+            if len(a) != len(b) or same != len(b):
+                problems.append(f"window {w}: int8 {key}: {len(b) - same} of {len(b)} values differ between MCU and host")
+    for name, run in (("mcu", mcu), ("host", host)):
+        t = run.get("quant_total")
+        if t is None:
+            if "quant_total" in mcu or "quant_total" in host:
+                problems.append(f"{name}: no quant_total record (the .q8io check did not run)")
+            continue
+        diffs = {k: int(t.get(k, -1)) for k in ("input_diff", "acc_diff", "logit_diff")}
+        s[f"q8io_{name}"] = {"windows": int(t.get("windows", 0)), **diffs}
+        if any(v != 0 for v in diffs.values()) or int(t.get("windows", 0)) == 0:
+            problems.append(f"{name}: not exactly quant.py's results on the .q8io windows: {t}")
+    return s
 
 
 def main(argv=None) -> int:
@@ -180,6 +217,13 @@ def main(argv=None) -> int:
     print(f"{net}: {s['windows']} windows, max |mcu - host| over the {kind} = {s['max_abs_diff']:.3g}, "
           f"{s['bit_identical_values']}/{s['values']} values bit-identical"
           + (f", max |mcu - golden| = {s['golden_max_abs_diff']:.3g}" if golden else ""))
+    if "int8" in s:
+        q = s["int8"]
+        print(f"{net}: int8: accumulators {q['acc_identical']}/{q['acc_values']} and logits {q['logit_identical']}/"
+              f"{q['logit_values']} identical to the host's (kernels: mcu {q['kernel_mcu']}, host {q['kernel_host']})"
+              + "".join(f"; {k[5:]} vs quant.py on {v['windows']} .q8io windows: {v['input_diff']} int8 inputs, "
+                        f"{v['acc_diff']} accumulators, {v['logit_diff']} logits differ"
+                        for k, v in q.items() if k.startswith("q8io_")))
     if "belief_max_abs_diff" in s:
         print(f"{net}: forward filter: max |mcu - host| over the beliefs = {s['belief_max_abs_diff']:.3g}")
     for e in s["per_window"]:

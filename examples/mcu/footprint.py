@@ -95,6 +95,34 @@ def blob_int8(path: Path) -> dict:
             "total": w8 + scales + other, "tensors": count}
 
 
+INPUT_SYMBOLS = ("ppghr_mcu_inputs", "ppghr_mcu_reference_bpm", "ppghr_mcu_input_source",
+                 # the int8 images: quant.py's .q8io windows and results (gen_inputs.py --q8io)
+                 "ppghr_mcu_q8_x", "ppghr_mcu_q8_xq", "ppghr_mcu_q8_acc", "ppghr_mcu_q8_logits")
+
+
+def harness_bss(sym: dict) -> int:
+    """The int8 images' .q8io self-check buffer (int8_check.hpp's static int8 input), not counted in RAM."""
+    return sum(v for k, v in sym.items() if k != "_raw" and "q8io_check" in k)
+
+
+def input_bytes(sym: dict) -> int:
+    """The test windows (and the int8 images' reference results): listed apart from flash."""
+    return sum(sym.get(k, 0) for k in INPUT_SYMBOLS)
+
+
+def is_int8(net: str) -> bool:
+    """<net>_int8: ppghr::Int8Net<Net> (include/ppghr/int8/network.hpp) on a dtype-2 blob in flash."""
+    return net.endswith("_int8")
+
+
+def int8_summary(run: dict) -> dict:
+    """The int8 images' own check against quant.py (int8_check.hpp's quant_total record)."""
+    t = run.get("quant_total")
+    qi = [int(q["instructions"]) for _, q in sorted(run.get("quant", {}).items()) if "instructions" in q]
+    return {"q8io": t, "kernel": run.get("int8_kernel"), "q8io_instructions": (min(qi), max(qi)) if qi else None,
+            "arena_bytes": int(run["sizes"].get("arena_bytes", 0))}
+
+
 def measure(build: Path, config: str, net: str) -> dict:
     elf = build / config / f"ppghr_mcu_{net}.elf"
     sec = sections(elf)
@@ -102,12 +130,12 @@ def measure(build: Path, config: str, net: str) -> dict:
     run = compare.parse((build / "runs" / f"{config}-{net}.txt").read_text())
     cmp_path = build / "runs" / f"compare-{config}-{net}.json"
     cmp = json.loads(cmp_path.read_text()) if cmp_path.exists() else None
-    inputs = sym.get("ppghr_mcu_inputs", 0) + sym.get("ppghr_mcu_reference_bpm", 0) + sym.get("ppghr_mcu_input_source", 0)
+    inputs = input_bytes(sym)
     code = sum(sec.get(s, 0) for s in CODE_SECTIONS)
     rodata = sec.get(".rodata", 0)
     model = sec.get(".model", 0)
     data = sec.get(".data", 0)
-    bss = sec.get(".bss", 0)
+    bss = sec.get(".bss", 0) - harness_bss(sym)
     sizes = run["sizes"]
     windows = [int(w["instructions"]) for _, w in sorted(run["windows"].items())]
     macs = int(sizes["macs"])
@@ -126,7 +154,7 @@ def measure(build: Path, config: str, net: str) -> dict:
         "heap_symbols": sorted(s for s in sym["_raw"] if ALLOCATOR.match(s)),
         "soft_double": sorted(s for s in sym["_raw"] if SOFT_DOUBLE.match(s)),
         "net_in_data": data >= int(sizes["memory_bytes"]),
-        "compare": cmp, "windows": run["windows"],
+        "compare": cmp, "windows": run["windows"], "n_windows": len(windows), **int8_summary(run),
     }
 
 
@@ -143,15 +171,16 @@ def measure_spectral(build: Path, config: str, net: str) -> dict:
     run = compare.parse((build / "runs" / f"{config}-{net}.txt").read_text())
     cmp_path = build / "runs" / f"compare-{config}-{net}.json"
     cmp = json.loads(cmp_path.read_text()) if cmp_path.exists() else None
-    inputs = sym.get("ppghr_mcu_inputs", 0) + sym.get("ppghr_mcu_reference_bpm", 0) + sym.get("ppghr_mcu_input_source", 0)
+    inputs = input_bytes(sym)
     code = sum(sec.get(s, 0) for s in CODE_SECTIONS)
-    rodata, data, bss = sec.get(".rodata", 0), sec.get(".data", 0), sec.get(".bss", 0)
+    rodata, data, bss = sec.get(".rodata", 0), sec.get(".data", 0), sec.get(".bss", 0) - harness_bss(sym)
     model = sec.get(".model", 0)  # specnet<N>: the blob
     sizes = run["sizes"]
     wins = [w for _, w in sorted(run["windows"].items())]
     predict = [int(w["predict_instructions"]) for w in wins]
     decode = [int(w["decode_instructions"]) for w in wins[1:]] or [int(wins[0]["decode_instructions"])]
     total = [int(w["instructions"]) for w in wins]
+    network = [int(w["network_instructions"]) for w in wins if "network_instructions" in w]
     return {
         "code": code, "rodata": rodata - inputs, "inputs": inputs, "model": model, "data": data, "bss": bss,
         "flash": code + rodata - inputs + model + data,
@@ -169,6 +198,7 @@ def measure_spectral(build: Path, config: str, net: str) -> dict:
         "heap_symbols": sorted(s for s in sym["_raw"] if ALLOCATOR.match(s)),
         "soft_double": sorted(s for s in sym["_raw"] if SOFT_DOUBLE.match(s)),
         "compare": cmp, "windows": run["windows"], "input": run.get("input", ""),
+        "network": (min(network), max(network)) if network else None, **int8_summary(run),
     }
 
 
@@ -211,13 +241,28 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
     add("")
     add("Instructions (counted as for the networks above; deterministic):")
     add("")
-    add("| estimator | opt | predict() (min-max over 4 windows) | ForwardFilter::update() (windows 1-3) | **per window** (max) | start-up: static constructors |")
+    add("| estimator | opt | predict() (min-max over the 4 windows) | ForwardFilter::update() (windows 1-3) | **per window** (max) | start-up: static constructors |")
     add("|---|---|--:|--:|--:|--:|")
     for net in est:
         for c in CONFIGS:
             x = m[(c, net)]
             add(f"| {net} | {c[3:]} | {span(x['predict'])} | {span(x['decode'])} | **{b(x['total'][1])}** | {b(x['startup'])} |")
     add("")
+    nets_sp = [n for n in est if m[("m4-Os", n)]["macs"] and m[("m4-Os", n)]["network"]]
+    if nets_sp:
+        add("The network alone (`SpectralNet::net().predict()` run again on the same window's features, "
+            "timed apart: the front end is predict() minus this; an `_int8` network's count includes quantising "
+            "the 1,080 features, the integer network, the logits and the softmax):")
+        add("")
+        add("| estimator | opt | MACs | predict() (front end + network) | network alone | **network instructions / MAC** | front end (predict() - network) |")
+        add("|---|---|--:|--:|--:|--:|--:|")
+        for net in nets_sp:
+            for c in CONFIGS:
+                x = m[(c, net)]
+                nlo, nhi = x["network"]
+                add(f"| {net} | {c[3:]} | {b(x['macs'])} | {span(x['predict'])} | {span(x['network'])} | "
+                    f"**{nhi / x['macs']:.2f}** | {b(x['predict'][1] - nhi)} |")
+        add("")
     for net in est:
         x = m[("m4-Os", net)]
         if x["macs"]:
@@ -266,6 +311,86 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
     return L
 
 
+def render_int8(q8: list, m: dict, fits: dict) -> list:
+    """The int8 images: beside their float owning and in-place images, and their exactness."""
+    if not q8:
+        return []
+    L = []
+    add = L.append
+    add("## int8 networks (`_int8` images)")
+    add("")
+    shipped = Path(__file__).resolve().parents[2] / "models" / "int8" / "specnet2_bami1_int8.ppgw"
+    if "specnet2_int8" in q8:
+        add("Weights: `pulse_student_int8` runs golden.py's random weights of the float `pulse_student` images, "
+            "quantised by quant.py (`int8_golden.py`). " + (
+                "`specnet2_int8` runs the shipped `models/int8/specnet2_bami1_int8.ppgw` (the int8 twin of the "
+                "default model, models/int8/README.md), while the float `specnet2` images run golden.py's random "
+                "weights: same architecture, same sizes and counts, different heart rates; its .q8io windows "
+                "are `int8_golden.py`'s for that blob." if shipped.exists() else
+                "`specnet2_int8` runs golden.py's random weights of the float `specnet2` images, quantised the same way."))
+        add("")
+    add("`ppghr::Int8Net<Net>` beside the float network copying its weights (`<net>`) and reading them in place "
+        "(`<net>_flash`), at -Os (numbers from the tables above; for the spectral images RAM includes the "
+        "estimator and the forward filter, and the instructions are the network alone):")
+    add("")
+    add("| network | image | opt | flash | blob | RAM | of which the network object | instructions / inference | **instructions / MAC** |")
+    add("|---|---|---|--:|--:|--:|--:|--:|--:|")
+    for n in q8:
+        base = n[:-5]
+        for c in CONFIGS:
+            for img in (base, base + "_flash", n):
+                if (c, img) not in m:
+                    continue
+                x = m[(c, img)]
+                if is_spectral(img):
+                    if not x["network"]:
+                        continue
+                    inst, obj = x["network"][1], x["network_bytes"]
+                else:
+                    inst, obj = x["inst_mean"], x["net_object"]
+                kind = "int8" if is_int8(img) else ("float, in place" if img.endswith("_flash") else "float, owning")
+                bold = "**" if is_int8(img) else ""
+                add(f"| {base} | {img} ({kind}) | {c[3:]} | {bold}{b(x['flash'])}{bold} | {b(x['model'])} | "
+                    f"{bold}{b(x['ram'])}{bold} ({kb(x['ram'])}) | {b(obj)} | {b(round(inst))} | **{inst / x['macs']:.2f}** |")
+    add("")
+    add("The int8 network object: " + "; ".join(
+        f"{n} {b(m[('m4-Os', n)]['network_bytes'] if is_spectral(n) else m[('m4-Os', n)]['net_object'])} B "
+        f"(activation buffers {b(m[('m4-Os', n)]['arena_bytes'])} B)" for n in q8)
+        + ". Links for 1 MB / 256 KB: " + "; ".join(f"{n} {fits.get(n, 'not run')}" for n in q8) + ".")
+    add("")
+    add("### Exactness")
+    add("")
+    add("Integer results are compared for equality, not within a tolerance (`compare.py`, failing "
+        "`scripts/mcu.sh` on any difference): every window's int32 accumulators of the last op and its "
+        "float32 logits (`acc_scale * acc`, one multiplication), bit for bit, MCU vs the host build of the "
+        "same program (x86-64 -O2; the host's `q8::dot` is the portable reference, the M4's the SMLAD "
+        "kernel); and each run against quant.py, the Python reference, on the 12 .q8io windows of "
+        "`int8_golden.py`: the int8 input `quantize_input()` makes of the float window (one float "
+        "subtraction and one division per value: nothing for the M4F to fuse), the accumulators and the "
+        "logits. A spectral image's front end is float (its features may differ in the last bits between "
+        "the MCU and the host, so its int8 input could in principle differ); its probabilities (`expf`) "
+        "are compared within the tolerance, as the float images' are.")
+    add("")
+    add("| image | opt | q8::dot on the MCU | accumulators MCU = host | logits MCU = host (bits) | .q8io windows | MCU vs quant.py: int8 inputs / accumulators / logits differing | host vs quant.py | result |")
+    add("|---|---|---|--:|--:|--:|---|---|---|")
+    for n in q8:
+        for c in CONFIGS:
+            x = m[(c, n)]
+            s = (x["compare"] or {}).get("int8")
+            if s is None:
+                add(f"| {n} | {c[3:]} | {x['kernel']} | - | - | - | - | - | not compared |")
+                continue
+            def q(k):
+                v = s.get(k)
+                return f"{v['input_diff']} / {v['acc_diff']} / {v['logit_diff']}" if v else "-"
+            wins = (s.get("q8io_mcu") or {}).get("windows", "-")
+            add(f"| {n} | {c[3:]} | {x['kernel']} | {s['acc_identical']}/{s['acc_values']} | "
+                f"{s['logit_identical']}/{s['logit_values']} | {wins} | {q('q8io_mcu')} | {q('q8io_host')} | "
+                f"{'exact' if x['compare']['ok'] else 'DIFFERS'} |")
+    add("")
+    return L
+
+
 def kb(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
 
@@ -301,7 +426,8 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     add(f"- Emulator: `{qemu}`, `-M mps2-an386 -cpu cortex-m4 -icount shift=0,align=off,sleep=off`, "
         "ARM semihosting for output and the exit code.")
     add("- One firmware image per network (`ppghr_mcu_<net>.elf`): its sections are that network's footprint, "
-        "including the start-up code, the output formatting and 4 embedded test windows (listed apart).")
+        "including the start-up code, the output formatting and the embedded test windows (listed apart; 4 "
+        "per image, 12 for an `_int8` image, with quant.py's results for them).")
     add("")
 
     add("## Flash and RAM (bytes)")
@@ -309,13 +435,20 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     add("Flash = code (.isr_vector + .text + .ARM.exidx + init arrays) + constants (.rodata without the test "
         "windows) + weights (.model: the blob as a const array, `blob_to_c.py`) + the .data initial image. "
         "RAM = .data + .bss + the stack high-water mark (the stack is painted at reset and scanned after the "
-        "last inference). The network object (`sizeof(Net)`) holds a float32 copy of the weights "
+        "last inference; an `_int8` image's .bss here leaves out the int8 input buffer of its .q8io self-check, "
+        "test scaffolding like the windows). The network object (`sizeof(Net)`) holds a float32 copy of the weights "
         "(the layers own their repacked weights; the blob in flash is only read by `load()`) plus the "
         "activation scratch and the result. A `<net>_flash` image is the same network reading its weights "
         "in place (`ppghr::in_place_t<Net>`, include/ppghr/core/storage.hpp): its blob is the dtype-3 blob "
         "of the same weights (the kernels' order, `tools/ppghr_tools/packed.py`), `load()` validates it and "
         "points the layers at it, and the network object holds only the scratch, the result and one "
-        "pointer per tensor; its outputs are checked identical, to the bit, to `<net>`'s.")
+        "pointer per tensor; its outputs are checked identical, to the bit, to `<net>`'s. A `<net>_int8` "
+        "image is the int8 twin, `ppghr::Int8Net<Net>` (include/ppghr/int8/network.hpp, docs/int8.md): "
+        "its blob is a dtype-2 blob (int8 weights, int32 biases, per-channel requantisation; "
+        "`tools/ppghr_tools/int8_golden.py`: golden.py's float weights quantised by quant.py) read in place "
+        "like a `_flash` image's; the object holds the int8 activation buffers, the int32 accumulator "
+        "scratch, the result and the tensor pointers; its windows are the .q8io windows, and its results "
+        "are checked exactly against quant.py's and the host's (section \"int8 networks\").")
     add("")
     add("| network | opt | code | constants | weights (blob) | .data | **flash** | test windows | .bss | of which the network | stack used | **RAM** |")
     add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -329,10 +462,11 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     add("The network object, split (the same on the host, x86-64):")
     add("")
     add("| network | parameters | float32 weights in RAM | scratch + result (+ pointers) | sizeof(Net) | blob in flash |")
+    # (an _int8 row: no weights in RAM; its scratch is the int8 activations + int32 accumulators)
     add("|---|--:|--:|--:|--:|--:|")
     for net in nets:
         x = m[("m4-Os", net)]
-        in_ram = 0 if net.endswith("_flash") else x['weight_bytes']
+        in_ram = 0 if net.endswith("_flash") or is_int8(net) else x['weight_bytes']
         add(f"| {net} | {b(x['params'])} | {b(in_ram)} | {b(x['net_object'] - in_ram)} | "
             f"{b(x['net_object'])} | {b(x['blob_bytes'])} |")
     add("")
@@ -376,9 +510,12 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         "The count is deterministic: `scripts/mcu.sh` runs each image twice and requires identical output, "
         "counts included. `predict()` includes the input check, softmax and argmax; `load()` validates the "
         "whole blob (CRC32 over every byte, every tensor) and copies it into the network (a `_flash` "
-        "image: validates it and points at it).")
+        "image: validates it and points at it; an `_int8` image: validates it, every int8 value range "
+        "included, and points at it). An `_int8` inference is the input's quantisation, the integer network "
+        "(int8 x int8 -> int32 dot products through `q8::dot`, on the M4 the SMLAD kernel of "
+        "`ppghr/int8/dot_m4.hpp`; requantisation of every output to int8), the float logits and the result.")
     add("")
-    add("| network | opt | MACs | instructions / inference (min-max over 4 windows) | **instructions / MAC** | load() instructions |")
+    add("| network | opt | MACs | instructions / inference (min-max over the windows) | **instructions / MAC** | load() instructions |")
     add("|---|---|--:|--:|--:|--:|")
     for net in nets:
         for c in CONFIGS:
@@ -481,33 +618,37 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
     if est:
         L.extend(render_spectral(est, m, fits))
 
-    owning = [n for n in nets if not n.endswith("_flash")]
-    add("## An int8 path (not implemented yet) vs PULSE's 37.9 kB")
+    L.extend(render_int8([n for n in args.nets if is_int8(n)], m, fits))
+    owning = [n for n in nets if not n.endswith("_flash") and not is_int8(n)]
+    add("## int8 vs PULSE's 37.9 kB")
     add("")
-    add("The PULSE paper runs its student int8-quantised on two Cortex-M MCUs with a 37.9 kB footprint. The "
-        "C++ library is float32 throughout (the int8 reference arithmetic is being built in `tools/`). What "
-        "int8 would take, per network (weights: int8 for every conv / linear weight with one float32 scale per "
-        "output channel, everything else 4 bytes (int32 biases, folded BatchNorm, input norm); activations: "
-        "the same scratch buffers at 1 byte per value):")
+    add("The PULSE paper runs its student int8-quantised on two Cortex-M MCUs with a 37.9 kB footprint. "
+        "The estimate below is computed from each float blob (weights: int8 for every conv / linear weight "
+        "with one float32 scale per output channel, everything else 4 bytes (int32 biases, folded BatchNorm, "
+        "input norm); activations: the float scratch at 1 byte per value); where an `_int8` image was built "
+        "(section \"int8 networks\" above) the last column is what it measures: its dtype-2 blob in flash plus "
+        "its network object in RAM (int8 activations, int32 accumulators, result, pointers).")
     add("")
-    add("| network | float32 weights | int8 weights + scales + biases | float32 scratch | int8 scratch (~) | int8 total (weights in flash + scratch in RAM) |")
-    add("|---|--:|--:|--:|--:|--:|")
+    add("| network | float32 weights | int8 weights + scales + biases (estimate) | float32 scratch | int8 scratch (~) | int8 total (estimate) | measured `_int8`: blob + network object |")
+    add("|---|--:|--:|--:|--:|--:|--:|")
     for net in owning:
         x = m[("m4-Os", net)]
         q = int8[net]
         act8 = x["scratch_bytes"] // 4
+        q8 = m.get(("m4-Os", net + "_int8"))
+        meas = (f"{b(q8['blob_bytes'])} + {b(q8['net_object'])} = {b(q8['blob_bytes'] + q8['net_object'])} "
+                f"({kb(q8['blob_bytes'] + q8['net_object'])})") if q8 else "-"
         add(f"| {net} | {b(4 * q['floats'])} | {b(q['total'])} ({b(q['int8_weights'])} + {b(q['scales'])} + "
-            f"{b(q['other'])}) | {b(x['scratch_bytes'])} | {b(act8)} | {b(q['total'] + act8)} ({kb(q['total'] + act8)}) |")
+            f"{b(q['other'])}) | {b(x['scratch_bytes'])} | {b(act8)} | {b(q['total'] + act8)} ({kb(q['total'] + act8)}) | {meas} |")
     add("")
     flash = [n for n in nets if n.endswith("_flash") and n[:-6] in nets]
     if flash:
-        add("Weights in place from flash (the `_flash` images above) already take the float32 weights out of "
+        add("Weights in place from flash (the `_flash` images above) take the float32 weights out of "
             "RAM: " + "; ".join(f"{n[:-6]} {kb(m[('m4-Os', n[:-6])]['ram'])} -> {kb(m[('m4-Os', n)]['ram'])}"
-                                for n in flash) + " of RAM at -Os. "
-            "The activations are planned at compile time (two ping-pong buffers, models/chain.hpp). What is "
-            "left for the int8 path: an int8 blob dtype with per-channel scales and requantisation multipliers, "
-            "and int8 kernels with int32 accumulators (CMSIS-NN's scheme; the M4's `SMLAD` does two 16-bit "
-            "MACs per instruction).")
+                                for n in flash) + " of RAM at -Os"
+            + "".join(f"; {n[:-5]} int8: {kb(m[('m4-Os', n)]['ram'])}" for n in nets if is_int8(n))
+            + ". The float activations are planned at compile time (two ping-pong buffers, models/chain.hpp), "
+            "the int8 ones too (`Int8Net`'s plan; the PULSE students' row ops run one row at a time).")
         add("")
     return "\n".join(L)
 
@@ -533,7 +674,7 @@ def main(argv=None) -> int:
         run = compare.parse((args.build / "runs" / "m4-default-resnet1.txt").read_text())
         d["simd"] = run["ppghr-mcu"]["simd"]
         default_run = (d, m[("m4-Os", "resnet1")])
-    int8 = {n: blob_int8(Path(blobs[n])) for n in args.nets if not is_spectral(n)}
+    int8 = {n: blob_int8(Path(blobs[n])) for n in args.nets if not is_spectral(n) and not is_int8(n)}
     text = render(args, m, fits, default_run, int8)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

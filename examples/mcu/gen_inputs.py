@@ -24,12 +24,24 @@ bit-identical float32 inputs. The header declares (static, include it in one tra
     ppghr_mcu_inputs[W][F]            const float
     ppghr_mcu_reference_bpm[W]        const float (-1: no reference)
     ppghr_mcu_input_source            const char[] (what the windows are)
+
+--q8io FILE (the int8 images): also the windows of an int8_golden.py .q8io file with quant.py's
+exact results, for the program to check itself against:
+
+    PPGHR_MCU_Q8_WINDOWS, PPGHR_MCU_Q8_SIZE, PPGHR_MCU_Q8_OUTPUTS      macros
+    ppghr_mcu_q8_x[W][S]        const float      the float windows (the network's input layout)
+    ppghr_mcu_q8_xq[W][S]       const int8_t     quant.QNet.quantize_input of each
+    ppghr_mcu_q8_acc[W][O]      const int32_t    the last op's int32 accumulators
+    ppghr_mcu_q8_logits[W][O]   const uint32_t   the float32 logits' bit patterns
+Alone (no other source), the .q8io windows are also the main windows (ppghr_mcu_q8_x is then
+ppghr_mcu_inputs, not a second copy); --q8io-windows N keeps the first N.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import struct
 import sys
 from pathlib import Path
 
@@ -40,7 +52,62 @@ def _hex(v: np.float32) -> str:
     return float(v).hex() + "f"
 
 
-def render(inputs: np.ndarray, reference, source: str, generator_args: str) -> str:
+def read_q8io(path: Path, n_max: int = 0) -> dict:
+    """An int8_golden.py .q8io file (format in ppghr_tools/int8_golden.py's docstring)."""
+    data = path.read_bytes()
+    magic, version, n, size, outputs = struct.unpack_from("<4sIIII", data, 0)
+    if magic != b"PQ8G" or version != 1:
+        raise ValueError(f"{path}: not a version-1 .q8io file")
+    off = 20
+    x = np.frombuffer(data, "<f4", n * size, off).reshape(n, size)
+    off += 4 * n * size
+    xq = np.frombuffer(data, "i1", n * size, off).reshape(n, size)
+    off += n * size
+    acc = np.frombuffer(data, "<i4", n * outputs, off).reshape(n, outputs)
+    off += 4 * n * outputs
+    logits = np.frombuffer(data, "<u4", n * outputs, off).reshape(n, outputs)
+    if off + 4 * n * outputs != len(data):
+        raise ValueError(f"{path}: {len(data)} bytes, expected {off + 4 * n * outputs}")
+    k = n if n_max <= 0 else min(n, n_max)
+    return {"x": x[:k], "xq": xq[:k], "acc": acc[:k], "logits": logits[:k], "n": k, "size": size,
+            "outputs": outputs, "name": path.name}
+
+
+def render_q8(q: dict, alias: bool) -> list:
+    """The .q8io arrays (module docstring)."""
+    w, s, o = q["n"], q["size"], q["outputs"]
+    out = ["", f"/* int8 reference: {q['name']} (quant.py's exact results), {w} windows */",
+           f"#define PPGHR_MCU_Q8_WINDOWS {w}", f"#define PPGHR_MCU_Q8_SIZE {s}", f"#define PPGHR_MCU_Q8_OUTPUTS {o}"]
+    if alias:
+        out.append("#define ppghr_mcu_q8_x ppghr_mcu_inputs")
+    else:
+        out.append("static const float ppghr_mcu_q8_x[PPGHR_MCU_Q8_WINDOWS][PPGHR_MCU_Q8_SIZE] = {")
+        for row in q["x"]:
+            out.append("  {")
+            for i in range(0, s, 8):
+                out.append("    " + ", ".join(_hex(v) for v in row[i:i + 8]) + ",")
+            out.append("  },")
+        out.append("};")
+
+    def table(ctype, name, dims, rows, fmt, per_line):
+        out.append(f"static const {ctype} {name}{dims} = {{")
+        for row in rows:
+            out.append("  {")
+            for i in range(0, len(row), per_line):
+                out.append("    " + ", ".join(fmt(v) for v in row[i:i + per_line]) + ",")
+            out.append("  },")
+        out.append("};")
+
+    table("int8_t", "ppghr_mcu_q8_xq", "[PPGHR_MCU_Q8_WINDOWS][PPGHR_MCU_Q8_SIZE]", q["xq"], lambda v: str(int(v)), 24)
+    # INT32_MIN cannot be written as a literal: -2147483647 - 1
+    table("int32_t", "ppghr_mcu_q8_acc", "[PPGHR_MCU_Q8_WINDOWS][PPGHR_MCU_Q8_OUTPUTS]", q["acc"],
+          lambda v: f"({int(v) + 1} - 1)" if int(v) == -2**31 else str(int(v)), 12)
+    table("uint32_t", "ppghr_mcu_q8_logits", "[PPGHR_MCU_Q8_WINDOWS][PPGHR_MCU_Q8_OUTPUTS]", q["logits"],
+          lambda v: f"0x{int(v):08x}u", 8)
+    return out
+
+
+def render(inputs: np.ndarray, reference, source: str, generator_args: str, q8=None, q8_alias=False) -> str:
     inputs = np.asarray(inputs, dtype=np.float32)
     w, f = inputs.shape
     if not np.all(np.isfinite(inputs)):
@@ -53,6 +120,7 @@ def render(inputs: np.ndarray, reference, source: str, generator_args: str) -> s
         f"#define PPGHR_MCU_INPUT_WINDOWS {w}",
         f"#define PPGHR_MCU_INPUT_FLOATS {f}",
         "",
+    ] + (["#include <stdint.h>", ""] if q8 is not None else []) + [
         f"static const char ppghr_mcu_input_source[] = \"{source}\";",
         "",
         "static const float ppghr_mcu_reference_bpm[PPGHR_MCU_INPUT_WINDOWS] = {"
@@ -65,7 +133,10 @@ def render(inputs: np.ndarray, reference, source: str, generator_args: str) -> s
         for i in range(0, f, 8):
             out.append("    " + ", ".join(_hex(v) for v in row[i:i + 8]) + ",")
         out.append("  },")
-    out += ["};", "", "#endif /* PPGHR_MCU_INPUTS_H */", ""]
+    out.append("};")
+    if q8 is not None:
+        out += render_q8(q8, q8_alias)
+    out += ["", "#endif /* PPGHR_MCU_INPUTS_H */", ""]
     return "\n".join(out)
 
 
@@ -126,16 +197,25 @@ def from_spectral(channels: int, n_windows: int = 4):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
+    src = ap.add_mutually_exclusive_group()
     src.add_argument("--golden", type=Path, help="a tests/golden/<arch>.golden file")
     src.add_argument("--demo", type=Path, help="a demo recording CSV (time, ppg, acc_x, acc_y, acc_z)")
     src.add_argument("--spectral", type=int, metavar="C", help="synthetic windows for SpectralEstimator<C>")
     ap.add_argument("--hr", type=Path, help="reference HR CSV for --demo (default: <demo>_hr.csv)")
     ap.add_argument("--net", choices=["resnet", "pulse"], default="resnet", help="preprocessing for --demo")
     ap.add_argument("--windows", default="10,60,110,160", help="window indices k for --demo")
+    ap.add_argument("--q8io", type=Path, help="an int8_golden.py .q8io file (module docstring)")
+    ap.add_argument("--q8io-windows", type=int, default=0, help="keep the first N .q8io windows (0: all)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
-    if args.golden is not None:
+    q8 = read_q8io(args.q8io, args.q8io_windows) if args.q8io else None
+    alias = False
+    if args.golden is None and args.spectral is None and args.demo is None:
+        if q8 is None:
+            ap.error("one of --golden, --demo, --spectral or --q8io is required")
+        inputs, ref, source = q8["x"], [-1.0] * q8["n"], f"q8io {q8['name']} ({q8['n']} windows, quant.py's int8 results)"
+        gen, alias = "", True
+    elif args.golden is not None:
         inputs, ref, source = from_golden(args.golden)
         gen = f"--golden {args.golden.name}"
     elif args.spectral is not None:
@@ -146,7 +226,9 @@ def main(argv=None) -> int:
         windows = [int(k) for k in args.windows.split(",") if k.strip()]
         inputs, ref, source = from_demo(args.demo, hr, args.net, windows)
         gen = f"--demo {args.demo.name} --net {args.net} --windows {args.windows}"
-    text = render(inputs, ref, source, gen)
+    if q8 is not None:
+        gen += f" --q8io {args.q8io.name}" + (f" --q8io-windows {args.q8io_windows}" if args.q8io_windows else "")
+    text = render(inputs, ref, source, gen.strip(), q8, alias)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if not args.out.exists() or args.out.read_text() != text:
         args.out.write_text(text)

@@ -9,6 +9,11 @@
 // "pulse_student" (the published PULSE student, regression head).
 // The generated headers (CMakeLists.txt): ppghr_mcu_model.h (tools/ppghr_tools/blob_to_c.py)
 // and ppghr_mcu_inputs.h (gen_inputs.py).
+// PPGHR_MCU_INT8 (the <net>_int8 images): ppghr::Int8Net<Net>, the int8 twin, reading the dtype-2
+// blob in place; it also prints each window's int32 accumulators and logits (acc, logit: the host
+// must print the same, exactly) and checks itself against quant.py's results on the .q8io windows
+// (quant, quant_total: int8_check.hpp); its sizes line has weight_bytes=0 (no weights in RAM) and
+// scratch_bytes = Int8Net::activation_bytes.
 //
 // Output, one record per line, "key=value" fields; the host prints instructions=0:
 //   ppghr-mcu platform=... net=... simd=0|1 eigen=0|1
@@ -36,6 +41,9 @@
 #include "platform.hpp"
 #include "ppghr_mcu_inputs.h"
 #include "ppghr_mcu_model.h"
+#if defined(PPGHR_MCU_INT8)
+#include "int8_check.hpp"
+#endif
 
 namespace {
 
@@ -44,7 +52,11 @@ namespace {
 #endif
 static_assert(ppghr::registry::index_of(PPGHR_MCU_NET) < ppghr::registry::count,
               "PPGHR_MCU_NET is not a network of the registry (models/registry.hpp)");
-#if defined(PPGHR_MCU_IN_PLACE)
+#if defined(PPGHR_MCU_INT8)
+// The _int8 image: the int8 twin, its weights read in place from the embedded dtype-2 blob.
+using FloatNet = ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>;
+using Net = ppghr::Int8Net<FloatNet>;
+#elif defined(PPGHR_MCU_IN_PLACE)
 // The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
 using Net = ppghr::in_place_t<ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>>;
 #else
@@ -91,11 +103,22 @@ int plat::app_main() noexcept {
   Line& l = g_line;
   l.str("ppghr-mcu platform=").str(plat::name()).str(" net=").str(kNetName);
   l.str(" simd=").u64(PPGHR_HAS_SIMD).str(" eigen=").u64(kEigen).flush();
+#if defined(PPGHR_MCU_INT8)
+  l.str("sizes params=").u64(FloatNet::param_count).str(" macs=").u64(Net::macs);
+  l.str(" memory_bytes=").u64(sizeof(Net)).str(" weight_bytes=0");
+  l.str(" scratch_bytes=").u64(Net::activation_bytes).str(" activation_floats=0");
+  l.str(" blob_bytes=").u64(ppghr_mcu_model_size).str(" int8=1 arena_bytes=").u64(Net::arena_bytes);
+  l.str(" streams_rows=").u64(Net::streams_rows ? 1 : 0).flush();
+#else
   l.str("sizes params=").u64(Net::param_count).str(" macs=").u64(Net::macs);
   l.str(" memory_bytes=").u64(sizeof(Net)).str(" weight_bytes=").u64(Net::weight_bytes);
   l.str(" scratch_bytes=").u64(Net::scratch_bytes).str(" activation_floats=").u64(Net::activation_size);
   l.str(" blob_bytes=").u64(ppghr_mcu_model_size).flush();
+#endif
   l.str("input ").str(ppghr_mcu_input_source).flush();
+#if defined(PPGHR_MCU_INT8)
+  print_int8_kernel();
+#endif
 
   // The counter's calibration: 1,000,000 x (subs; bne) is 2,000,000 instructions.
   std::uint64_t t0 = plat::instructions();
@@ -126,7 +149,13 @@ int plat::app_main() noexcept {
     t1 = plat::instructions();
     if (!p.ok()) ++refused;
     crc = report(w, p, t1 - t0, crc);
+#if defined(PPGHR_MCU_INT8)
+    crc = print_int8(w, g_net, crc);
+#endif
   }
+#if defined(PPGHR_MCU_INT8) && defined(PPGHR_MCU_Q8_WINDOWS)
+  if (q8io_check(g_net) != 0) ++refused;  // not exactly quant.py's: the run fails
+#endif
   l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
   l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
   l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();

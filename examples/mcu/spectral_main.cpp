@@ -9,6 +9,9 @@
 //                          features (SpectralEstimator<C>::features) through SpecNet<N> (W = 16),
 //                          weights from the embedded blob ppghr_mcu_model.h (random, golden.py's
 //                          seed); the load is timed (load instructions=...) like main.cpp's
+//   PPGHR_MCU_INT8         (with PPGHR_MCU_SPECNET) SpectralNet<C, Int8Net<SpecNet<N>>>: the int8 twin
+//                          reading the embedded dtype-2 blob in place; prints acc / logit records
+//                          and checks itself against quant.py's .q8io results (int8_check.hpp)
 // The windows (ppghr_mcu_inputs.h, gen_inputs.py --spectral C) are consecutive windows of one
 // synthetic recording, so the filter runs over them in order as it would on a stream.
 //
@@ -40,13 +43,18 @@
 #include "line.hpp"
 #include "platform.hpp"
 #include "ppghr_mcu_inputs.h"
+#if defined(PPGHR_MCU_INT8)
+#include "int8_check.hpp"
+#endif
 
 namespace {
 
 #if !defined(PPGHR_MCU_SPECTRAL) || PPGHR_MCU_SPECTRAL < 1 || PPGHR_MCU_SPECTRAL > 4
 #error "define PPGHR_MCU_SPECTRAL to the number of PPG channels (1..4)"
 #endif
-#if defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_IN_PLACE)
+#if defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_INT8)
+using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::Int8Net<ppghr::SpecNet<PPGHR_MCU_SPECNET>>>;
+#elif defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_IN_PLACE)
 // The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
 using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::in_place_t<ppghr::SpecNet<PPGHR_MCU_SPECNET>>>;
 #elif defined(PPGHR_MCU_SPECNET)
@@ -55,6 +63,12 @@ using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::SpecNet<PPGHR_MCU_SPEC
 using Est = ppghr::SpectralEstimator<PPGHR_MCU_SPECTRAL>;
 #endif
 static_assert(Est::input_size == PPGHR_MCU_INPUT_FLOATS, "the embedded windows do not fit this estimator");
+
+#if defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_INT8)
+constexpr std::uint64_t kParams = Est::network_type::float_network::param_count;
+#elif defined(PPGHR_MCU_SPECNET)
+constexpr std::uint64_t kParams = Est::network_type::param_count;
+#endif
 
 // The image's name on the first output line: specnet<N> or spectral<C> (compare.py checks that the
 // MCU and host runs name the same network).
@@ -95,11 +109,17 @@ int plat::app_main() noexcept {
   l.str(" memory_bytes=").u64(sizeof(Est) + sizeof(ppghr::ForwardFilter)).str(" channels=").u64(Est::channels);
   l.str(" input_floats=").u64(Est::input_size).str(" fft_size=").u64(ppghr::spectral::kFftSize);
 #if defined(PPGHR_MCU_SPECNET)
-  l.str(" network_bytes=").u64(sizeof(Est::network_type)).str(" params=").u64(Est::network_type::param_count);
+  l.str(" network_bytes=").u64(sizeof(Est::network_type)).str(" params=").u64(kParams);
   l.str(" macs=").u64(Est::network_type::macs);
+#endif
+#if defined(PPGHR_MCU_INT8)
+  l.str(" int8=1 arena_bytes=").u64(Est::network_type::arena_bytes);
 #endif
   l.flush();
   l.str("input ").str(ppghr_mcu_input_source).flush();
+#if defined(PPGHR_MCU_INT8)
+  print_int8_kernel();
+#endif
 
   std::uint64_t t0 = plat::instructions();
   std::uint64_t t1 = plat::instructions();
@@ -130,15 +150,35 @@ int plat::app_main() noexcept {
     const int decoded = g_filter.update(p.ok() ? p.probabilities.data() : nullptr);
     const std::uint64_t t2 = plat::instructions();
     if (!p.ok()) ++refused;
+#if defined(PPGHR_MCU_SPECNET)
+    // The network alone on the same features (the front end's cost is predict's minus this): the
+    // same prediction again, into the same result.
+    std::uint64_t network = 0;
+    if (p.ok()) {
+      const std::uint64_t t3 = plat::instructions();
+      (void)g_est.net().predict(g_est.features());
+      network = plat::instructions() - t3;
+    }
+#endif
     l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(p.ok() ? "ok" : "refused");
     l.str(" class=").i64(p.class_index).str(" bpm=").fixed3(p.bpm).str(" ref=").fixed3(ppghr_mcu_reference_bpm[w]);
     l.str(" instructions=").u64(t2 - t0).str(" predict_instructions=").u64(t1 - t0);
     l.str(" decode_instructions=").u64(t2 - t1).str(" decoded=").i64(decoded);
-    l.str(" decoded_bpm=").fixed3(g_filter.argmax_bpm()).str(" artefacts=").i64(artefacts()).flush();
+    l.str(" decoded_bpm=").fixed3(g_filter.argmax_bpm()).str(" artefacts=").i64(artefacts());
+#if defined(PPGHR_MCU_SPECNET)
+    l.str(" network_instructions=").u64(network);
+#endif
+    l.flush();
     hex_vector("out", w, p.probabilities.data(), ppghr::kNumClasses);
     hex_vector("belief", w, g_filter.belief().data(), ppghr::kNumClasses);
     crc = ppghr::crc32(reinterpret_cast<const unsigned char*>(p.probabilities.data()), sizeof p.probabilities, crc);
+#if defined(PPGHR_MCU_INT8)
+    crc = print_int8(w, g_est.net(), crc);
+#endif
   }
+#if defined(PPGHR_MCU_INT8) && defined(PPGHR_MCU_Q8_WINDOWS)
+  if (q8io_check(g_est.net()) != 0) ++refused;  // not exactly quant.py's: the run fails
+#endif
   l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
   l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
   l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
