@@ -3,11 +3,20 @@
 #
 #   1. installs the Debian packages it needs, only those missing (apt-get; sudo when not root)
 #   2. build/       Release build, -j2, then ctest (unit + packaging tests)
-#   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g, asserts on), then ctest
+#   3. build-asan/  PPGHR_SANITIZE=ON (AddressSanitizer + UBSan, -O1 -g1, asserts on), then ctest
 #                   without the "consumer" label (the consumer builds are not sanitized anyway) and
-#                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan);
-#                   the compile-only checks (compile_fail, headers alone, two TUs) are not configured
-#                   there, and the cli test runs its PyTorch parity for one network of each kind
+#                   the "accuracy" one (shipped_models: whole-subset MAE checks, minutes under ASan).
+#                   Sanitized: the command-line tool (cli: demo, every input format, malformed
+#                   inputs and blobs, PyTorch parity for one network of each kind; cli_parts),
+#                   ppghr_tests' blob, monitor, dsp, decode, spectral, specnet, in-place and int8
+#                   files (+ any new test file; "golden" there = test_int8's exact int8 cases and
+#                   refused int8 blobs), the int8 dot tests, the dsp / decode / spectral / specnet
+#                   feature parity drivers, soak, threads, no_exceptions(_reference).
+#                   Release build only (checks of numbers, or of the compiler): ppghr_tests'
+#                   test_layers, test_kernels, test_resnet, test_golden, test_pulse, test_chain
+#                   (tests/CMakeLists.txt: PPGHR_SANITIZE_SKIPPED_TESTS), pulse_published,
+#                   compile_fail, headers alone, two TUs.
+#                   -g1: line tables only (sanitizer reports keep file:line), a third less compile.
 #   3b. scripts/fuzz.sh: the libFuzzer targets of fuzz/ (clang, ASan + UBSan) 30 s each on their seed
 #      corpora, after replaying fuzz/regressions/ (installs clang and libclang-rt-dev when missing)
 #   4. scripts/mcu.sh: the Cortex-M4F build under qemu-system-arm, compared with the host build,
@@ -102,7 +111,7 @@ elif [[ $release_built -eq 0 ]]; then
   skip_step "asan: build and ctest" "release build failed"
 else
   if run_step "asan: configure (build-asan/)" cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" -DPPGHR_SANITIZE=ON -DPPGHR_BUILD_BENCHMARKS=OFF &&
+       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DPPGHR_SANITIZE=ON -DPPGHR_BUILD_BENCHMARKS=OFF &&
      run_step "asan: build -j$JOBS" cmake --build build-asan --parallel "$JOBS"; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}"
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
