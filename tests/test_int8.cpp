@@ -287,6 +287,24 @@ TEST_CASE("int8: fixed-point primitives equal their definitions") {
     const long double r = v >= 0 ? std::floor(v + 0.5L) : -std::floor(-v + 0.5L);
     CHECK(q8::rdbpot(x, e) == static_cast<std::int64_t>(r));
   }
+  // requantize32 (the 32-bit hot path) == requantize for multipliers >= 0 and every shift
+  std::uniform_int_distribution<std::int32_t> mult(0, INT32_MAX), sh(-31, 30);
+  long differ = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const std::int32_t acc = i % 3 ? any(rng) : any(rng) >> (i % 31), m = i % 7 ? mult(rng) : (1 << 30), s = sh(rng);
+    differ += q8::requantize32(acc, m, s) != q8::requantize(acc, m, s);
+  }
+  for (std::int32_t acc : {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX})
+    for (std::int32_t m : {0, 1, 1 << 30, INT32_MAX})
+      for (std::int32_t s = -31; s <= 30; ++s) differ += q8::requantize32(acc, m, s) != q8::requantize(acc, m, s);
+  CHECK(differ == 0);
+  // saturate8 (32-bit) == clamp8 of the int64 sum
+  long sat_differ = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const std::int32_t v = i % 2 ? any(rng) : (any(rng) >> 22), z = std::int32_t(i % 256) - 128, lo = i % 3 ? z : -128;
+    sat_differ += q8::saturate8(v, z, lo) != q8::clamp8(std::int64_t(v) + z, lo);
+  }
+  CHECK(sat_differ == 0);
   // the average pool's division: round half away from zero
   for (std::int32_t n = 1; n <= 9; ++n)
     for (std::int32_t s = -300; s <= 300; ++s) {

@@ -29,9 +29,11 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PPGHR_ALWAYS_INLINE inline __attribute__((always_inline))
+#define PPGHR_NOINLINE __attribute__((noinline))
 #define PPGHR_RESTRICT __restrict__
 #else
 #define PPGHR_ALWAYS_INLINE inline
+#define PPGHR_NOINLINE
 #define PPGHR_RESTRICT
 #endif
 

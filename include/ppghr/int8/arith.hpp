@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ppghr/core/config.hpp"
+
 namespace ppghr::q8 {
 
 inline constexpr std::int32_t kQMin = -128, kQMax = 127;
@@ -38,6 +40,33 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
   if (x > INT32_MAX) x = INT32_MAX;
   if (x < INT32_MIN) x = INT32_MIN;
   return rdbpot(srdhm(static_cast<std::int32_t>(x), m), right);
+}
+
+/// requantize() of an int32 accumulator, in 32-bit arithmetic but for the one 32 x 32 -> 64-bit
+/// product (a single SMULL on a Cortex-M4): the hot path of every weighted op. Same result for
+/// every acc, for m in [0, 2^31) (Int8Net's load() refuses a negative multiplier) and shift in
+/// [-31, 30] (a positive shift takes requantize()).
+[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int32_t requantize32(std::int32_t acc, std::int32_t m,
+                                                                   std::int32_t shift) noexcept {
+  if (shift > 0) return requantize(acc, m, shift);
+  // srdhm: gemmlowp's (acc m + nudge) / 2^31 truncated toward zero is floor((acc m + 2^30) / 2^31)
+  // for either sign of the product (a negative one: trunc((p + 1 - 2^30) / 2^31) =
+  // floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)); no saturation case, as m != INT32_MIN
+  const std::int32_t q = static_cast<std::int32_t>((std::int64_t(acc) * std::int64_t(m) + (std::int64_t(1) << 30)) >> 31);
+  // rdbpot(q, -shift)
+  const int e = int(-shift);
+  const std::int32_t mask = static_cast<std::int32_t>((std::uint32_t(1) << e) - 1u);
+  const std::int32_t rem = q & mask;
+  const std::int32_t thr = (mask >> 1) + (q < 0 ? 1 : 0);
+  return (q >> e) + (rem > thr ? 1 : 0);
+}
+
+/// A requantised value v + the output zero point z (in [-128, 127]), clamped to [lo, 127], in
+/// 32-bit arithmetic (clamp8 of v + z without an int64).
+[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int8_t saturate8(std::int32_t v, std::int32_t z, std::int32_t lo) noexcept {
+  v = v > 512 ? 512 : (v < -512 ? -512 : v);
+  v += z;
+  return static_cast<std::int8_t>(v < lo ? lo : (v > kQMax ? kQMax : v));
 }
 
 /// v clamped to [lo, 127] as an int8 value.
