@@ -128,6 +128,61 @@ class MultiChannelRunner : public Runner {
   }
 };
 
+// A model blob's bytes at a 64-byte-aligned address (an int8 network reads its weights in place:
+// Status::misaligned otherwise), kept by the runner for as long as its networks run.
+class AlignedBlob {
+ public:
+  AlignedBlob() = default;
+  explicit AlignedBlob(const std::vector<unsigned char>& b) : raw_(b.size() + ppghr::kAlign), size_(b.size()) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(raw_.data());
+    off_ = static_cast<std::size_t>((ppghr::kAlign - addr % ppghr::kAlign) % ppghr::kAlign);
+    if (size_ > 0) std::memcpy(raw_.data() + off_, b.data(), size_);
+  }
+  const unsigned char* data() const { return raw_.data() + off_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::vector<unsigned char> raw_;
+  std::size_t size_ = 0, off_ = 0;
+};
+
+// Any network of one input size and result type behind one type, so that a Monitor (and the
+// streaming code) is compiled once per kind of network, not once per network (the tool's compile
+// time): the SpecNets (float and int8) and the int8 time-domain networks. The network is chosen at
+// run time (set<Net>(), one allocation at set-up); predict() costs one virtual call more.
+template <std::size_t InputSize, class Result>
+class AnyNet {
+ public:
+  using result_type = Result;
+  static constexpr std::size_t input_size = InputSize;
+
+  template <class Net>
+  void set() {
+    static_assert(Net::input_size == input_size && std::is_same_v<typename Net::result_type, result_type>,
+                  "AnyNet: the network's input size and result type");
+    impl_ = std::make_unique<Impl<Net>>();
+  }
+  ppghr::LoadReport load(const void* data, std::size_t size) noexcept { return impl_->load(data, size); }
+  bool loaded() const noexcept { return impl_ && impl_->loaded(); }
+  const result_type& predict(const float* window) noexcept { return impl_->predict(window); }
+
+ private:
+  struct Base {
+    virtual ~Base() = default;
+    virtual ppghr::LoadReport load(const void* data, std::size_t size) noexcept = 0;
+    virtual bool loaded() const noexcept = 0;
+    virtual const result_type& predict(const float* window) noexcept = 0;
+  };
+  template <class Net>
+  struct Impl final : Base {
+    std::unique_ptr<Net> net = std::make_unique<Net>();
+    ppghr::LoadReport load(const void* data, std::size_t size) noexcept override { return net->load(data, size); }
+    bool loaded() const noexcept override { return net->loaded(); }
+    const result_type& predict(const float* window) noexcept override { return net->predict(window); }
+  };
+  std::unique_ptr<Base> impl_;
+};
+
 // A network: ResNet / MLP take one PPG channel, band-passed and z-scored per window
 // (ResNetPreprocessor); PULSE takes one PPG channel + ACC x, y, z in sensor units
 // (PulsePreprocessor::raw_config): the network normalises its input with its blob's constants.
@@ -139,10 +194,13 @@ class NetRunner final : public Runner {
   static_assert(C == 1 || C == 4, "a frame is PPG alone or PPG + ACC x, y, z");
 
  public:
+  /// set: for Net = AnyNet<...>, which network it is (AnyNet::set<X>).
   static Expected<std::unique_ptr<Runner>> make(const std::vector<unsigned char>& blob, const std::string& path,
-                                                const char* name) {
+                                                const std::string& name, void (*set)(Net&) = nullptr) {
     std::unique_ptr<NetRunner> r(new NetRunner(name));
-    const ppghr::LoadReport rep = r->net_->load(blob.data(), blob.size());
+    r->blob_ = AlignedBlob(blob);  // an int8 network reads it in place
+    if (set != nullptr) set(*r->net_);
+    const ppghr::LoadReport rep = r->net_->load(r->blob_.data(), r->blob_.size());
     if (!rep.ok()) return load_error(rep, path);
     return std::unique_ptr<Runner>(std::move(r));
   }
@@ -169,49 +227,15 @@ class NetRunner final : public Runner {
   }
 
  private:
-  explicit NetRunner(const char* name) : net_(std::make_unique<Net>()), name_(name) {}
+  explicit NetRunner(const std::string& name) : net_(std::make_unique<Net>()), name_(name) {}
   std::unique_ptr<Net> net_;
+  AlignedBlob blob_;
   std::string name_;
 };
 
-// Any SpecNet of the registry behind one type, so that SpectralNet<P, AnySpecNet>, its Monitor and
-// the streaming code are compiled once per channel count P, not once per network (24 of them: the
-// tool's compile time). The network is chosen at run time (set<Net>(), one allocation at set-up);
-// predict() costs one virtual call more.
-class AnySpecNet {
- public:
-  using result_type = ppghr::Prediction<float>;
-  static constexpr std::size_t input_size = ppghr::specnet::kInputSize;
-
-  template <class Net>
-  void set() {
-    static_assert(Net::input_size == input_size && std::is_same_v<typename Net::result_type, result_type>,
-                  "AnySpecNet: a 180-class network over the spectral features");
-    impl_ = std::make_unique<Impl<Net>>();
-  }
-  ppghr::LoadReport load(const void* data, std::size_t size) noexcept { return impl_->load(data, size); }
-  ppghr::LoadReport load_file(const char* path) noexcept { return impl_->load_file(path); }
-  bool loaded() const noexcept { return impl_ && impl_->loaded(); }
-  const result_type& predict(const float* features) noexcept { return impl_->predict(features); }
-
- private:
-  struct Base {
-    virtual ~Base() = default;
-    virtual ppghr::LoadReport load(const void* data, std::size_t size) noexcept = 0;
-    virtual ppghr::LoadReport load_file(const char* path) noexcept = 0;
-    virtual bool loaded() const noexcept = 0;
-    virtual const result_type& predict(const float* features) noexcept = 0;
-  };
-  template <class Net>
-  struct Impl final : Base {
-    std::unique_ptr<Net> net = std::make_unique<Net>();
-    ppghr::LoadReport load(const void* data, std::size_t size) noexcept override { return net->load(data, size); }
-    ppghr::LoadReport load_file(const char* path) noexcept override { return net->load_file(path); }
-    bool loaded() const noexcept override { return net->loaded(); }
-    const result_type& predict(const float* features) noexcept override { return net->predict(features); }
-  };
-  std::unique_ptr<Base> impl_;
-};
+// Every SpecNet of the registry (float or int8) behind one type: SpectralNet<P, AnySpecNet>, its
+// Monitor and the streaming code are compiled once per channel count P.
+using AnySpecNet = AnyNet<ppghr::specnet::kInputSize, ppghr::Prediction<float>>;
 
 // A spectral network (SpecNet<N, W>): the spectral estimator's features of the chosen PPG channels
 // (+ the accelerometer), then the network (SpectralNet<P, AnySpecNet>).
@@ -219,7 +243,7 @@ class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner> {
  public:
   template <class Net>
   static Expected<std::unique_ptr<Runner>> make(const std::vector<unsigned char>& blob, const std::string& path,
-                                                const char* name) {
+                                                const std::string& name) {
     std::unique_ptr<SpectralNetRunner> r(new SpectralNetRunner(blob, path, name));
     r->set_ = [](AnySpecNet& n) { n.set<Net>(); };
     // Load once up front so a bad blob fails here, before any recording is read.
@@ -256,9 +280,9 @@ class SpectralNetRunner final : public MultiChannelRunner<SpectralNetRunner> {
   }
 
  private:
-  SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const char* name)
+  SpectralNetRunner(const std::vector<unsigned char>& blob, const std::string& path, const std::string& name)
       : blob_(blob), path_(path), name_(name) {}
-  std::vector<unsigned char> blob_;
+  AlignedBlob blob_;  // an int8 network reads it in place
   std::string path_, name_;
   void (*set_)(AnySpecNet&) = nullptr;  // AnySpecNet::set<Net> of this runner's network
   bool warned_no_acc_ = false;
@@ -323,6 +347,7 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
   if (!read) return read.error();
   const std::vector<unsigned char>& blob = *read;
   const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
+  const bool int8 = ppghr::blob::read_u32(blob.data() + ppghr::blob::kOffDtype) == ppghr::blob::kDtypeInt8;
   // The registry's network with this fingerprint; with --arch, it must be that one.
   std::unique_ptr<Runner> runner;
   std::string found_name;
@@ -333,6 +358,21 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
     found_name = e.name;
     if (!arch.empty() && arch != e.name) return;
     Expected<std::unique_ptr<Runner>> made = [&]() -> Expected<std::unique_ptr<Runner>> {
+      if (int8) {  // an int8 blob (docs/int8.md): the network's int8 twin, weights read in place
+        if constexpr (ppghr::has_int8_form_v<Net>) {
+          using Q = ppghr::Int8Net<Net>;
+          using Any = AnyNet<Q::input_size, typename Q::result_type>;
+          const std::string name = std::string(e.name) + " int8";
+          if constexpr (E::input == ppghr::registry::Input::spectral)
+            return SpectralNetRunner::make<Q>(blob, path, name);
+          else if constexpr (E::input == ppghr::registry::Input::pulse)
+            return NetRunner<Any, ppghr::PulsePreprocessor>::make(blob, path, name, [](Any& n) { n.template set<Q>(); });
+          else
+            return NetRunner<Any, ppghr::ResNetPreprocessor>::make(blob, path, name, [](Any& n) { n.template set<Q>(); });
+        } else {
+          return fail("'" + path + "' is an int8 blob of " + e.name + ", which has no int8 form (docs/int8.md)");
+        }
+      }
       if constexpr (E::input == ppghr::registry::Input::spectral)
         return SpectralNetRunner::make<Net>(blob, path, e.name);
       else if constexpr (E::input == ppghr::registry::Input::pulse)
@@ -353,7 +393,7 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
       return fail("'" + path + "' is a blob for another network (" + found_name + "), not --arch " + arch);
     return unknown_network(path, fp);
   }
-  return MadeRunner{std::move(runner), found_name};
+  return MadeRunner{std::move(runner), int8 ? found_name + " int8" : found_name};
 }
 
 }  // namespace

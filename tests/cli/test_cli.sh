@@ -58,6 +58,34 @@ else
   bad "demo run failed: $(cat "$TMP/demo.err")"
 fi
 
+# 1b. The shipped int8 models (models/int8/, ppghr::Int8Net; their exact parity with quant.py is
+# tests/test_int8.cpp's): the tool recognises the dtype-2 blob, names the network "<arch> int8", runs
+# the demo (all windows ok) and scores within 1 BPM of the float twin there (a sanity band: their
+# accuracy on real data is docs/int8.md's). The PULSE student under the sanitizers: the default
+# model only.
+int8_list=(specnet2_bami1)
+[[ $SANITIZED == 1 ]] || int8_list+=(pulse_student_wn_cls_scratch_bami1 mlp2_dkd_from_resnet12_bami1)
+for m in "${int8_list[@]}"; do
+  q=$ROOT/models/int8/${m}_int8.ppgw
+  if [[ ! -f $q ]]; then bad "int8: no $q"; continue; fi
+  if "$EXE" --model "$q" --csv "$DEMO" --ref "$REF" >"$TMP/q8.csv" 2>"$TMP/q8.err" &&
+     "$EXE" --model "$ROOT/models/$m.ppgw" --csv "$DEMO" --ref "$REF" >/dev/null 2>"$TMP/f32.err"; then
+    qm=$(grep -Eo '[a-z0-9_]+ int8: MAE [0-9.]+ BPM over 177 ok windows of 177' "$TMP/q8.err" | grep -Eo 'MAE [0-9.]+' | cut -d' ' -f2)
+    fm=$(grep -Eo 'MAE [0-9.]+' "$TMP/f32.err" | head -n1 | cut -d' ' -f2)
+    if [[ -n $qm && -n $fm ]] && awk -v a="$qm" -v b="$fm" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1.0) }'; then
+      ok "int8 $m: demo MAE $qm BPM (float $fm), 177 windows"
+    else
+      bad "int8 $m: '$(cat "$TMP/q8.err")' vs float '$(cat "$TMP/f32.err")'"
+    fi
+  else
+    bad "int8 $m: $(cat "$TMP/q8.err" "$TMP/f32.err" 2>/dev/null)"
+  fi
+done
+cp "$ROOT/models/int8/specnet2_bami1_int8.ppgw" "$TMP/q8corrupt.ppgw"
+printf '\x01' | dd of="$TMP/q8corrupt.ppgw" bs=1 seek=9000 conv=notrunc 2>/dev/null
+expect_error "corrupt int8 blob" "cannot load .*checksum mismatch" --model "$TMP/q8corrupt.ppgw" --csv "$DEMO"
+expect_error "--write-in-place of an int8 blob" "cannot load .*wrong dtype" --model "$ROOT/models/int8/specnet2_bami1_int8.ppgw" --write-in-place "$TMP/x.ppgw"
+
 # 2. JSON output, --rate without a time column, a per-sample hr column, gaps.
 "$EXE" --model "$MODEL" --csv "$DEMO" --format json --out "$TMP/demo.json" 2>/dev/null &&
   grep -q '"status": "ok"' "$TMP/demo.json" && [[ $(grep -c '"time"' "$TMP/demo.json") -eq 177 ]] &&
