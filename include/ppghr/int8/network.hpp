@@ -795,22 +795,11 @@ class Int8Net {
   /// Float window -> Net's result (refused: not_loaded, non_finite; logits overflowing to Inf are
   /// refused too). No allocation.
   const result_type& predict(const float* window) noexcept {
-    if (!loaded_) {
-      detail::refuse(result_, SignalStatus::not_loaded);
-    } else if (!detail::all_finite(window, input_size)) {
-      detail::refuse(result_, SignalStatus::non_finite);
-    } else {
+    return detail::checked_predict(result_, loaded_, window, input_size, [&](float* out) {
       quantize_input(window, slot(0));
       run();
-      using Traits = detail::ResultTraits<result_type>;
-      float* out = Traits::raw(result_);
       for (std::size_t i = 0; i < kPlan.outputs; ++i) out[i] = logit(i);
-      if (detail::all_finite(out, kPlan.outputs))
-        Traits::finish(result_);
-      else
-        detail::refuse(result_, SignalStatus::non_finite);
-    }
-    return result_;
+    });
   }
   const result_type& predict(const std::array<float, input_size>& window) noexcept { return predict(window.data()); }
   [[nodiscard]] const result_type& last() const noexcept { return result_; }

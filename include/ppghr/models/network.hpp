@@ -71,21 +71,8 @@ class Network {
   /// NaN/Inf (non_finite). No allocation, no exception,
   /// no lock. The result lives in the network and is overwritten by the next call.
   const Result& predict(const T* window) noexcept {
-    if (!loaded_) {
-      detail::refuse(result_, SignalStatus::not_loaded);
-    } else if (!detail::all_finite(window, InputSize)) {
-      detail::refuse(result_, SignalStatus::non_finite);
-    } else {
-      using Traits = detail::ResultTraits<Result>;
-      self().forward(window, Traits::raw(result_));
-      // Huge finite weights or inputs can overflow to inf / NaN outputs: refused, never a heart
-      // rate (found by fuzz_blob_struct: a blob with a 1e38 weight loads, it is finite).
-      if (detail::all_finite(Traits::raw(result_), std::size_t(Traits::outputs)))
-        Traits::finish(result_);
-      else
-        detail::refuse(result_, SignalStatus::non_finite);
-    }
-    return result_;
+    return detail::checked_predict(result_, loaded_, window, InputSize,
+                                   [&](T* out) { self().forward(window, out); });
   }
   const Result& predict(const std::array<T, InputSize>& window) noexcept { return predict(window.data()); }
   /// The last prediction.

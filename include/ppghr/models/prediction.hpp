@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cmath>
 
 #include "ppghr/core/config.hpp"
@@ -88,6 +89,28 @@ struct ResultTraits<Estimate<T>> {
   static T* raw(Estimate<T>& e) noexcept { return &e.bpm; }
   static void finish(Estimate<T>& e) noexcept { e.status = SignalStatus::ok; }
 };
+
+/// predict()'s checks around a network's forward pass, shared by every network (models/network.hpp,
+/// int8/network.hpp): refused (no heart rate) when no weights were loaded, when the window holds
+/// NaN/Inf, or when the outputs overflowed to NaN/Inf (non_finite: huge finite weights or inputs
+/// can do that; found by fuzz_blob_struct, a blob with a 1e38 weight loads, it is finite).
+/// forward(out) writes the raw outputs (180 logits or 1 value).
+template <class Result, class T, class Forward>
+const Result& checked_predict(Result& result, bool loaded, const T* window, std::size_t n, Forward&& forward) noexcept {
+  using Traits = ResultTraits<Result>;
+  if (!loaded) {
+    refuse(result, SignalStatus::not_loaded);
+  } else if (!all_finite(window, n)) {
+    refuse(result, SignalStatus::non_finite);
+  } else {
+    forward(Traits::raw(result));
+    if (all_finite(Traits::raw(result), std::size_t(Traits::outputs)))
+      Traits::finish(result);
+    else
+      refuse(result, SignalStatus::non_finite);
+  }
+  return result;
+}
 
 }  // namespace detail
 }  // namespace ppghr
