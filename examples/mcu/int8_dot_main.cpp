@@ -157,7 +157,7 @@ void random_cases(int count) noexcept {
   }
 }
 
-/// Windows at and around the expansion cap (640 values; longer ones run dot_ref), zero length, and
+/// Windows at and around the expansion cap (640 values; longer ones run in pieces), zero length, and
 /// the extreme products (x - z = -255 / +255 against w = -127 / +127).
 void special_cases() noexcept {
   const int lens[] = {0, 1, 2, 3, 4, 5, 255, 256, 257, 317, 318, 319, 320, 321, 639, 640, 641, 700, 1000};

@@ -56,6 +56,10 @@ static_assert(ppghr::registry::index_of(PPGHR_MCU_NET) < ppghr::registry::count,
 // The _int8 image: the int8 twin, its weights read in place from the embedded dtype-2 blob.
 using FloatNet = ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>;
 using Net = ppghr::Int8Net<FloatNet>;
+#if defined(PPGHR_Q8_M4_MAX_WINDOW)
+static_assert(PPGHR_Q8_M4_MAX_WINDOW <= Net::dot_window,
+              "a bound above Int8Net<Net>::dot_window only makes the M4 kernel's stack buffer larger");
+#endif
 #elif defined(PPGHR_MCU_IN_PLACE)
 // The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
 using Net = ppghr::in_place_t<ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>>;
@@ -97,6 +101,19 @@ Net g_net;
   return ppghr::crc32(reinterpret_cast<const unsigned char*>(&e.bpm), sizeof e.bpm, crc);
 }
 
+// The stack a call uses (plat::stack_mark) and the whole program's peak across the repaints.
+std::size_t g_stack_peak = 0;
+std::size_t mark_stack() noexcept {
+  const std::size_t hw = plat::stack_high_water();
+  if (hw > g_stack_peak) g_stack_peak = hw;
+  return plat::stack_mark();
+}
+std::size_t stack_since(std::size_t mark) noexcept {
+  const std::size_t hw = plat::stack_high_water();
+  if (hw > g_stack_peak) g_stack_peak = hw;
+  return hw > mark ? hw - mark : 0;
+}
+
 }  // namespace
 
 int plat::app_main() noexcept {
@@ -131,9 +148,11 @@ int plat::app_main() noexcept {
 
   // Load straight from flash: validated (header, CRC32, fingerprint, every tensor) then copied
   // (the _flash images: then pointed at, nothing copied).
+  std::size_t mark = mark_stack();
   t0 = plat::instructions();
   const ppghr::LoadReport r = g_net.load(ppghr_mcu_model, ppghr_mcu_model_size);
   t1 = plat::instructions();
+  const std::size_t load_stack = stack_since(mark);
   l.str("load status=").str(r.ok() ? "ok" : "failed").str(" code=").u64(static_cast<unsigned>(r.status));
   l.str(" instructions=").u64(t1 - t0).flush();
   if (!r.ok()) {
@@ -143,10 +162,14 @@ int plat::app_main() noexcept {
 
   std::uint32_t crc = 0;
   int refused = 0;
+  std::size_t predict_stack = 0;
   for (int w = 0; w < PPGHR_MCU_INPUT_WINDOWS; ++w) {
+    mark = mark_stack();
     t0 = plat::instructions();
     const auto& p = g_net.predict(ppghr_mcu_inputs[w]);
     t1 = plat::instructions();
+    const std::size_t used = stack_since(mark);
+    if (used > predict_stack) predict_stack = used;
     if (!p.ok()) ++refused;
     crc = report(w, p, t1 - t0, crc);
 #if defined(PPGHR_MCU_INT8)
@@ -157,7 +180,10 @@ int plat::app_main() noexcept {
   if (q8io_check(g_net) != 0) ++refused;  // not exactly quant.py's: the run fails
 #endif
   l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
-  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
+  // high_water: the whole program's (load, predict, the self-checks, printing); load / predict: each call's own
+  stack_since(0);
+  l.str("stack high_water=").u64(g_stack_peak).str(" reserved=").u64(plat::stack_reserved());
+  l.str(" load=").u64(load_stack).str(" predict=").u64(predict_stack).flush();
   l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
   return refused == 0 ? 0 : 1;
 }

@@ -38,5 +38,9 @@ void spin(std::uint32_t iterations) noexcept;
 /// mark). Both 0 on the host.
 std::size_t stack_reserved() noexcept;
 std::size_t stack_high_water() noexcept;
+/// Paints the stack again below the caller and returns the stack's depth there (bytes below the
+/// top, this call's frame included), so stack_high_water() - stack_mark() after a call is the
+/// stack that call used (to within a few words). Erases the earlier high-water mark. 0 on the host.
+std::size_t stack_mark() noexcept;
 
 }  // namespace plat

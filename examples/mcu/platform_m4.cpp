@@ -213,6 +213,13 @@ std::size_t stack_reserved() noexcept {
   return static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(__stack_limit));
 }
 
+std::size_t stack_mark() noexcept {
+  paint_stack();
+  std::uint32_t* sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  return static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(sp));
+}
+
 std::size_t stack_high_water() noexcept {
   const std::uint32_t* p = __stack_limit;
   while (p < __stack_top && *p == kStackPaint) ++p;

@@ -54,6 +54,10 @@ namespace {
 #endif
 #if defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_INT8)
 using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::Int8Net<ppghr::SpecNet<PPGHR_MCU_SPECNET>>>;
+#if defined(PPGHR_Q8_M4_MAX_WINDOW)
+static_assert(PPGHR_Q8_M4_MAX_WINDOW <= ppghr::Int8Net<ppghr::SpecNet<PPGHR_MCU_SPECNET>>::dot_window,
+              "a bound above Int8Net<Net>::dot_window only makes the M4 kernel's stack buffer larger");
+#endif
 #elif defined(PPGHR_MCU_SPECNET) && defined(PPGHR_MCU_IN_PLACE)
 // The _flash image: the network reads its weights where they lie, in the embedded dtype-3 blob.
 using Est = ppghr::SpectralNet<PPGHR_MCU_SPECTRAL, ppghr::in_place_t<ppghr::SpecNet<PPGHR_MCU_SPECNET>>>;

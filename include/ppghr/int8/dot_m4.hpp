@@ -7,13 +7,14 @@
 //
 // The scheme (CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16): the windows of up to four positions,
 // (x - z) as int16, are expanded once into a buffer on the stack and reused by every row:
-//   - 4 positions (npos >= 4, L = chunks * len <= 320): one row x four positions per step: a group
+//   - 4 positions (npos >= 4, L = chunks * len <= kMaxWindow / 2): one row x four positions per step: a group
 //     of 4 weights is loaded and widened once for 8 SMLADs (16 MACs in 15 instructions);
-//   - 2 positions (what is left, or L <= 640): rows in pairs, 2 x 2 tiles (16 MACs in 16);
+//   - 2 positions (what is left, or L <= kMaxWindow): rows in pairs, 2 x 2 tiles (16 MACs in 16);
 //   - 1 position (npos = 1: edges, LINEAR): rows in fours (16 MACs in 21: each weight used once);
 //   - windows of 1..3 values: no expansion, SMLAD + MLA per row; rows == 1: no expansion, the
 //     raw int8 inputs and sum w x - z sum w (the same integer modulo 2^32, like every int32 sum);
-//   - L > 640 (kMaxWindow): dot_ref().
+//   - L > kMaxWindow (640 unless PPGHR_Q8_M4_MAX_WINDOW says otherwise): the window in pieces
+//     that fit, each accumulating onto the last.
 // Why assembly: GCC 12 neither folds a rotation into SXTB16's operand (there is no __ror in its
 // <arm_acle.h>) nor keeps the 10..13 live values of these loops in registers (it reloads inputs, the
 // loop bound and the pointers around each tile: 23-45 instructions per 16 MACs instead of 15-16).
@@ -58,8 +59,15 @@ namespace detail_m4 {
 
 #define PPGHR_Q8_M4_INLINE inline __attribute__((always_inline))
 
-/// The longest window (chunks * len values per position) the kernel expands; longer ones run dot_ref.
-inline constexpr int kMaxWindow = 640;
+/// The longest window (chunks * len values per position) the kernel expands at once; dot() runs a
+/// longer one in pieces. Its stack buffer is 4 bytes per unit (2,576 bytes at 640): a firmware may
+/// set PPGHR_Q8_M4_MAX_WINDOW to its network's Int8Net<Net>::dot_window, the smallest value at
+/// which none of its dot products is split, or lower, for less stack and a few more instructions.
+#ifndef PPGHR_Q8_M4_MAX_WINDOW
+#define PPGHR_Q8_M4_MAX_WINDOW 640
+#endif
+inline constexpr int kMaxWindow = PPGHR_Q8_M4_MAX_WINDOW;
+static_assert(kMaxWindow >= 4 && kMaxWindow % 4 == 0, "PPGHR_Q8_M4_MAX_WINDOW: a positive multiple of 4");
 
 PPGHR_Q8_M4_INLINE std::uint32_t load_u32(const std::int8_t* p) noexcept {
   std::uint32_t v;
@@ -114,9 +122,22 @@ PPGHR_Q8_M4_INLINE void expand2(const std::int8_t* x0, const std::int8_t* x1, in
   }
 }
 
+/// Gathers a window whose chunks split groups (len 1, 2, 3, ...) and expands it into slot p. Not
+/// inlined: its staging array is on the stack only while it runs.
+__attribute__((noinline)) inline void expand_staged(const std::int8_t* xp, const Window& win, std::int32_t z,
+                                                    std::int32_t* buf, int p) noexcept {
+  std::int8_t stage[kMaxWindow];
+  int k = 0;
+  for (int j = 0; j < win.chunks; ++j) {
+    const std::int8_t* xj = xp + j * win.chunk_step;
+    for (int i = 0; i < win.len; ++i) stage[k++] = xj[i];
+  }
+  expand(stage, k, z, buf, p);
+}
+
 /// Expands the window of one position (chunks of len values) into slot p.
-inline void expand_window(const std::int8_t* xp, const Window& win, std::int32_t z, std::int32_t* buf, int p,
-                          std::int8_t* stage) noexcept {
+inline void expand_window(const std::int8_t* xp, const Window& win, std::int32_t z, std::int32_t* buf,
+                          int p) noexcept {
   if (win.chunks == 1) {
     expand(xp, win.len, z, buf, p);
     return;
@@ -125,13 +146,7 @@ inline void expand_window(const std::int8_t* xp, const Window& win, std::int32_t
     for (int j = 0; j < win.chunks; ++j) expand(xp + j * win.chunk_step, win.len, z, buf + j * win.len, p);
     return;
   }
-  // Chunks that split groups: gather the window first (small windows only here: len 1, 2, 3, ...).
-  int k = 0;
-  for (int j = 0; j < win.chunks; ++j) {
-    const std::int8_t* xj = xp + j * win.chunk_step;
-    for (int i = 0; i < win.len; ++i) stage[k++] = xj[i];
-  }
-  expand(stage, k, z, buf, p);
+  expand_staged(xp, win, z, buf, p);
 }
 
 /// The tail weights of one row (r = L % 4 of them): (w0, w1) packed when r >= 2, the odd last one.
@@ -765,16 +780,12 @@ inline void tiny(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const 
 
 }  // namespace detail_m4
 
-/// dot_ref()'s contract and bits (ppghr/int8/dot.hpp), with SMLAD: see the header comment.
-inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const Window& win, std::int32_t z,
-                const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* bias,
-                std::int32_t* acc) noexcept {
-  using namespace detail_m4;
+namespace detail_m4 {
+/// dot() on a window of at most kMaxWindow values.
+inline void dot_fits(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const Window& win, std::int32_t z,
+                     const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* bias,
+                     std::int32_t* acc) noexcept {
   const int L = win.chunks * win.len;
-  if (L > kMaxWindow || L <= 0 || win.len <= 0 || rows <= 0) {
-    dot_ref(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
-    return;
-  }
   if (L < 4) {
     if (L == 1) tiny<1>(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
     else if (L == 2) tiny<2>(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
@@ -797,7 +808,6 @@ inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const W
   const int r = L & 3;
   // Two positions, interleaved group by group; + the tail words.
   alignas(8) std::int32_t buf[2 * (kMaxWindow / 4) * 2 + 4];
-  std::int8_t stage[kMaxWindow];
   const std::uint32_t zz = std::uint32_t(pack16(z, z));
   int p = 0;
   // Four positions at a time while the four windows fit the buffer (L <= kMaxWindow / 2).
@@ -830,15 +840,54 @@ inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const W
         for (int j = 0; j < win.chunks; ++j)
           expand2(xp + j * win.chunk_step, xq + j * win.chunk_step, win.len >> 2, zz, buf + j * win.len);
       } else {
-        expand_window(xp, win, z, buf, 0, stage);
-        expand_window(xq, win, z, buf, 1, stage);
+        expand_window(xp, win, z, buf, 0);
+        expand_window(xq, win, z, buf, 1);
       }
       rows_2pos(w, w_step, rows, buf, G, r, bias, acc0, acc0 + rows);
     } else {
-      expand_window(xp, win, z, buf, 0, stage);
+      expand_window(xp, win, z, buf, 0);
       rows_1pos(w, w_step, rows, buf, G, r, bias, acc0);
     }
   }
+}
+
+}  // namespace detail_m4
+
+/// dot_ref()'s contract and bits (ppghr/int8/dot.hpp), with SMLAD: see the header comment. A window
+/// longer than kMaxWindow runs in pieces (of half of it for 4 positions or more, so they take the
+/// 4-position path), each adding to the accumulators the one before left (the same integer).
+inline void dot(const std::int8_t* x, std::ptrdiff_t pos_step, int npos, const Window& win, std::int32_t z,
+                const std::int8_t* w, std::ptrdiff_t w_step, int rows, const std::int32_t* bias,
+                std::int32_t* acc) noexcept {
+  using namespace detail_m4;
+  const int L = win.chunks * win.len;
+  if (L <= 0 || win.len <= 0 || rows <= 0 || npos <= 0) {
+    dot_ref(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
+    return;
+  }
+  if (L <= kMaxWindow) {
+    dot_fits(x, pos_step, npos, win, z, w, w_step, rows, bias, acc);
+    return;
+  }
+  // pieces of 4 positions' expansion (half the bound) where that path is taken, else of the bound
+  const int limit = npos >= 4 && kMaxWindow >= 8 ? (kMaxWindow / 2) & ~3 : kMaxWindow;
+  if (win.len <= limit) {  // whole chunks per piece
+    const int per = limit / win.len;
+    for (int j = 0; j < win.chunks; j += per) {
+      Window piece = win;
+      piece.chunks = win.chunks - j < per ? win.chunks - j : per;
+      dot_fits(x + j * win.chunk_step, pos_step, npos, piece, z, w + j * win.len, w_step, rows,
+               j == 0 ? bias : nullptr, acc);
+    }
+    return;
+  }
+  for (int j = 0; j < win.chunks; ++j)  // each chunk in runs of `limit` values (a multiple of 4)
+    for (int i = 0; i < win.len; i += limit) {
+      Window piece;
+      piece.len = win.len - i < limit ? win.len - i : limit;
+      dot_fits(x + j * win.chunk_step + i, pos_step, npos, piece, z, w + j * win.len + i, w_step, rows,
+               j == 0 && i == 0 ? bias : nullptr, acc);
+    }
 }
 
 #undef PPGHR_Q8_M4_INLINE

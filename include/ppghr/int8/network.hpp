@@ -94,6 +94,12 @@ constexpr std::size_t op_count(const std::array<std::uint32_t, W>& d) noexcept {
 }
 
 inline constexpr int kMaxSlots = 6;
+/// The most steps streamed (Core::stream_row keeps a few words of state per step on the stack).
+inline constexpr int kMaxStreamed = 16;
+/// Positions a streamed step hands on at once (a dot() call's 4 positions).
+inline constexpr int kStreamGroup = 4;
+/// The fewest outputs a streamed convolution waits for before it runs (until its input is complete).
+inline constexpr int kStreamMinGroup = 2;
 
 /// Why a descriptor has no int8 plan (0: it has one).
 enum class Refusal : int { none = 0, no_int8_form, grouped_conv, not_weighted_last, bad_descriptor, too_many_slots };
@@ -110,6 +116,10 @@ struct Step {
   bool makes_output = false;            ///< writes a new activation (not NET, the norms, the residual markers)
   bool in_place = false;                ///< may write over its input (AFFINE, elementwise)
   int tensors = 0;                      ///< its blob tensors
+  /// A streamed row op (PlanHead::row_begin..row_end): its input's line buffer, at lb_offset in the
+  /// arena, lb_cap positions of in_c values (the window of the next outputs, see Core::stream_row).
+  std::size_t lb_offset = 0;
+  int lb_cap = 0;
 };
 
 /// A plan's scalars (Plan<N> adds the steps): what the interpreter (q8::Core) needs besides them.
@@ -121,6 +131,7 @@ struct PlanHead {
   std::size_t arena_bytes = 0;    ///< all activation buffers
   int max_rows = 1;               ///< largest output-channel count of a weighted op
   std::size_t acc_values = 4;     ///< the int32 accumulator scratch: the most any op's dot() call writes
+  int dot_window = 4;             ///< the Cortex-M4 kernel's window bound that fits every dot() call
   int tensor_count = 3;           ///< the blob's tensors (input.offset, .scale, .zero_point first)
   int in_channels = 1, in_length = 1;
   bool rows_input = false;        ///< input [row][t] (PULSE) rather than [t][channel]
@@ -128,9 +139,11 @@ struct PlanHead {
   std::uint32_t wn_rows = 2, wn_length = 2, wn_floor = 0;
   int out_r = 1, out_l = 1, out_c = 1;  ///< the last op's output shape
   std::size_t outputs = 0;
-  /// Steps [row_begin, row_end] (ROW_CONV / ROW_AVGPOOL only) run one row at a time: their
-  /// activations need one row's memory, not all rows' (-1: none).
+  /// Steps [row_begin, row_end] (ROW_CONV / ROW_AVGPOOL only) are streamed: one row at a time,
+  /// and within a row depth-first, a few positions at a time through small line buffers
+  /// (Core::stream_row), so their activations never exist whole (-1: none).
   int row_begin = -1, row_end = -1;
+  std::size_t stream_bytes = 0;   ///< the line buffers, after the slots in the arena
 };
 
 template <std::size_t N>
@@ -211,6 +224,19 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
       const bool one = static_cast<Op>(s.code) == Op::linear || static_cast<Op>(s.code) == Op::affine;
       const std::size_t acc = std::size_t(one ? 1 : 4) * std::size_t(c);
       if (acc > p.acc_values) p.acc_values = acc;
+      // values per position of its dot() calls; dot_m4.hpp expands 4 positions up to half its
+      // bound, 1 or 2 up to the bound
+      int win = 0;
+      switch (static_cast<Op>(s.code)) {
+        case Op::conv1d: win = int(w[4]) * int(w[0]); break;
+        case Op::row_conv: win = int(w[5]) * int(w[1]); break;
+        case Op::modality_conv: win = int(w[2]) * int(w[0]); break;
+        case Op::linear: win = int(w[0]); break;
+        default: break;
+      }
+      win = (one ? win : 2 * win) + 3;
+      win -= win % 4;
+      if (win > p.dot_window) p.dot_window = win;
     }
   }
   if (last_weighted != int(N) - 1) {
@@ -230,17 +256,18 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
     std::size_t b = 0;
     while (b < N && !p.steps[b].makes_output) ++b;
     std::size_t e = b;
-    while (e + 1 < N && is_row_op(p.steps[e + 1].code)) ++e;
+    while (e + 1 < N && is_row_op(p.steps[e + 1].code) && e + 1 < b + std::size_t(kMaxStreamed)) ++e;
     if (b < N && is_row_op(p.steps[b].code) && e > b && e + 1 < N) p.row_begin = int(b), p.row_end = int(e);
   }
 
   // Pass 2: a buffer ("slot") for every activation, at compile time. Live at each step: the
-  // current activation, a residual's saved input and main path, the streamed rows' input and
-  // gathered output; each slot is as large as the largest activation it ever holds.
-  int cur = 0, saved = -1, main = -1, pin1 = -1, pin2 = -1, used = 1;
+  // current activation, a residual's saved input and main path, the streamed rows' gathered
+  // output; each slot is as large as the largest activation it ever holds. The streamed steps
+  // have line buffers instead, after the slots.
+  int cur = 0, saved = -1, main = -1, used = 1;
   auto alloc = [&](int avoid) {
     for (int q = 0; q < kMaxSlots; ++q)
-      if (q != cur && q != saved && q != main && q != avoid && q != pin1 && q != pin2) {
+      if (q != cur && q != saved && q != main && q != avoid) {
         if (q + 1 > used) used = q + 1;
         return q;
       }
@@ -250,7 +277,9 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
   auto note = [&](int q, std::size_t bytes) {
     if (bytes > p.slot_size[std::size_t(q)]) p.slot_size[std::size_t(q)] = bytes;
   };
-  note(0, std::size_t(p.in_channels) * std::size_t(p.in_length));  // the int8 input
+  // the int8 input, unless the rows are streamed: they then start at the input, which enters
+  // each row's first line buffer a few positions at a time (Core::RowInput)
+  if (p.row_begin < 0) note(0, std::size_t(p.in_channels) * std::size_t(p.in_length));
   int gather = -1;
   for (std::size_t k = 0; k < N; ++k) {
     Step& s = p.steps[k];
@@ -270,19 +299,23 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
     if (!s.makes_output || s.last) continue;
     if (streamed) {
       if (int(k) == p.row_begin) {
-        pin1 = cur;  // the whole input, read row by row
-        gather = alloc(-1);
-        pin2 = gather;
-        note(gather, std::size_t(p.steps[std::size_t(p.row_end)].out_r) * p.steps[std::size_t(p.row_end)].out_l *
-                         std::size_t(p.steps[std::size_t(p.row_end)].out_c));
+        gather = alloc(-1);  // every row's output of the last streamed step
+        const Step& e = p.steps[std::size_t(p.row_end)];
+        note(gather, std::size_t(e.out_r) * std::size_t(e.out_l) * std::size_t(e.out_c));
       }
-      if (int(k) == p.row_end) {
-        s.dst = gather;
-        pin1 = pin2 = -1;
-      } else {
-        s.dst = alloc(-1);
-        note(s.dst, row_bytes);
-      }
+      // The line buffer holds the positions not yet consumed: at most the window's span less one
+      // plus the strides of the outputs a convolution waits for (fewer than kStreamMinGroup; a pool
+      // runs as soon as one output is ready), then up to kStreamGroup positions arriving.
+      const auto* w = s.w;
+      const bool is_conv = static_cast<Op>(s.code) == Op::row_conv;
+      const int span = is_conv ? int(w[7]) * (int(w[5]) - 1) + 1 : int(w[4]);
+      const int st = is_conv ? int(w[6]) : int(w[5]);
+      const int pad = is_conv ? int(w[8]) : 0;
+      const int kept = span - 1 + (is_conv ? (kStreamMinGroup - 1) * st : 0);
+      s.lb_cap = (kept > pad ? kept : pad) + kStreamGroup;
+      s.lb_offset = p.stream_bytes;
+      p.stream_bytes += (std::size_t(s.lb_cap) * std::size_t(s.in_c) + 3) / 4 * 4;
+      s.dst = int(k) == p.row_end ? gather : -1;  // else: the next step's line buffer
       cur = s.dst;
       continue;
     }
@@ -300,7 +333,9 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
     p.slot_offset[std::size_t(q)] = off;
     off += round64(p.slot_size[std::size_t(q)]);
   }
-  p.arena_bytes = off;
+  for (std::size_t k = 0; k < N; ++k)
+    if (p.steps[k].lb_cap > 0) p.steps[k].lb_offset += off;
+  p.arena_bytes = off + round64(p.stream_bytes);
   return p;
 }
 
@@ -318,6 +353,8 @@ namespace q8 {
 
 using plan::PlanHead;
 using plan::Step;
+using plan::kStreamGroup;
+using plan::kStreamMinGroup;
 
 /// One op's tensors in the blob and zero points (bound by Core::bind_all).
 struct Bind {
@@ -347,8 +384,16 @@ class Core {
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
 
-  /// The forward pass from the int8 input in slot 0: fills the output accumulators.
-  void run() noexcept;
+  /// Where streamed rows (PlanHead::row_begin >= 0) take their int8 input from: the int8 rows
+  /// [r][t] (`rows`), or `fill`, which writes the int8 values of positions t..t+n-1 of row r.
+  struct RowInput {
+    const std::int8_t* rows = nullptr;
+    void (*fill)(const void* ctx, int r, int t, int n, std::int8_t* out) noexcept = nullptr;
+    const void* ctx = nullptr;
+  };
+  /// The forward pass: fills the output accumulators. Its int8 input: `in` when the rows are
+  /// streamed, else slot 0.
+  void run(const RowInput& in) noexcept;
   /// Checks every tensor of a blob whose header passed check_header() against the plan and binds
   /// them into `bind` / `in` (staging: the caller commits only when this returns ok).
   [[nodiscard]] LoadReport bind_all(const unsigned char* data, const blob::Header& h, Bind* bind,
@@ -413,6 +458,14 @@ class Core {
   }
 
   void exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int rows) noexcept;
+  /// A streamed step's line-buffer state (stream_row).
+  struct StreamLine {
+    int base, have, next;  ///< absolute position of the buffer's first, positions held, next output
+    bool complete;         ///< all its input is in
+  };
+  std::int8_t* line_buffer(const Step& s) const noexcept { return arena_ + s.lb_offset; }
+  void stream_row(const RowInput& in, int r) noexcept;
+  bool stream_step(std::size_t b, int j, int m, StreamLine* line, int r) noexcept;
   void add(const Step& s, const Bind& b, const std::int8_t* x, std::int8_t* y) noexcept;
 
   const PlanHead* head_;
@@ -424,22 +477,13 @@ class Core {
   std::int32_t* out_acc_;
 };
 
-inline void Core::run() noexcept {
+inline void Core::run(const RowInput& in) noexcept {
   auto at = [&](int q) { return q >= 0 ? slot(q) : nullptr; };
   std::size_t b = n_, e = n_;  // the streamed rows' steps, if any
   if (head_->row_begin >= 0) b = std::size_t(head_->row_begin), e = std::size_t(head_->row_end);
   for (std::size_t k = 0; k < b && k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
   if (b < n_) {
-    const Step& first = steps_[b];
-    const Step& last = steps_[e];
-    const std::size_t in_row = std::size_t(first.in_l) * std::size_t(first.in_c);
-    const std::size_t out_row = std::size_t(last.out_l) * std::size_t(last.out_c);
-    for (int r = 0; r < first.in_r; ++r)
-      for (std::size_t k = b; k <= e; ++k) {
-        const Step& s = steps_[k];
-        exec(k, k == b ? slot(s.src) + std::size_t(r) * in_row : slot(s.src),
-             k == e ? slot(s.dst) + std::size_t(r) * out_row : slot(s.dst), 1);
-      }
+    for (int r = 0; r < steps_[b].in_r; ++r) stream_row(in, r);
     for (std::size_t k = e + 1; k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
   }
 }
@@ -550,6 +594,113 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       case Op::add: add(s, b, x, y); break;
       default: break;  // net, input_norm, window_norm (folded into the input quantisation), residual markers
   }
+}
+
+// The streamed steps b..e (PlanHead::row_begin, row_end) on row r of the input `in`, depth-first:
+// each step's input lives in a line buffer (Step::lb_offset, lb_cap positions of in_c values, [t][c])
+// holding the positions its next outputs need, its left padding written in as the zero point. The
+// input enters kStreamGroup positions at a time; then, from the first step down, a step makes one
+// group of up to kStreamGroup outputs when it can (a convolution once kStreamMinGroup are ready, or
+// fewer once its input is complete; a pool once one is) at the end of the next step's line buffer and the next step goes on; a
+// step that can make none hands back to the one above. At the end of the row each step in turn
+// gets its right padding and finishes. The last step writes row r of its output slot. No
+// recursion: the stack holds a few words per step. The arithmetic is exec()'s, output for output:
+// a padding position adds w * (z - z) = 0, as exec()'s clipped window does.
+inline void Core::stream_row(const RowInput& in, int r) noexcept {
+  const std::size_t b = std::size_t(head_->row_begin);
+  const int m = head_->row_end - head_->row_begin + 1;
+  StreamLine line[plan::kMaxStreamed];
+  for (int j = 0; j < m; ++j) {
+    const Step& s = steps_[b + std::size_t(j)];
+    const int pl = static_cast<Op>(s.code) == Op::row_conv ? int(s.w[8]) : 0;
+    std::memset(line_buffer(s), static_cast<int>(bind_[b + std::size_t(j)].z_in), std::size_t(pl) * std::size_t(s.in_c));
+    line[j] = {-pl, pl, 0, false};
+  }
+  auto sweep = [&](int j) {
+    int q = j;
+    while (q >= j) q = (q < m && stream_step(b, q, m, line, r)) ? q + 1 : q - 1;
+  };
+  // the row, kStreamGroup positions at a time
+  const Step& first = steps_[b];
+  const std::size_t c0 = std::size_t(first.in_c);
+  for (int t = 0; t < first.in_l; t += kStreamGroup) {
+    const int n = first.in_l - t < kStreamGroup ? first.in_l - t : kStreamGroup;
+    std::int8_t* to = line_buffer(first) + std::size_t(line[0].have) * c0;
+    if (in.fill != nullptr) {
+      in.fill(in.ctx, r, t, n, to);
+    } else {
+      std::memcpy(to, in.rows + (std::size_t(r) * std::size_t(first.in_l) + std::size_t(t)) * c0, std::size_t(n) * c0);
+    }
+    line[0].have += n;
+    sweep(0);
+  }
+  // each step in turn: its right padding (the zero point), then the outputs left
+  for (int j = 0; j < m; ++j) {
+    const Step& s = steps_[b + std::size_t(j)];
+    StreamLine& L = line[j];
+    L.complete = true;
+    int need = 0;  // the absolute end of the last output's window
+    if (static_cast<Op>(s.code) == Op::row_conv)
+      need = (s.out_l - 1) * int(s.w[6]) - int(s.w[8]) + int(s.w[7]) * (int(s.w[5]) - 1) + 1;
+    const int z = static_cast<int>(bind_[b + std::size_t(j)].z_in);
+    do {
+      const int n0 = need - (L.base + L.have);
+      const int n = n0 <= 0 ? 0 : n0 < kStreamGroup ? n0 : kStreamGroup;
+      std::memset(line_buffer(s) + std::size_t(L.have) * std::size_t(s.in_c), z, std::size_t(n) * std::size_t(s.in_c));
+      L.have += n;
+      sweep(j);
+    } while (L.base + L.have < need);
+  }
+}
+
+// One group of streamed step b + j's outputs from its line buffer, if its input holds them:
+// written to the next step's line buffer (or, for the last, row r of its output slot); then the
+// input positions no later output reads are dropped. Returns whether it made any.
+inline bool Core::stream_step(std::size_t b, int j, int m, StreamLine* line, int r) noexcept {
+  const Step& s = steps_[b + std::size_t(j)];
+  const Bind& bd = bind_[b + std::size_t(j)];
+  const auto* w = s.w;
+  const bool is_conv = static_cast<Op>(s.code) == Op::row_conv;
+  const int ci = s.in_c, co = s.out_c, lout = s.out_l;
+  const int k = is_conv ? int(w[5]) : int(w[4]), st = is_conv ? int(w[6]) : int(w[5]);
+  const int dil = is_conv ? int(w[7]) : 1, pl = is_conv ? int(w[8]) : 0;
+  const int span = dil * (k - 1) + 1;
+  StreamLine& L = line[j];
+  const int end = L.base + L.have;  // the absolute end of the positions held
+  int n = 0;
+  while (n < kStreamGroup && L.next + n < lout && (L.next + n) * st - pl + span <= end) ++n;
+  if (n == 0 || (is_conv && n < kStreamMinGroup && !L.complete && L.next + n < lout)) return false;
+  std::int8_t* in = line_buffer(s);
+  const std::int8_t* xs = in + std::ptrdiff_t(L.next * st - pl - L.base) * ci;
+  const bool last = j + 1 == m;
+  std::int8_t* y = last ? slot(s.dst) + (std::size_t(r) * std::size_t(lout) + std::size_t(L.next)) * std::size_t(co)
+                        : line_buffer(steps_[b + std::size_t(j) + 1]) + std::size_t(line[j + 1].have) * std::size_t(co);
+  if (is_conv) {
+    Window win;
+    if (dil == 1) {
+      win.chunks = 1, win.len = k * ci;
+    } else {
+      win.chunks = k, win.len = ci, win.chunk_step = std::ptrdiff_t(dil) * ci;
+    }
+    dot(xs, std::ptrdiff_t(st) * ci, n, win, bd.z_in, bd.w, std::ptrdiff_t(k) * ci, co, bd.bias, acc_);
+    store(acc_, n, co, bd, w[11] != 0, false, y, r, L.next);
+  } else {
+    for (int p = 0; p < n; ++p)
+      for (int c = 0; c < ci; ++c) {
+        std::int32_t sum = 0;
+        for (int t = 0; t < k; ++t) sum += xs[std::ptrdiff_t(p * st + t) * ci + c];
+        y[std::size_t(p) * std::size_t(ci) + std::size_t(c)] = clamp8(div_round_away(sum, k), kQMin);
+      }
+  }
+  L.next += n;
+  if (!last) line[j + 1].have += n;
+  int drop = L.next * st - pl - L.base;  // the positions before the next output's window
+  if (drop > L.have) drop = L.have;
+  if (drop > 0) {
+    std::memmove(in, in + std::size_t(drop) * std::size_t(ci), std::size_t(L.have - drop) * std::size_t(ci));
+    L.base += drop, L.have -= drop;
+  }
+  return true;
 }
 
 // ADD: x (the shortcut) + the main path (slot src2) -> y. Not inlined into exec(): its tables
@@ -779,6 +930,9 @@ class Int8Net {
   /// All activation memory: the buffers and the int32 accumulator scratch, bytes.
   static constexpr std::size_t activation_bytes =
       kPlan.arena_bytes + sizeof(std::int32_t) * kPlan.acc_values;
+  /// The smallest PPGHR_Q8_M4_MAX_WINDOW (ppghr/int8/dot_m4.hpp) with which all of this network's
+  /// dot products run the Cortex-M4 SMLAD kernel: the bound sizes that kernel's stack buffer.
+  static constexpr int dot_window = kPlan.dot_window;
   /// Multiply-accumulates per window (Net's).
   static constexpr std::size_t macs = Net::macs;
   /// The whole object in bytes: sizeof(Int8Net).
@@ -796,8 +950,16 @@ class Int8Net {
   /// refused too). No allocation.
   const result_type& predict(const float* window) noexcept {
     return detail::checked_predict(result_, loaded_, window, input_size, [&](float* out) {
-      quantize_input(window, slot(0));
-      run();
+      if constexpr (streams_rows) {
+        Rows rows{this, window, {}, {}};  // quantised as the rows stream (no int8 input buffer)
+        if constexpr (kPlan.window_norm) WN::statistics(window, rows.mean.data(), rows.div.data());
+        q8::Core::RowInput in;
+        in.fill = &Rows::fill, in.ctx = &rows;
+        core_.run(in);
+      } else {
+        quantize_input(window, slot(0));
+        core_.run(q8::Core::RowInput{});
+      }
       for (std::size_t i = 0; i < kPlan.outputs; ++i) out[i] = logit(i);
     });
   }
@@ -807,33 +969,28 @@ class Int8Net {
   /// The int8 input of a float window (input_size values, the float input's layout): what
   /// quant.QNet.quantize_input gives. Needs loaded().
   void quantize_input(const float* window, std::int8_t* xq) const noexcept {
-    const float* off = in_.offset;
-    const float* sc = in_.scale;
     const int L = kPlan.in_length, C = kPlan.in_channels;
-    if constexpr (kPlan.window_norm) {
-      std::array<float, kPlan.wn_rows> mean{}, div{};
-      WN::statistics(window, mean.data(), div.data());
-      for (int r = 0; r < C; ++r)
-        for (int t = 0; t < L; ++t) {
-          const float y = (window[std::size_t(r) * L + t] - mean[r]) / div[r];
-          xq[std::size_t(r) * L + t] = q8::quantize(y, off[r], sc[r], in_.z);
-        }
-    } else if constexpr (kPlan.rows_input) {
-      for (int r = 0; r < C; ++r)
-        for (int t = 0; t < L; ++t)
-          xq[std::size_t(r) * L + t] = q8::quantize(window[std::size_t(r) * L + t], off[r], sc[r], in_.z);
+    if constexpr (kPlan.rows_input) {
+      Rows rows{this, window, {}, {}};
+      if constexpr (kPlan.window_norm) WN::statistics(window, rows.mean.data(), rows.div.data());
+      for (int r = 0; r < C; ++r) Rows::fill(&rows, r, 0, L, xq + std::size_t(r) * L);
     } else {
       for (int t = 0; t < L; ++t)
         for (int c = 0; c < C; ++c)
-          xq[std::size_t(t) * C + c] = q8::quantize(window[std::size_t(t) * C + c], off[c], sc[c], in_.z);
+          xq[std::size_t(t) * C + c] = q8::quantize(window[std::size_t(t) * C + c], in_.offset[c], in_.scale[c], in_.z);
     }
   }
 
   /// The integer forward pass from an int8 input (input_size values): fills accumulators().
   /// Needs loaded().
   void forward_q(const std::int8_t* xq) noexcept {
-    std::memcpy(slot(0), xq, input_size);
-    run();
+    q8::Core::RowInput in;
+    if constexpr (streams_rows) {
+      in.rows = xq;
+    } else {
+      std::memcpy(slot(0), xq, input_size);
+    }
+    core_.run(in);
   }
   /// The last op's int32 accumulators, output_size of them, in the float network's output order.
   [[nodiscard]] const std::int32_t* accumulators() const noexcept { return out_acc_.data(); }
@@ -848,7 +1005,23 @@ class Int8Net {
 
   using Bind = q8::Bind;
   using Input = q8::InputQ;
-  void run() noexcept { core_.run(); }
+  /// A rows input (the PULSE students: [row][t]) being quantised: the window, and WINDOW_NORM's
+  /// statistics when the network has it.
+  struct Rows {
+    const Int8Net* net;
+    const float* window;
+    std::array<float, kPlan.wn_rows> mean, div;
+    // positions t..t+n-1 of row r, as quant.QNet.quantize_input (Core::RowInput::fill)
+    static void fill(const void* ctx, int r, int t, int n, std::int8_t* out) noexcept {
+      const Rows& q = *static_cast<const Rows*>(ctx);
+      const Input& in = q.net->in_;
+      const float* x = q.window + std::size_t(r) * std::size_t(kPlan.in_length) + std::size_t(t);
+      for (int i = 0; i < n; ++i) {
+        const float v = kPlan.window_norm ? (x[i] - q.mean[std::size_t(r)]) / q.div[std::size_t(r)] : x[i];
+        out[i] = q8::quantize(v, in.offset[r], in.scale[r], in.z);
+      }
+    }
+  };
   std::int8_t* slot(int q) noexcept { return arena_.data() + kPlan.slot_offset[std::size_t(q)]; }
 
   alignas(kAlign) std::array<std::int8_t, kPlan.arena_bytes> arena_{};
