@@ -143,6 +143,7 @@ def measure(build: Path, config: str, net: str) -> dict:
         "code": code, "rodata": rodata - inputs, "inputs": inputs, "model": model, "data": data, "bss": bss,
         "flash": code + rodata - inputs + model + data,
         "stack": int(run["stack"]["high_water"]), "stack_reserved": int(run["stack"]["reserved"]),
+        "stack_load": int(run["stack"].get("load", 0)), "stack_predict": int(run["stack"].get("predict", 0)),
         "ram": data + bss + int(run["stack"]["high_water"]),
         "net_object": int(sizes["memory_bytes"]), "weight_bytes": int(sizes["weight_bytes"]),
         "scratch_bytes": int(sizes["scratch_bytes"]), "blob_bytes": int(sizes["blob_bytes"]),
@@ -185,6 +186,7 @@ def measure_spectral(build: Path, config: str, net: str) -> dict:
         "code": code, "rodata": rodata - inputs, "inputs": inputs, "model": model, "data": data, "bss": bss,
         "flash": code + rodata - inputs + model + data,
         "stack": int(run["stack"]["high_water"]), "stack_reserved": int(run["stack"]["reserved"]),
+        "stack_predict": int(run["stack"].get("predict", 0)), "stack_network": int(run["stack"].get("network", 0)),
         "ram": data + bss + int(run["stack"]["high_water"]),
         "network_bytes": int(sizes.get("network_bytes", 0)), "params": int(sizes.get("params", 0)),
         "macs": int(sizes.get("macs", 0)),
@@ -358,6 +360,20 @@ def render_int8(q8: list, m: dict, fits: dict) -> list:
         f"(activation buffers {b(m[('m4-Os', n)]['arena_bytes'])} B)" for n in q8)
         + ". Links for 1 MB / 256 KB: " + "; ".join(f"{n} {fits.get(n, 'not run')}" for n in q8) + ".")
     add("")
+    def stack_text(n: str) -> str:
+        x = m[("m4-Os", n)]
+        if is_spectral(n):
+            return (f"{n}: the network alone {b(x['stack_network'])} B (the estimator's `predict()`, front end "
+                    f"included, {b(x['stack_predict'])} B)")
+        return f"{n}: `predict()` {b(x['stack_predict'])} B, `load()` {b(x['stack_load'])} B"
+    own = [n for n in q8 if ("m4-Os", n) in m and (m[("m4-Os", n)].get("stack_predict") or m[("m4-Os", n)].get("stack_network"))]
+    if own:
+        add("The stack a call uses (the stack repainted before each call, `plat::stack_mark`; the most over "
+            "the windows), at -Os: " + "; ".join(stack_text(n) for n in own)
+            + ". Much of it is the M4 kernel's expansion buffer, 4 bytes per unit of `PPGHR_Q8_M4_MAX_WINDOW` "
+            "(examples/mcu/CMakeLists.txt sets it per image; dot_m4.hpp), and for networks with residual "
+            "blocks ADD's two 256-entry int32 tables (2 KiB).")
+        add("")
     add("### Exactness")
     add("")
     add("Integer results are compared for equality, not within a tolerance (`compare.py`, failing "
@@ -626,20 +642,28 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         "The estimate below is computed from each float blob (weights: int8 for every conv / linear weight "
         "with one float32 scale per output channel, everything else 4 bytes (int32 biases, folded BatchNorm, "
         "input norm); activations: the float scratch at 1 byte per value); where an `_int8` image was built "
-        "(section \"int8 networks\" above) the last column is what it measures: its dtype-2 blob in flash plus "
-        "its network object in RAM (int8 activations, int32 accumulators, result, pointers).")
+        "(section \"int8 networks\" above) the last columns are what it measures: its blob in flash, its "
+        "network object in RAM (int8 activations, int32 accumulators, result, pointers) and the stack its "
+        "`predict()` uses (measured by repainting the stack before each call: `plat::stack_mark`), against "
+        "37,900 bytes. The image's other RAM (the test program's line buffer and its self-checks) and the "
+        "stack `load()` uses (once, before any inference) are not the inference's.")
     add("")
-    add("| network | float32 weights | int8 weights + scales + biases (estimate) | float32 scratch | int8 scratch (~) | int8 total (estimate) | measured `_int8`: blob + network object |")
-    add("|---|--:|--:|--:|--:|--:|--:|")
+    add("| network | float32 weights | int8 weights + scales + biases (estimate) | float32 scratch | int8 scratch (~) | int8 total (estimate) | measured `_int8`: blob + network object + predict() stack | < 37,900 B |")
+    add("|---|--:|--:|--:|--:|--:|--:|---|")
     for net in owning:
         x = m[("m4-Os", net)]
         q = int8[net]
         act8 = x["scratch_bytes"] // 4
         q8 = m.get(("m4-Os", net + "_int8"))
-        meas = (f"{b(q8['blob_bytes'])} + {b(q8['net_object'])} = {b(q8['blob_bytes'] + q8['net_object'])} "
-                f"({kb(q8['blob_bytes'] + q8['net_object'])})") if q8 else "-"
+        meas, fits_paper = "-", "-"
+        if q8:
+            total = q8["blob_bytes"] + q8["net_object"] + q8["stack_predict"]
+            meas = (f"{b(q8['blob_bytes'])} + {b(q8['net_object'])} + {b(q8['stack_predict'])} = "
+                    f"**{b(total)}** ({kb(total)})")
+            fits_paper = "yes" if total < 37900 else "no"
         add(f"| {net} | {b(4 * q['floats'])} | {b(q['total'])} ({b(q['int8_weights'])} + {b(q['scales'])} + "
-            f"{b(q['other'])}) | {b(x['scratch_bytes'])} | {b(act8)} | {b(q['total'] + act8)} ({kb(q['total'] + act8)}) | {meas} |")
+            f"{b(q['other'])}) | {b(x['scratch_bytes'])} | {b(act8)} | {b(q['total'] + act8)} ({kb(q['total'] + act8)}) | "
+            f"{meas} | {fits_paper} |")
     add("")
     flash = [n for n in nets if n.endswith("_flash") and n[:-6] in nets]
     if flash:
@@ -648,7 +672,8 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
                                 for n in flash) + " of RAM at -Os"
             + "".join(f"; {n[:-5]} int8: {kb(m[('m4-Os', n)]['ram'])}" for n in nets if is_int8(n))
             + ". The float activations are planned at compile time (two ping-pong buffers, models/chain.hpp), "
-            "the int8 ones too (`Int8Net`'s plan; the PULSE students' row ops run one row at a time).")
+            "the int8 ones too (`Int8Net`'s plan; the PULSE students' row ops are streamed, one row at a time "
+            "and depth-first through line buffers, docs/int8.md).")
         add("")
     return "\n".join(L)
 

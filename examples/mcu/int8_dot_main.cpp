@@ -15,6 +15,7 @@
 //   end status=ok|mismatch
 // The exit code is 0 only when dot() equals dot_ref() everywhere (and the accumulators' guard
 // words are untouched); 5 otherwise.
+#include <ppghr/int8/arith.hpp>
 #include <ppghr/int8/dot.hpp>
 
 #include <cstddef>
@@ -336,6 +337,34 @@ void bench_conv(const char* name, int c_in, int c_out, int K, int times, LayerCo
 
 }  // namespace
 
+/// The fixed-point primitives as this build compiles them (on the M4: SMULL, SSAT) against their
+/// 64-bit definitions (arith.hpp): requantize32 == requantize, saturate8 == clamp8 of the sum.
+/// Returns the mismatches; `cases` gets the number of checks.
+int primitives(int& cases) noexcept {
+  namespace q8 = ppghr::q8;
+  int bad = 0;
+  cases = 0;
+  auto any = [] { return static_cast<std::int32_t>(rnd()); };
+  for (int i = 0; i < 20000; ++i, ++cases) {
+    const std::int32_t acc = i % 3 != 0 ? any() : any() >> (i % 31);
+    const std::int32_t m = i % 7 != 0 ? std::int32_t(rnd() >> 1) : (1 << 30);
+    const std::int32_t sh = rnd_in(-31, 30);
+    bad += q8::requantize32(acc, m, sh) != q8::requantize(acc, m, sh);
+  }
+  const std::int32_t accs[] = {INT32_MIN, INT32_MIN + 1, -1, 0, 1, INT32_MAX}, ms[] = {0, 1, 1 << 30, INT32_MAX};
+  for (std::int32_t acc : accs)
+    for (std::int32_t m : ms)
+      for (std::int32_t sh = -31; sh <= 30; ++sh, ++cases) bad += q8::requantize32(acc, m, sh) != q8::requantize(acc, m, sh);
+  for (int i = 0; i < 20000; ++i, ++cases) {
+    const std::int32_t v = i % 2 != 0 ? any() : any() >> 22, z = std::int32_t(i % 256) - 128, lo = i % 3 != 0 ? z : -128;
+    bad += q8::saturate8(v, z, lo) != q8::clamp8(std::int64_t(v) + z, lo);
+  }
+  const std::int32_t vs[] = {INT32_MIN, -513, -512, -511, -129, -128, 0, 127, 128, 511, 512, 513, INT32_MAX};
+  for (std::int32_t v : vs)
+    for (std::int32_t z = -128; z <= 127; ++z, ++cases) bad += q8::saturate8(v, z, z) != q8::clamp8(std::int64_t(v) + z, z);
+  return bad;
+}
+
 int plat::app_main() noexcept {
   static_cast<void>(&bits);  // line.hpp's float helper: unused here
   Line& l = g_line;
@@ -349,6 +378,10 @@ int plat::app_main() noexcept {
   random_cases(10000);
   special_cases();
   l.str("exact cases=").u64(std::uint64_t(g_cases)).str(" mismatches=").u64(std::uint64_t(g_bad)).flush();
+  int prim_cases = 0;
+  const int prim_bad = primitives(prim_cases);
+  g_bad += prim_bad;
+  l.str("primitives cases=").u64(std::uint64_t(prim_cases)).str(" mismatches=").u64(std::uint64_t(prim_bad)).flush();
   for (const Shape& s : kShapes) bench(s);
   // specnet2 (SpecNet<2>, width 16, features [180][6]) layer by layer, as the engine calls dot().
   LayerCount net;

@@ -101,19 +101,6 @@ Net g_net;
   return ppghr::crc32(reinterpret_cast<const unsigned char*>(&e.bpm), sizeof e.bpm, crc);
 }
 
-// The stack a call uses (plat::stack_mark) and the whole program's peak across the repaints.
-std::size_t g_stack_peak = 0;
-std::size_t mark_stack() noexcept {
-  const std::size_t hw = plat::stack_high_water();
-  if (hw > g_stack_peak) g_stack_peak = hw;
-  return plat::stack_mark();
-}
-std::size_t stack_since(std::size_t mark) noexcept {
-  const std::size_t hw = plat::stack_high_water();
-  if (hw > g_stack_peak) g_stack_peak = hw;
-  return hw > mark ? hw - mark : 0;
-}
-
 }  // namespace
 
 int plat::app_main() noexcept {
@@ -148,11 +135,11 @@ int plat::app_main() noexcept {
 
   // Load straight from flash: validated (header, CRC32, fingerprint, every tensor) then copied
   // (the _flash images: then pointed at, nothing copied).
-  std::size_t mark = mark_stack();
+  std::size_t mark = plat::stack_mark();
   t0 = plat::instructions();
   const ppghr::LoadReport r = g_net.load(ppghr_mcu_model, ppghr_mcu_model_size);
   t1 = plat::instructions();
-  const std::size_t load_stack = stack_since(mark);
+  const std::size_t load_stack = plat::stack_since(mark);
   l.str("load status=").str(r.ok() ? "ok" : "failed").str(" code=").u64(static_cast<unsigned>(r.status));
   l.str(" instructions=").u64(t1 - t0).flush();
   if (!r.ok()) {
@@ -164,11 +151,11 @@ int plat::app_main() noexcept {
   int refused = 0;
   std::size_t predict_stack = 0;
   for (int w = 0; w < PPGHR_MCU_INPUT_WINDOWS; ++w) {
-    mark = mark_stack();
+    mark = plat::stack_mark();
     t0 = plat::instructions();
     const auto& p = g_net.predict(ppghr_mcu_inputs[w]);
     t1 = plat::instructions();
-    const std::size_t used = stack_since(mark);
+    const std::size_t used = plat::stack_since(mark);
     if (used > predict_stack) predict_stack = used;
     if (!p.ok()) ++refused;
     crc = report(w, p, t1 - t0, crc);
@@ -181,8 +168,7 @@ int plat::app_main() noexcept {
 #endif
   l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
   // high_water: the whole program's (load, predict, the self-checks, printing); load / predict: each call's own
-  stack_since(0);
-  l.str("stack high_water=").u64(g_stack_peak).str(" reserved=").u64(plat::stack_reserved());
+  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved());
   l.str(" load=").u64(load_stack).str(" predict=").u64(predict_stack).flush();
   l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
   return refused == 0 ? 0 : 1;

@@ -35,12 +35,12 @@ void spin(std::uint32_t iterations) noexcept;
 
 /// Stack bytes reserved by the linker script, and the most ever used since start-up (the stack
 /// is painted with a pattern before main(); the first overwritten word marks the high-water
-/// mark). Both 0 on the host.
+/// mark; stack_mark()'s repaints do not lose it). Both 0 on the host.
 std::size_t stack_reserved() noexcept;
 std::size_t stack_high_water() noexcept;
-/// Paints the stack again below the caller and returns the stack's depth there (bytes below the
-/// top, this call's frame included), so stack_high_water() - stack_mark() after a call is the
-/// stack that call used (to within a few words). Erases the earlier high-water mark. 0 on the host.
+/// The stack one call uses: `m = stack_mark(); call(); stack_since(m)` (to within a few words).
+/// stack_mark() paints the stack again below the caller and returns its depth there. 0 on the host.
 std::size_t stack_mark() noexcept;
+std::size_t stack_since(std::size_t mark) noexcept;
 
 }  // namespace plat

@@ -22,6 +22,7 @@ void spin(std::uint32_t iterations) noexcept {
 std::size_t stack_reserved() noexcept { return 0; }
 std::size_t stack_high_water() noexcept { return 0; }
 std::size_t stack_mark() noexcept { return 0; }
+std::size_t stack_since(std::size_t) noexcept { return 0; }
 
 }  // namespace plat
 

@@ -213,17 +213,33 @@ std::size_t stack_reserved() noexcept {
   return static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(__stack_limit));
 }
 
+namespace {
+std::size_t g_stack_peak = 0;  // the high-water mark before the last repaint
+std::size_t stack_scan() noexcept {
+  const std::uint32_t* p = __stack_limit;
+  while (p < __stack_top && *p == kStackPaint) ++p;
+  const auto used = static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(p));
+  if (used > g_stack_peak) g_stack_peak = used;
+  return used;
+}
+}  // namespace
+
+std::size_t stack_high_water() noexcept {
+  stack_scan();
+  return g_stack_peak;
+}
+
 std::size_t stack_mark() noexcept {
+  stack_scan();
   paint_stack();
   std::uint32_t* sp;
   __asm__ volatile("mov %0, sp" : "=r"(sp));
   return static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(sp));
 }
 
-std::size_t stack_high_water() noexcept {
-  const std::uint32_t* p = __stack_limit;
-  while (p < __stack_top && *p == kStackPaint) ++p;
-  return static_cast<std::size_t>(reinterpret_cast<const char*>(__stack_top) - reinterpret_cast<const char*>(p));
+std::size_t stack_since(std::size_t mark) noexcept {
+  const std::size_t used = stack_scan();
+  return used > mark ? used - mark : 0;
 }
 
 }  // namespace plat

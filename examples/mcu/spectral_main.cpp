@@ -147,10 +147,14 @@ int plat::app_main() noexcept {
 
   std::uint32_t crc = 0;
   int refused = 0;
+  std::size_t predict_stack = 0, network_stack = 0;  // the most predict() / the network alone used
   for (int w = 0; w < PPGHR_MCU_INPUT_WINDOWS; ++w) {
+    std::size_t mark = plat::stack_mark();
     t0 = plat::instructions();
     const ppghr::Prediction<float>& p = g_est.predict(ppghr_mcu_inputs[w]);
     t1 = plat::instructions();
+    const std::size_t used = plat::stack_since(mark);
+    if (used > predict_stack) predict_stack = used;
     const int decoded = g_filter.update(p.ok() ? p.probabilities.data() : nullptr);
     const std::uint64_t t2 = plat::instructions();
     if (!p.ok()) ++refused;
@@ -159,9 +163,12 @@ int plat::app_main() noexcept {
     // same prediction again, into the same result.
     std::uint64_t network = 0;
     if (p.ok()) {
+      mark = plat::stack_mark();
       const std::uint64_t t3 = plat::instructions();
       (void)g_est.net().predict(g_est.features());
       network = plat::instructions() - t3;
+      const std::size_t net_used = plat::stack_since(mark);
+      if (net_used > network_stack) network_stack = net_used;
     }
 #endif
     l.str("window ").u64(static_cast<std::uint64_t>(w)).str(" status=").str(p.ok() ? "ok" : "refused");
@@ -184,7 +191,8 @@ int plat::app_main() noexcept {
   if (q8io_check(g_est.net()) != 0) ++refused;  // not exactly quant.py's: the run fails
 #endif
   l.str("checksum crc32=").hex32(crc).str(" windows=").u64(PPGHR_MCU_INPUT_WINDOWS).flush();
-  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved()).flush();
+  l.str("stack high_water=").u64(plat::stack_high_water()).str(" reserved=").u64(plat::stack_reserved());
+  l.str(" predict=").u64(predict_stack).str(" network=").u64(network_stack).flush();
   l.str("end status=").str(refused == 0 ? "ok" : "refused").flush();
   return refused == 0 ? 0 : 1;
 }

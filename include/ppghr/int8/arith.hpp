@@ -6,6 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>  // __ssat
+#endif
 
 #include "ppghr/core/config.hpp"
 
@@ -53,20 +56,28 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
   // for either sign of the product (a negative one: trunc((p + 1 - 2^30) / 2^31) =
   // floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)); no saturation case, as m != INT32_MIN
   const std::int32_t q = static_cast<std::int32_t>((std::int64_t(acc) * std::int64_t(m) + (std::int64_t(1) << 30)) >> 31);
-  // rdbpot(q, -shift)
+  // rdbpot(q, e) without the mask: with x = q - 1 for a negative q (q > INT32_MIN: |acc m| < 2^62),
+  // (x >> e) + bit e-1 of x rounds half up for q >= 0 and half away from zero (down) for q < 0:
+  // a remainder r of q is r - 1 of x when r > 0, and r = 0 borrows, making bit e-1 one and x >> e
+  // one less
   const int e = int(-shift);
-  const std::int32_t mask = static_cast<std::int32_t>((std::uint32_t(1) << e) - 1u);
-  const std::int32_t rem = q & mask;
-  const std::int32_t thr = (mask >> 1) + (q < 0 ? 1 : 0);
-  return (q >> e) + (rem > thr ? 1 : 0);
+  if (e == 0) return q;
+  const std::int32_t x = q + (q >> 31);
+  return (x >> e) + ((x >> (e - 1)) & 1);
 }
 
 /// A requantised value v + the output zero point z (in [-128, 127]), clamped to [lo, 127], in
 /// 32-bit arithmetic (clamp8 of v + z without an int64).
-[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int8_t saturate8(std::int32_t v, std::int32_t z, std::int32_t lo) noexcept {
+[[nodiscard]] PPGHR_ALWAYS_INLINE std::int8_t saturate8(std::int32_t v, std::int32_t z, std::int32_t lo) noexcept {
+#if defined(__ARM_FEATURE_SAT)
+  // SSAT to [-512, 511] (any v beyond saturates the result alike: |z| <= 128), + z, SSAT to int8
+  v = __ssat(__ssat(v, 10) + z, 8);
+  return static_cast<std::int8_t>(v < lo ? lo : v);
+#else
   v = v > 512 ? 512 : (v < -512 ? -512 : v);
   v += z;
   return static_cast<std::int8_t>(v < lo ? lo : (v > kQMax ? kQMax : v));
+#endif
 }
 
 /// v clamped to [lo, 127] as an int8 value.
