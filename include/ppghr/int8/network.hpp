@@ -30,6 +30,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -632,6 +633,7 @@ inline void Core::stream_row(const RowInput& in, int r) noexcept {
       std::memcpy(to, in.rows + (std::size_t(r) * std::size_t(first.in_l) + std::size_t(t)) * c0, std::size_t(n) * c0);
     }
     line[0].have += n;
+    assert(line[0].have <= first.lb_cap);
     sweep(0);
   }
   // each step in turn: its right padding (the zero point), then the outputs left
@@ -648,6 +650,7 @@ inline void Core::stream_row(const RowInput& in, int r) noexcept {
       const int n = n0 <= 0 ? 0 : n0 < kStreamGroup ? n0 : kStreamGroup;
       std::memset(line_buffer(s) + std::size_t(L.have) * std::size_t(s.in_c), z, std::size_t(n) * std::size_t(s.in_c));
       L.have += n;
+      assert(L.have <= s.lb_cap);
       sweep(j);
     } while (L.base + L.have < need);
   }
@@ -693,7 +696,10 @@ inline bool Core::stream_step(std::size_t b, int j, int m, StreamLine* line, int
       }
   }
   L.next += n;
-  if (!last) line[j + 1].have += n;
+  if (!last) {
+    line[j + 1].have += n;
+    assert(line[j + 1].have <= steps_[b + std::size_t(j) + 1].lb_cap);  // the plan's bound (plan::make)
+  }
   int drop = L.next * st - pl - L.base;  // the positions before the next output's window
   if (drop > L.have) drop = L.have;
   if (drop > 0) {
