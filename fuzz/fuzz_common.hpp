@@ -107,22 +107,31 @@ template <> inline bool same_output(const ppghr::Estimate<float>& a, const ppghr
 // must set loaded() and predict the fixed window with finite, in-range output or a non-ok status.
 // preload: start from the base weights (the structure-aware target, whose loads often succeed)
 // or from a network that never loaded anything (the raw target).
+// The base blob is also kept at a 64-byte boundary (base()): networks that read their weights in
+// place (ppghr::Int8Net, fuzz_int8_blob) point into it.
 template <class Net>
 struct Family {
   using Result = typename Net::result_type;
   const char* name;
   std::unique_ptr<Net> net = std::make_unique<Net>();
   std::vector<unsigned char> blob;
+  std::vector<unsigned char> store;  // blob, from a 64-byte boundary on
   std::vector<float> window = fixed_window<Net>();
   std::vector<unsigned char> snapshot = std::vector<unsigned char>(sizeof(Net));
 
-  Family(const char* n, std::uint32_t seed, bool preload) : name(n) {
+  Family(const char* n, std::uint32_t seed, bool preload) : Family(n, base_blob(*std::make_unique<Net>(), seed), preload) {}
+  Family(const char* n, std::vector<unsigned char> b, bool preload) : name(n), blob(std::move(b)) {
+    store.resize(blob.size() + 64);
+    std::memcpy(const_cast<unsigned char*>(base()), blob.data(), blob.size());
     auto probe = std::make_unique<Net>();
-    blob = base_blob(*probe, seed);
-    if (!probe->load(blob.data(), blob.size()).ok()) fail("the base blob does not load", name);
+    if (!probe->load(base(), blob.size()).ok()) fail("the base blob does not load", name);
     const Result& r = probe->predict(window.data());
     if (!r.ok() || !output_sane(r)) fail("the base weights do not predict", name);
     if (preload) net = std::move(probe);
+  }
+  const unsigned char* base() const {
+    const auto a = reinterpret_cast<std::uintptr_t>(store.data());
+    return store.data() + (64 - a % 64) % 64;
   }
 
   // Loads data into the network and checks the contract. Returns whether the load succeeded.

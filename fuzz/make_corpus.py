@@ -82,6 +82,18 @@ def u24(v):
     return struct.pack("<I", v)[:3]
 
 
+def int8_blob():
+    """fuzz_int8_blob: byte 0 = family (specnet2, pulse_student_wn_cls, resnet2, mlp2 int8), byte 1 = flags, edits."""
+    for i, fam in enumerate(("specnet2", "pulse_student_wn_cls", "resnet2", "mlp2")):
+        write("fuzz_int8_blob", "%d_%s_valid" % (i, fam), bytes([i, 0]))
+        # a weight of -128 (op 0 at the first payload byte), a shift word set to 40 (op 1), a resize
+        write("fuzz_int8_blob", "%d_%s_w128" % (i, fam), bytes([i, 0, 0]) + u24(0) + bytes([0x80]))
+        write("fuzz_int8_blob", "%d_%s_word" % (i, fam), bytes([i, 0, 1]) + u24(300) + struct.pack("<I", 40))
+    write("fuzz_int8_blob", "truncate", bytes([0, 0, 3]) + u24(5000))
+    write("fuzz_int8_blob", "misaligned", bytes([1, 2]))
+    write("fuzz_int8_blob", "no_crc_fix", bytes([2, 1, 2]) + u24(70) + bytes([7]))
+
+
 def blob_struct():
     for i, (fam, _, _) in enumerate(FAMILIES):
         write("fuzz_blob_struct", "%d_%s_valid" % (i, fam), bytes([i, 0]))
@@ -190,6 +202,7 @@ def main():
         shutil.rmtree(CORPUS)
     blob_raw()
     blob_struct()
+    int8_blob()
     monitor()
     decode()
     cli()

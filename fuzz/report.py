@@ -14,6 +14,8 @@ DESCRIPTIONS = {
     "fuzz_blob_raw": "raw bytes as a blob into ResNet1d<1>, Mlp<1>, PulseStudent (regression, classes, "
                      "per-window classes / regression), SpectralNet<1, SpecNet<2>>",
     "fuzz_blob_struct": "edit scripts on valid blobs of the same families; size field and CRC repaired",
+    "fuzz_int8_blob": "edit scripts on the shipped int8 models (dtype 2) into Int8Net<SpecNet<2>>, "
+                      "<pulse_student_wn_cls>, <ResNet1d<2>>, <Mlp<2>>; size field and CRC repaired, misaligned loads",
     "fuzz_monitor": "Monitor push / push_gap / finish, SpectralEstimator<1> and SpectralNet<1, SpecNet<2>>, "
                     "15 sensor rates, every tracking mode",
     "fuzz_decode": "forward filter, lag smoother, Viterbi, forward-backward, Calibration; "

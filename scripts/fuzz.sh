@@ -31,7 +31,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 JOBS=${JOBS:-2}
 BUILD=$ROOT/build-fuzz
-TARGETS=(fuzz_blob_raw fuzz_blob_struct fuzz_monitor fuzz_decode fuzz_cli_csv)
+TARGETS=(fuzz_blob_raw fuzz_blob_struct fuzz_int8_blob fuzz_monitor fuzz_decode fuzz_cli_csv)
 # Open findings tolerated (docs/fuzzing.md "Findings"): none; both findings so far are fixed and
 # their inputs in fuzz/regressions/ are replayed strictly. A new finding may be listed here
 # (e.g. nonfinite_output) while its fix is pending.
