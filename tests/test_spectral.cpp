@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <random>
@@ -73,6 +74,18 @@ TEST_CASE("spectral: the radix-2 FFT equals a direct DFT") {
   CHECK(fft_vs_dft<64>() < 1e-6);
   CHECK(fft_vs_dft<128>() < 1e-6);
   CHECK(fft_vs_dft<1024>() < 1e-6);  // measured 1.4e-7 (N = 128: 1.5e-7; float, as the plain radix-2 loop)
+}
+
+TEST_CASE("spectral: the FFT's constant twiddles (fft_tables.hpp) are the computed ones, bit for bit") {
+  // RadixTwoFft<1024> reads its twiddles from fft_tables.hpp (tools/ppghr_tools/fft_tables.py);
+  // every other size computes them (twiddles()): the two must be the same float32 values.
+  std::vector<float> re(ppghr::fft_tables::kSize), im(ppghr::fft_tables::kSize);
+  ppghr::RadixTwoFft<ppghr::fft_tables::kSize>::twiddles(re.data(), im.data());
+  CHECK(std::memcmp(re.data(), ppghr::fft_tables::kRe, sizeof ppghr::fft_tables::kRe) == 0);
+  CHECK(std::memcmp(im.data(), ppghr::fft_tables::kIm, sizeof ppghr::fft_tables::kIm) == 0);
+  // and the table version takes no RAM for them
+  CHECK(sizeof(ppghr::RadixTwoFft<1024>) < 64);
+  CHECK(sizeof(ppghr::RadixTwoFft<512>) >= 2 * 512 * sizeof(float));
 }
 
 // forward_padded() on the bit-reversed input == forward() on the natural one, bit for bit.

@@ -234,8 +234,8 @@ def render_spectral(est: list, m: dict, fits: dict) -> list:
                 f"({kb(x['flash'])}) | {b(x['inputs'])} | {b(x['bss'])} | {b(x['estimator_bytes'] + x['filter_bytes'])} "
                 f"({b(x['estimator_bytes'])} + {b(x['filter_bytes'])}) | {b(x['stack'])} | **{b(x['ram'])}** ({kb(x['ram'])}) |")
     add("")
-    add("The estimator object holds the FFT's tables (per-stage twiddles and the bit-reversal swaps, ~10 KiB), "
-        "its two 1024-float work arrays (8 KiB), the "
+    add("The estimator object holds the FFT's two 1024-float work arrays (8 KiB; its twiddles and "
+        "bit-reversal swaps are constants in flash: spectral/fft_tables.hpp), the "
         "per-channel class-grid spectra (180 floats per channel, accelerometer axes included), the Hann window, "
         "the lobe table and the result; the forward filter holds its transition model and 3 x 180 floats. "
         "Links for 1 MB / 256 KB: " + "; ".join(f"{n} {fits.get(n, 'not run')} "

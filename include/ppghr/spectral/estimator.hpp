@@ -41,12 +41,13 @@
 // core of a loaded 2-core x86-64, CPU time): predict() 7.4-8.8 us (C = 1) / 11.0 us (C = 3), from
 // 25 / 40 us before these changes; Cortex-M4F (scripts/mcu.sh,
 // docs/mcu-footprint.md, -Os): predict() 252k instructions (C = 1) / 376k (C = 3).
-// Memory: sizeof(SpectralEstimator<C>) = 26,248 B (C = 1) / 27,688 B (C = 3) on x86-64 and the M4F,
-// of which 10,176 B are the FFT's tables and 8 KB its work arrays; no heap; predict() never
-// allocates, throws or locks, and uses 2 x 124 floats of stack. Construct it once (static storage);
-// the constructor computes its tables in double: 512 sin + 512 cos (twiddles), 200 cos (Hann
-// window), 182 cos (lobe table), 180 pow (PPG weights, configure()); with the forward filter's,
-// 11.9M instructions at reset on the M4F, and 1.6 KB of stack (the Hann window in double).
+// Memory: sizeof(SpectralEstimator<C>) = 16,072 B (C = 1) on x86-64 and the M4F, of which 8 KB
+// are the FFT's work arrays (its twiddles and permutation are constants in read-only memory:
+// fft_tables.hpp, 10,176 B that were in the object before); no heap; predict() never allocates,
+// throws or locks, and uses 2 x 124 floats of stack. Construct it once (static storage); the
+// constructor computes its tables in double: 200 cos (Hann window), 182 cos (lobe table), 180 pow
+// (PPG weights, configure()); with the forward filter's, 10.3M instructions at reset on the M4F,
+// and 1.6 KB of stack (the Hann window in double).
 #pragma once
 
 #include <array>

@@ -13,8 +13,11 @@
 // tests/test_spectral.cpp); only loads, stores and index arithmetic are saved. forward_padded() is
 // for zero-padded input (at most N / 4 samples, as the spectral estimator's 200 in 1024): the caller
 // writes the input in bit-reversed order, and the first two stages become copies; same result.
-// Memory: 2 N floats of twiddles + (N - 2^ceil(log2(N) / 2)) uint16 of swaps (10,176 B at N = 1024;
-// the plain loop's table was 4 KB), computed once in double by the constructor (N / 2 sin + N / 2 cos).
+// Memory: 2 N floats of twiddles, computed once in double by the constructor (N / 2 sin + N / 2
+// cos) into the object, except at N = 1024 (the spectral estimator's size): there they are the
+// constants of fft_tables.hpp (8 KiB of read-only memory, flash on a microcontroller; the object
+// is then empty); + (N - 2^ceil(log2(N) / 2)) uint16 of swaps, a compile-time constant (1,984 B at
+// N = 1024), read-only too.
 // Cost, N = 1024, complex, one core (benchmarks/bench_spectral.cpp BM_fft, Release, SSE2, loaded
 // 2-core x86-64, CPU time, median of 5): forward() 4.4 us (the plain radix-2 loop with strided
 // twiddles: 8.1-8.9 us), Eigen's FFT (kissfft) 12.1 us; forward_padded() on 200 samples ~2.1 us
@@ -25,6 +28,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
+
+#include "ppghr/spectral/fft_tables.hpp"
 
 // The butterfly loop's four streams are disjoint (GCC does not vectorise it otherwise).
 #if defined(__clang__)
@@ -45,38 +51,31 @@ class RadixTwoFft {
  public:
   static constexpr int size = N;
 
-  RadixTwoFft() noexcept {
+  RadixTwoFft() noexcept = default;
+
+  /// Stage h's twiddles at [h, 2h): exp(-2 pi i k / 2h) = (re[k], im[k]), k < h; entry 0 = (1, 0).
+  /// Computed in double, rounded to float32 (the same argument for every stage: the values are
+  /// (N / 2h)-strided from one table of N / 2). fft_tables.hpp holds N = 1024's as constants.
+  static void twiddles(float* re, float* im) noexcept {
     constexpr double kTwoPi = 6.283185307179586476925286766559;
-    wr_[0] = 1.f;
-    wi_[0] = 0.f;
-    // Stage h: entries [h, 2h) = exp(-2 pi i k / 2h) = exp(-2 pi i (k N / 2h) / N): the same
-    // values (N / 2h)-strided from one table of N / 2, computed with the same argument.
+    re[0] = 1.f;
+    im[0] = 0.f;
     for (int k = 0; k < N / 2; ++k) {
       const double a = kTwoPi * double(k) / double(N);
       const float c = static_cast<float>(std::cos(a)), s = static_cast<float>(std::sin(a));
       for (int h = N / 2; h >= 1; h >>= 1) {
         const int stride = N / (2 * h);
         if (k % stride != 0) break;
-        wr_[h + k / stride] = c;
-        wi_[h + k / stride] = -s;
+        re[h + k / stride] = c;
+        im[h + k / stride] = -s;
       }
-    }
-    int p = 0;
-    for (int i = 0, j = 0; i < N; ++i) {
-      if (i < j) {
-        swaps_[p++] = static_cast<std::uint16_t>(i);
-        swaps_[p++] = static_cast<std::uint16_t>(j);
-      }
-      int bit = N >> 1;
-      for (; j & bit; bit >>= 1) j ^= bit;
-      j ^= bit;
     }
   }
 
   /// In place: (re, im) <- sum_n (re[n] + i im[n]) exp(-2 pi i k n / N), k = 0..N-1.
   void forward(float* re, float* im) const noexcept {
     for (int p = 0; p < kSwaps; p += 2) {  // the bit-reversal permutation
-      const int i = swaps_[p], j = swaps_[p + 1];
+      const int i = kSwapTable[std::size_t(p)], j = kSwapTable[std::size_t(p) + 1];
       const float tr = re[i], ti = im[i];
       re[i] = re[j];
       im[i] = im[j];
@@ -131,11 +130,40 @@ class RadixTwoFft {
   }
   // Indices i < rev(i) in pairs: N - 2^ceil(log2(N) / 2) of them (rev(i) = i for the others).
   static constexpr int kSwaps = N - (1 << ((log2n() + 1) / 2));
+  static constexpr std::array<std::uint16_t, kSwaps> swap_table() noexcept {
+    std::array<std::uint16_t, kSwaps> t{};
+    int p = 0;
+    for (int i = 0, j = 0; i < N; ++i) {
+      if (i < j) {
+        t[std::size_t(p++)] = static_cast<std::uint16_t>(i);
+        t[std::size_t(p++)] = static_cast<std::uint16_t>(j);
+      }
+      int bit = N >> 1;
+      for (; j & bit; bit >>= 1) j ^= bit;
+      j ^= bit;
+    }
+    return t;
+  }
+  // (i, rev(i)) for every i < rev(i): a constant (read-only memory)
+  static constexpr std::array<std::uint16_t, kSwaps> kSwapTable = swap_table();
+
+  // The twiddles: computed into the object, or N = 1024's constants (fft_tables.hpp).
+  struct Computed {
+    std::array<float, N> re{}, im{};
+    Computed() noexcept { twiddles(re.data(), im.data()); }
+    const float* r() const noexcept { return re.data(); }
+    const float* i() const noexcept { return im.data(); }
+  };
+  struct Constant {
+    static const float* r() noexcept { return fft_tables::kRe; }
+    static const float* i() noexcept { return fft_tables::kIm; }
+  };
+  using Twiddles = std::conditional_t<N == fft_tables::kSize, Constant, Computed>;
 
   // The radix-2 stage of half-length h.
   void one_stage(float* re, float* im, int h) const noexcept {
-    const float* wr = wr_.data() + h;
-    const float* wi = wi_.data() + h;
+    const float* wr = tw_.r() + h;
+    const float* wi = tw_.i() + h;
     for (int s = 0; s < N; s += 2 * h) {
       float* r0 = re + s;
       float* i0 = im + s;
@@ -155,12 +183,12 @@ class RadixTwoFft {
   // The radix-2 stages of half-length h and 2h in one pass: per group of 4h points and k < h, the
   // points k, k + h, k + 2h, k + 3h.
   void two_stages(float* re, float* im, int h) const noexcept {
-    const float* w1r = wr_.data() + h;
-    const float* w1i = wi_.data() + h;
-    const float* w2r = wr_.data() + 2 * h;
-    const float* w2i = wi_.data() + 2 * h;
-    const float* w3r = wr_.data() + 3 * h;
-    const float* w3i = wi_.data() + 3 * h;
+    const float* w1r = tw_.r() + h;
+    const float* w1i = tw_.i() + h;
+    const float* w2r = tw_.r() + 2 * h;
+    const float* w2i = tw_.i() + 2 * h;
+    const float* w3r = tw_.r() + 3 * h;
+    const float* w3i = tw_.i() + 3 * h;
     for (int s = 0; s < N; s += 4 * h) {
       float* r0 = re + s;
       float* i0 = im + s;
@@ -196,9 +224,7 @@ class RadixTwoFft {
     }
   }
 
-  std::array<float, N> wr_{};  // [h, 2h): stage h's twiddles (real), entry 0 unused
-  std::array<float, N> wi_{};  // (imaginary, -sin)
-  std::array<std::uint16_t, kSwaps> swaps_{};  // (i, rev(i)) for every i < rev(i)
+  Twiddles tw_{};
 };
 
 }  // namespace ppghr
