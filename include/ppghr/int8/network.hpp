@@ -95,6 +95,13 @@ constexpr std::size_t op_count(const std::array<std::uint32_t, W>& d) noexcept {
 }
 
 inline constexpr int kMaxSlots = 6;
+/// Whether the PULSE students' leading row ops are streamed depth-first through line buffers
+/// (Core::stream_row: the least memory) or run one whole row at a time through row-sized buffers
+/// (faster where a row-wide kernel is (x86 VNNI), for more RAM). PPGHR_Q8_STREAM_ROWS=0 / 1 chooses.
+#ifndef PPGHR_Q8_STREAM_ROWS
+#define PPGHR_Q8_STREAM_ROWS 1
+#endif
+inline constexpr bool kStreamRows = PPGHR_Q8_STREAM_ROWS != 0;
 /// The most steps streamed (Core::stream_row keeps a few words of state per step on the stack).
 inline constexpr int kMaxStreamed = 16;
 /// Positions a streamed step hands on at once (a dot() call's 4 positions).
@@ -144,6 +151,7 @@ struct PlanHead {
   /// and within a row depth-first, a few positions at a time through small line buffers
   /// (Core::stream_row), so their activations never exist whole (-1: none).
   int row_begin = -1, row_end = -1;
+  bool line_buffers = false;      ///< depth-first through line buffers (kStreamRows), else row by row
   std::size_t stream_bytes = 0;   ///< the line buffers, after the slots in the arena
 };
 
@@ -265,10 +273,10 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
   // current activation, a residual's saved input and main path, the streamed rows' gathered
   // output; each slot is as large as the largest activation it ever holds. The streamed steps
   // have line buffers instead, after the slots.
-  int cur = 0, saved = -1, main = -1, used = 1;
+  int cur = 0, saved = -1, main = -1, pin1 = -1, pin2 = -1, used = 1;
   auto alloc = [&](int avoid) {
     for (int q = 0; q < kMaxSlots; ++q)
-      if (q != cur && q != saved && q != main && q != avoid) {
+      if (q != cur && q != saved && q != main && q != avoid && q != pin1 && q != pin2) {
         if (q + 1 > used) used = q + 1;
         return q;
       }
@@ -278,9 +286,10 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
   auto note = [&](int q, std::size_t bytes) {
     if (bytes > p.slot_size[std::size_t(q)]) p.slot_size[std::size_t(q)] = bytes;
   };
-  // the int8 input, unless the rows are streamed: they then start at the input, which enters
-  // each row's first line buffer a few positions at a time (Core::RowInput)
-  if (p.row_begin < 0) note(0, std::size_t(p.in_channels) * std::size_t(p.in_length));
+  p.line_buffers = p.row_begin >= 0 && kStreamRows;
+  // the int8 input, unless the rows stream through line buffers: they then start at the input,
+  // which enters each row's first line buffer a few positions at a time (Core::RowInput)
+  if (!p.line_buffers) note(0, std::size_t(p.in_channels) * std::size_t(p.in_length));
   int gather = -1;
   for (std::size_t k = 0; k < N; ++k) {
     Step& s = p.steps[k];
@@ -298,7 +307,7 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
       default: break;
     }
     if (!s.makes_output || s.last) continue;
-    if (streamed) {
+    if (streamed && p.line_buffers) {
       if (int(k) == p.row_begin) {
         gather = alloc(-1);  // every row's output of the last streamed step
         const Step& e = p.steps[std::size_t(p.row_end)];
@@ -317,6 +326,24 @@ constexpr Plan<N> make(const std::array<std::uint32_t, W>& d) noexcept {
       s.lb_offset = p.stream_bytes;
       p.stream_bytes += (std::size_t(s.lb_cap) * std::size_t(s.in_c) + 3) / 4 * 4;
       s.dst = int(k) == p.row_end ? gather : -1;  // else: the next step's line buffer
+      cur = s.dst;
+      continue;
+    }
+    if (streamed) {  // one whole row at a time: row-sized buffers
+      if (int(k) == p.row_begin) {
+        pin1 = cur;  // the whole input, read row by row
+        gather = alloc(-1);
+        pin2 = gather;
+        const Step& e = p.steps[std::size_t(p.row_end)];
+        note(gather, std::size_t(e.out_r) * std::size_t(e.out_l) * std::size_t(e.out_c));
+      }
+      if (int(k) == p.row_end) {
+        s.dst = gather;
+        pin1 = pin2 = -1;
+      } else {
+        s.dst = alloc(-1);
+        note(s.dst, row_bytes);
+      }
       cur = s.dst;
       continue;
     }
@@ -483,8 +510,21 @@ inline void Core::run(const RowInput& in) noexcept {
   std::size_t b = n_, e = n_;  // the streamed rows' steps, if any
   if (head_->row_begin >= 0) b = std::size_t(head_->row_begin), e = std::size_t(head_->row_end);
   for (std::size_t k = 0; k < b && k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
-  if (b < n_) {
+  if (b < n_ && head_->line_buffers) {
     for (int r = 0; r < steps_[b].in_r; ++r) stream_row(in, r);
+  } else if (b < n_) {  // one whole row at a time, from slot 0
+    const Step& first = steps_[b];
+    const Step& last = steps_[e];
+    const std::size_t in_row = std::size_t(first.in_l) * std::size_t(first.in_c);
+    const std::size_t out_row = std::size_t(last.out_l) * std::size_t(last.out_c);
+    for (int r = 0; r < first.in_r; ++r)
+      for (std::size_t k = b; k <= e; ++k) {
+        const Step& s = steps_[k];
+        exec(k, k == b ? slot(s.src) + std::size_t(r) * in_row : slot(s.src),
+             k == e ? slot(s.dst) + std::size_t(r) * out_row : slot(s.dst), 1);
+      }
+  }
+  if (b < n_) {
     for (std::size_t k = e + 1; k < n_; ++k) exec(k, at(steps_[k].src), at(steps_[k].dst), steps_[k].in_r);
   }
 }
@@ -933,6 +973,9 @@ class Int8Net {
   static constexpr std::size_t arena_bytes = kPlan.arena_bytes;
   /// Whether the leading row ops run one row at a time (the PULSE students' trunk).
   static constexpr bool streams_rows = kPlan.row_begin >= 0;
+  /// Whether they stream depth-first through line buffers (PPGHR_Q8_STREAM_ROWS, the default) or
+  /// run a whole row at a time.
+  static constexpr bool line_buffers = kPlan.line_buffers;
   /// All activation memory: the buffers and the int32 accumulator scratch, bytes.
   static constexpr std::size_t activation_bytes =
       kPlan.arena_bytes + sizeof(std::int32_t) * kPlan.acc_values;
@@ -956,7 +999,7 @@ class Int8Net {
   /// refused too). No allocation.
   const result_type& predict(const float* window) noexcept {
     return detail::checked_predict(result_, loaded_, window, input_size, [&](float* out) {
-      if constexpr (streams_rows) {
+      if constexpr (line_buffers) {
         Rows rows{this, window, {}, {}};  // quantised as the rows stream (no int8 input buffer)
         if constexpr (kPlan.window_norm) WN::statistics(window, rows.mean.data(), rows.div.data());
         q8::Core::RowInput in;
@@ -991,7 +1034,7 @@ class Int8Net {
   /// Needs loaded().
   void forward_q(const std::int8_t* xq) noexcept {
     q8::Core::RowInput in;
-    if constexpr (streams_rows) {
+    if constexpr (line_buffers) {
       in.rows = xq;
     } else {
       std::memcpy(slot(0), xq, input_size);
