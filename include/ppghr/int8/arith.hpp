@@ -49,9 +49,17 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
 /// product (a single SMULL on a Cortex-M4): the hot path of every weighted op. Same result for
 /// every acc, for m in [0, 2^31) (Int8Net's load() refuses a negative multiplier) and shift in
 /// [-31, 30] (a positive shift takes requantize()).
+[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int32_t requantize32_right(std::int32_t acc, std::int32_t m,
+                                                                         int e) noexcept;
 [[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int32_t requantize32(std::int32_t acc, std::int32_t m,
                                                                    std::int32_t shift) noexcept {
   if (shift > 0) return requantize(acc, m, shift);
+  return requantize32_right(acc, m, int(-shift));
+}
+
+/// requantize32() for shift = -e <= 0, e in [0, 31]: the hot path (quant.py's shifts are never > 0).
+[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int32_t requantize32_right(std::int32_t acc, std::int32_t m,
+                                                                         int e) noexcept {
   // srdhm: gemmlowp's (acc m + nudge) / 2^31 truncated toward zero is floor((acc m + 2^30) / 2^31)
   // for either sign of the product (a negative one: trunc((p + 1 - 2^30) / 2^31) =
   // floor((p + 1 - 2^30 + 2^31 - 1) / 2^31)); no saturation case, as m != INT32_MIN
@@ -60,7 +68,6 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
   // (x >> e) + bit e-1 of x rounds half up for q >= 0 and half away from zero (down) for q < 0:
   // a remainder r of q is r - 1 of x when r > 0, and r = 0 borrows, making bit e-1 one and x >> e
   // one less
-  const int e = int(-shift);
   if (e == 0) return q;
   const std::int32_t x = q + (q >> 31);
   return (x >> e) + ((x >> (e - 1)) & 1);

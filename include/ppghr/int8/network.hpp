@@ -394,6 +394,7 @@ struct Bind {
   std::int32_t z_out = 0;        ///< the output's zero point
   std::int32_t z_in = 0;         ///< the input's (ADD: the shortcut's)
   std::int32_t z_main = 0;       ///< ADD: the main path's
+  bool left_shift = false;       ///< some output channel's shift is > 0 (never from quant.py)
 };
 struct InputQ {
   const float* offset = nullptr;
@@ -445,10 +446,19 @@ class Core {
     const std::int32_t* PPGHR_RESTRICT shift = b.shift;
     const std::int32_t z_out = b.z_out;
     const std::int32_t lo = relu ? (z_out > kQMin ? z_out : kQMin) : kQMin;
-    const int n = npos * rows;
-    for (int i = 0, o = 0; i < n; ++i) {
-      y[i] = saturate8(requantize32(acc[i], mult[o], shift[o]), z_out, lo);
-      if (++o == rows) o = 0;
+    if (b.left_shift) {  // the general requantisation (a blob not from quant.py)
+      const int n = npos * rows;
+      for (int i = 0, o = 0; i < n; ++i) {
+        y[i] = saturate8(requantize32(acc[i], mult[o], shift[o]), z_out, lo);
+        if (++o == rows) o = 0;
+      }
+      return;
+    }
+    const std::int32_t* a = acc;
+    for (int p = 0; p < npos; ++p) {
+      const std::int32_t* m = mult;
+      const std::int32_t* sh = shift;
+      for (int o = 0; o < rows; ++o) *y++ = saturate8(requantize32_right(*a++, *m++, int(-*sh++)), z_out, lo);
     }
   }
 
@@ -1099,6 +1109,9 @@ LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
   Input in{};
   r = core_.bind_all(bytes, h, bind.data(), in);
   if (!r.ok()) return r;
+  for (std::size_t k = 0; k < kSteps; ++k)  // the stores' fast path takes right shifts only
+    if (bind[k].shift != nullptr)
+      for (int o = 0; o < kPlan.steps[k].out_c && !bind[k].left_shift; ++o) bind[k].left_shift = bind[k].shift[o] > 0;
   bind_ = bind;
   in_ = in;
   last_scale_ = bind_[kSteps - 1].scale;
