@@ -176,6 +176,86 @@ void check_golden(const char* arch) {
   check_golden<Net>(arch, golden_dir() + "/" + arch + ".q8.ppgw", golden_dir() + "/" + arch + ".q8c.ppgw");
 }
 
+// A dtype-2 blob's table entry of tensor `name`, and its data.
+unsigned char* table_entry(std::vector<unsigned char>& b, const char* name) {
+  const std::uint32_t count = blob::read_u32(b.data() + blob::kOffTensorCount);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    unsigned char* e = b.data() + blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
+    if (std::strcmp(reinterpret_cast<const char*>(e), name) == 0) return e;
+  }
+  FAIL("no tensor " << name);
+  return nullptr;
+}
+unsigned char* table_data(std::vector<unsigned char>& b, const char* name) {
+  return b.data() + blob::read_u64(table_entry(b, name) + blob::kEntOffset);
+}
+
+// Loads `blob` into `net` (it must load) and returns the logits of window 0.
+template <class N>
+std::vector<float> load_and_predict(N& net, AlignedBytes& blob, const Io& io) {
+  REQUIRE(net.load(blob.data(), blob.size()).ok());
+  const auto& p = net.predict(io.x.data());
+  REQUIRE(p.ok());
+  return std::vector<float>(p.logits.begin(), p.logits.begin() + io.outputs);
+}
+
+// Recomputes a blob's CRC (after an edit).
+void recrc(std::vector<unsigned char>& b) {
+  const std::size_t body = b.size() - 4;
+  const std::uint32_t c = crc32(b.data(), body);
+  std::memcpy(b.data() + body, &c, 4);
+}
+void put32(unsigned char* p, std::int32_t v) { std::memcpy(p, &v, 4); }
+
+struct Forged {
+  std::string what;
+  Status expected;
+  std::vector<unsigned char> bytes;
+};
+// forge(what, status, edit[, reseal]): a copy of `good` edited by edit(bytes), its CRC recomputed
+// unless reseal is false, which a load must refuse with `status`.
+struct Forger {
+  const std::vector<unsigned char>& good;
+  std::vector<Forged> cases;
+  template <class Edit>
+  void operator()(const char* what, Status s, Edit edit, bool reseal = true) {
+    auto b = good;
+    edit(b);
+    if (reseal) recrc(b);
+    cases.push_back({what, s, std::move(b)});
+  }
+};
+
+// Every forged blob is refused with its own status, and so are `good` cut by one byte (truncated)
+// and at addresses that are not a multiple of 64 (misaligned); after each, the network still
+// gives `before` (the logits of window 0): the previous weights are intact.
+template <class N>
+void check_refused(N& net, const std::vector<Forged>& cases, const std::vector<unsigned char>& good, const Io& io,
+                   const std::vector<float>& before) {
+  auto same = [&] {
+    const auto& p = net.predict(io.x.data());
+    REQUIRE(p.ok());
+    CHECK(std::memcmp(before.data(), p.logits.data(), 4 * io.outputs) == 0);
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    auto bad = aligned_copy(c.bytes);
+    const LoadReport r = net.load(bad.data(), bad.size());
+    CHECK(r.status == c.expected);
+    same();
+  }
+  auto truncated = aligned_copy(good);
+  CHECK(net.load(truncated.data(), truncated.size() - 1).status == Status::truncated);
+  same();
+  for (std::size_t shift : {1u, 4u, 32u}) {
+    auto off = aligned_copy(good, shift);
+    const LoadReport r = net.load(off.data(), off.size());
+    CHECK(r.status == Status::misaligned);
+    CHECK(r.found == shift);
+    same();
+  }
+}
+
 // A shipped int8 model (models/int8/<name>.ppgw, made by quant.py from the float model with real
 // calibration windows) on the generator's windows.
 template <class Net>
@@ -221,43 +301,12 @@ TEST_SUITE("golden") {
     const Io io = read_io(golden_dir() + "/specnet2.q8io");
     auto net = std::make_unique<Net>();
     auto ok = aligned_copy(good);
-    REQUIRE(net->load(ok.data(), ok.size()).ok());
-    std::vector<float> before(io.outputs);
-    const auto& p0 = net->predict(io.x.data());
-    REQUIRE(p0.ok());
-    std::memcpy(before.data(), p0.logits.data(), 4 * io.outputs);
+    const std::vector<float> before = load_and_predict(*net, ok, io);
 
-    // Finds tensor `name`'s table entry; edits the blob; recomputes the CRC.
-    auto entry = [&](std::vector<unsigned char>& b, const char* name) -> unsigned char* {
-      const std::uint32_t count = blob::read_u32(b.data() + blob::kOffTensorCount);
-      for (std::uint32_t i = 0; i < count; ++i) {
-        unsigned char* e = b.data() + blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
-        if (std::strcmp(reinterpret_cast<const char*>(e), name) == 0) return e;
-      }
-      FAIL("no tensor " << name);
-      return nullptr;
-    };
-    auto data_of = [&](std::vector<unsigned char>& b, const char* name) {
-      return b.data() + blob::read_u64(entry(b, name) + blob::kEntOffset);
-    };
-    auto recrc = [](std::vector<unsigned char>& b) {
-      const std::size_t body = b.size() - 4;
-      const std::uint32_t c = crc32(b.data(), body);
-      std::memcpy(b.data() + body, &c, 4);
-    };
-    auto put32 = [](unsigned char* p, std::int32_t v) { std::memcpy(p, &v, 4); };
-    struct Case {
-      const char* what;
-      Status expected;
-      std::vector<unsigned char> bytes;
-    };
-    std::vector<Case> cases;
-    auto forge = [&](const char* what, Status s, auto edit, bool crc = true) {
-      auto b = good;
-      edit(b);
-      if (crc) recrc(b);
-      cases.push_back({what, s, std::move(b)});
-    };
+    // Finds tensor `name`'s table entry or data; edits the blob; recomputes the CRC.
+    auto entry = table_entry;
+    auto data_of = table_data;
+    Forger forge{good, {}};
     forge("a float32 blob's dtype", Status::wrong_dtype, [&](auto& b) { put32(b.data() + blob::kOffDtype, 1); });
     forge("one flipped payload bit", Status::checksum_mismatch, [&](auto& b) { data_of(b, "stem.weight")[3] ^= 4; },
           false);
@@ -284,23 +333,7 @@ TEST_SUITE("golden") {
       const std::uint32_t c = blob::read_u32(b.data() + blob::kOffTensorCount) - 1;
       put32(b.data() + blob::kOffTensorCount, std::int32_t(c));
     });
-    for (auto& c : cases) {
-      INFO(c.what);
-      auto bad = aligned_copy(c.bytes);
-      const LoadReport r = net->load(bad.data(), bad.size());
-      CHECK(r.status == c.expected);
-      const auto& p = net->predict(io.x.data());
-      REQUIRE(p.ok());
-      CHECK(std::memcmp(before.data(), p.logits.data(), 4 * io.outputs) == 0);
-    }
-    auto truncated = aligned_copy(good);
-    CHECK(net->load(truncated.data(), truncated.size() - 1).status == Status::truncated);
-    for (std::size_t shift : {1u, 4u, 32u}) {
-      auto off = aligned_copy(good, shift);
-      const LoadReport r = net->load(off.data(), off.size());
-      CHECK(r.status == Status::misaligned);
-      CHECK(r.found == shift);
-    }
+    check_refused(*net, forge.cases, good, io, before);
     // a float network's blob of another architecture: arch_mismatch
     using Other = Q<NetOf<registry::index_of("specnet6")>>;
     auto other = std::make_unique<Other>();
@@ -316,16 +349,12 @@ TEST_SUITE("golden") {
   TEST_CASE("int8: a refused compact blob (dtype 4) has its own status and keeps the previous weights") {
     using Net = Q<NetOf<registry::index_of("specnet2")>>;
     const auto good = read_all(golden_dir() + "/specnet2.q8c.ppgw");
-    const auto table = read_all(golden_dir() + "/specnet2.q8.ppgw");
+    auto table = read_all(golden_dir() + "/specnet2.q8.ppgw");
     const Io io = read_io(golden_dir() + "/specnet2.q8io");
     REQUIRE(good.size() == Net::compact_blob_bytes);
     auto net = std::make_unique<Net>();
     auto ok = aligned_copy(good);
-    REQUIRE(net->load(ok.data(), ok.size()).ok());
-    std::vector<float> before(io.outputs);
-    const auto& p0 = net->predict(io.x.data());
-    REQUIRE(p0.ok());
-    std::memcpy(before.data(), p0.logits.data(), 4 * io.outputs);
+    const std::vector<float> before = load_and_predict(*net, ok, io);
 
     // Where the compact blob holds a tensor (docs/blob-format.md): the payload starts at 64 with
     // input.offset [6], input.scale [6] (float32), input.zero_point; then stem.weight [16][7][6]
@@ -333,38 +362,12 @@ TEST_SUITE("golden") {
     const std::size_t stem_weight = 64 + 4 * 6 + 4 * 6 + 4, stem_bias = stem_weight + 672,
                       stem_shift = stem_bias + 2 * 4 * 16, last_acc_scale = good.size() - 8;
     // ... the same bytes as the dtype-2 blob's tensors of those names (the offsets above are right)
-    auto table_data = [&](const char* name) {
-      const std::uint32_t count = blob::read_u32(table.data() + blob::kOffTensorCount);
-      for (std::uint32_t i = 0; i < count; ++i) {
-        const unsigned char* e = table.data() + blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
-        if (std::strcmp(reinterpret_cast<const char*>(e), name) == 0) return table.data() + blob::read_u64(e + blob::kEntOffset);
-      }
-      FAIL("no tensor " << name);
-      return table.data();
-    };
-    REQUIRE(std::memcmp(good.data() + stem_weight, table_data("stem.weight"), 672) == 0);
-    REQUIRE(std::memcmp(good.data() + stem_bias, table_data("stem.bias"), 64) == 0);
-    REQUIRE(std::memcmp(good.data() + stem_shift, table_data("stem.shift"), 64) == 0);
-    REQUIRE(std::memcmp(good.data() + last_acc_scale, table_data("head2.acc_scale"), 4) == 0);
+    REQUIRE(std::memcmp(good.data() + stem_weight, table_data(table, "stem.weight"), 672) == 0);
+    REQUIRE(std::memcmp(good.data() + stem_bias, table_data(table, "stem.bias"), 64) == 0);
+    REQUIRE(std::memcmp(good.data() + stem_shift, table_data(table, "stem.shift"), 64) == 0);
+    REQUIRE(std::memcmp(good.data() + last_acc_scale, table_data(table, "head2.acc_scale"), 4) == 0);
 
-    auto recrc = [](std::vector<unsigned char>& b) {
-      const std::size_t body = b.size() - 4;
-      const std::uint32_t c = crc32(b.data(), body);
-      std::memcpy(b.data() + body, &c, 4);
-    };
-    auto put32 = [](unsigned char* p, std::int32_t v) { std::memcpy(p, &v, 4); };
-    struct Case {
-      const char* what;
-      Status expected;
-      std::vector<unsigned char> bytes;
-    };
-    std::vector<Case> cases;
-    auto forge = [&](const char* what, Status s, auto edit, bool crc = true) {
-      auto b = good;
-      edit(b);
-      if (crc) recrc(b);
-      cases.push_back({what, s, std::move(b)});
-    };
+    Forger forge{good, {}};
     forge("one flipped payload bit", Status::checksum_mismatch, [&](auto& b) { b[stem_weight + 3] ^= 4; }, false);
     forge("a tensor count one short", Status::size_mismatch, [&](auto& b) {
       put32(b.data() + blob::kOffTensorCount, Net::compact_tensor_count - 1);
@@ -388,26 +391,10 @@ TEST_SUITE("golden") {
     forge("dtype 5", Status::wrong_dtype, [&](auto& b) { put32(b.data() + blob::kOffDtype, 5); });
     forge("a major version 2", Status::unsupported_version, [&](auto& b) { b[blob::kOffVersionMajor] = 2; });
     // its payload offset is not 64 (the header check comes before the count and size checks)
-    cases.push_back({"the dtype-2 blob declared dtype 4", Status::bad_table, table});
-    put32(cases.back().bytes.data() + blob::kOffDtype, std::int32_t(blob::kDtypeInt8Compact));
-    recrc(cases.back().bytes);
-    for (auto& c : cases) {
-      INFO(std::string(c.what));
-      auto bad = aligned_copy(c.bytes);
-      const LoadReport r = net->load(bad.data(), bad.size());
-      CHECK(r.status == c.expected);
-      const auto& p = net->predict(io.x.data());
-      REQUIRE(p.ok());
-      CHECK(std::memcmp(before.data(), p.logits.data(), 4 * io.outputs) == 0);
-    }
-    auto truncated = aligned_copy(good);
-    CHECK(net->load(truncated.data(), truncated.size() - 1).status == Status::truncated);
-    for (std::size_t shift : {1u, 4u, 32u}) {
-      auto off = aligned_copy(good, shift);
-      const LoadReport r = net->load(off.data(), off.size());
-      CHECK(r.status == Status::misaligned);
-      CHECK(r.found == shift);
-    }
+    forge.cases.push_back({"the dtype-2 blob declared dtype 4", Status::bad_table, table});
+    put32(forge.cases.back().bytes.data() + blob::kOffDtype, std::int32_t(blob::kDtypeInt8Compact));
+    recrc(forge.cases.back().bytes);
+    check_refused(*net, forge.cases, good, io, before);
     {
       auto dtype5 = good;
       put32(dtype5.data() + blob::kOffDtype, 5);
