@@ -1,6 +1,7 @@
 // ppghr/int8/network.hpp - int8 networks (docs/int8.md): Int8Net<Net> runs the int8 twin of the
 // float network Net (any family but the PULSE teacher) from a dtype-2 blob, or its compact
-// dtype-4 twin (no table, no documentation-only scales), made by tools/ppghr_tools/quant.py, and reproduces quant.py's integer arithmetic exactly.
+// dtype-4 twin (no table, no documentation-only scales), made by tools/ppghr_tools/quant.py, and
+// reproduces quant.py's integer arithmetic exactly.
 //
 //   static ppghr::Int8Net<ppghr::SpecNet<2>> net;      // RAM: memory_bytes (activations, result)
 //   net.load(blob, size);                               // validates, points into the blob (flash)
@@ -637,7 +638,8 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
   std::uint64_t cursor = blob::kHeaderSize;  // compact: the next tensor's offset
   if (compact) {
     const CompactSize cs = compact_size(*head_, steps_, n_);
-    if (h.tensor_count != cs.tensors) return fail(Status::size_mismatch, cs.tensors, h.tensor_count, blob::kOffTensorCount);
+    if (h.tensor_count != cs.tensors)
+      return fail(Status::size_mismatch, cs.tensors, h.tensor_count, blob::kOffTensorCount);
     if (h.total_size != cs.bytes) return fail(Status::size_mismatch, cs.bytes, h.total_size, blob::kOffTotalSize);
   }
 
