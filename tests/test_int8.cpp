@@ -407,6 +407,25 @@ TEST_SUITE("golden") {
     const auto& p = net->predict(io.x.data());
     REQUIRE(p.ok());
     CHECK(std::memcmp(before.data(), p.logits.data(), 4 * io.outputs) == 0);
+    // Bytes flipped one at a time (the CRC recomputed; every header and input byte, then every 13th):
+    // the load never reads outside the blob (the sanitizer build), and whenever it refuses, the
+    // previous weights stay.
+    long refused = 0, kept = 0;
+    for (std::size_t k = 0; k + 4 < good.size(); k += k < 256 ? 1 : 13) {
+      auto b = good;
+      b[k] ^= 0x80;
+      recrc(b);
+      auto a = aligned_copy(b);
+      if (net->load(a.data(), a.size()).ok()) {
+        REQUIRE(net->load(ok.data(), ok.size()).ok());
+        continue;
+      }
+      ++refused;
+      const auto& pk = net->predict(io.x.data());
+      kept += pk.ok() && std::memcmp(before.data(), pk.logits.data(), 4 * io.outputs) == 0;
+    }
+    CHECK(refused > 0);
+    CHECK(kept == refused);
     // another architecture's compact blob
     auto other = std::make_unique<Q<NetOf<registry::index_of("specnet6")>>>();
     CHECK(other->load(ok.data(), ok.size()).status == Status::arch_mismatch);
