@@ -347,7 +347,9 @@ Expected<MadeRunner> make_net_runner(const std::string& path, const std::string&
   if (!read) return read.error();
   const std::vector<unsigned char>& blob = *read;
   const std::uint64_t fp = ppghr::registry::read_fingerprint(blob.data(), blob.size());
-  const bool int8 = ppghr::blob::read_u32(blob.data() + ppghr::blob::kOffDtype) == ppghr::blob::kDtypeInt8;
+  // an int8 blob, with its tensor table (dtype 2) or compact (dtype 4): Int8Net::load takes both
+  const std::uint32_t dtype = ppghr::blob::read_u32(blob.data() + ppghr::blob::kOffDtype);
+  const bool int8 = dtype == ppghr::blob::kDtypeInt8 || dtype == ppghr::blob::kDtypeInt8Compact;
   // The registry's network with this fingerprint; with --arch, it must be that one.
   std::unique_ptr<Runner> runner;
   std::string found_name;

@@ -81,6 +81,17 @@ for m in "${int8_list[@]}"; do
     bad "int8 $m: $(cat "$TMP/q8.err" "$TMP/f32.err" 2>/dev/null)"
   fi
 done
+# 1c. The compact twin (dtype 4, made by quant.py --to-compact) of the default int8 model runs like
+# the dtype-2 blob: the same network name and the same output, byte for byte.
+q=$ROOT/models/int8/specnet2_bami1_int8.ppgw
+if PYTHONPATH=$ROOT/tools "$PY" -m ppghr_tools.quant --to-compact "$q" --out "$TMP/q8c.ppgw" >/dev/null 2>"$TMP/q8c.err" &&
+   "$EXE" --model "$q" --csv "$DEMO" --ref "$REF" >"$TMP/q8.csv" 2>"$TMP/q8.err" &&
+   "$EXE" --model "$TMP/q8c.ppgw" --csv "$DEMO" --ref "$REF" >"$TMP/q8c.csv" 2>>"$TMP/q8c.err" &&
+   cmp -s "$TMP/q8.csv" "$TMP/q8c.csv" && grep -q 'specnet2 int8: MAE' "$TMP/q8c.err"; then
+  ok "compact int8 specnet2 (dtype 4, $(wc -c <"$TMP/q8c.ppgw") bytes; dtype 2: $(wc -c <"$q")): the same output"
+else
+  bad "compact int8 specnet2: $(cat "$TMP/q8c.err")"
+fi
 cp "$ROOT/models/int8/specnet2_bami1_int8.ppgw" "$TMP/q8corrupt.ppgw"
 printf '\x01' | dd of="$TMP/q8corrupt.ppgw" bs=1 seek=9000 conv=notrunc 2>/dev/null
 expect_error "corrupt int8 blob" "cannot load .*checksum mismatch" --model "$TMP/q8corrupt.ppgw" --csv "$DEMO"

@@ -3,7 +3,10 @@
 Writing and reading need numpy only. ``import_blob`` (blob -> PyTorch module) needs torch.
 dtype 1 = float32 (PyTorch order); dtype 2 = an int8 network (docs/int8.md: each table entry's u32 at
 offset 68 is its element type, format 1.1; ``quant.QNet.to_blob`` / ``from_blob``); dtype 3 =
-float32 in the C++ kernels' order (written by the C++ side; read as raw float32, not importable).
+float32 in the C++ kernels' order (written by the C++ side; read as raw float32, not importable);
+dtype 4 = an int8 network, compact (format 1.2: no tensor table, the tensors of
+``quant.compact_tensor_spec(arch)`` at 4-byte-aligned offsets that follow from the architecture;
+``write_compact_blob``, ``quant.QNet.to_compact_blob`` / ``from_blob``, ``quant.to_compact``).
 
 Importer convention: ``import_blob(arch, path)`` returns the ordinary training-style module of
 models.py (same class, same state_dict keys) holding the blob's weights:
@@ -39,6 +42,9 @@ DTYPE_FLOAT32 = 1
 DTYPE_INT8 = 2            # an int8 network (docs/int8.md); each entry's element type at offset 68
 DTYPE_FLOAT32_KERNEL = 3  # float32 in the C++ kernels' order (written by the C++ side; read as raw float32)
 VERSION_MINOR_INT8 = 1    # dtype 2 blobs are format 1.1; dtype 1 blobs stay 1.0, byte for byte
+DTYPE_INT8_COMPACT = 4    # an int8 network without a tensor table (docs/blob-format.md, format 1.2)
+VERSION_MINOR_COMPACT = 2
+COMPACT_ALIGN = 4         # a dtype 4 tensor starts at a multiple of 4 (int8 data zero-padded to it)
 ETYPE_FLOAT32 = 1         # element types of a dtype 2 entry (u32 at entry offset 68)
 ETYPE_INT8 = 2
 ETYPE_INT32 = 3
@@ -166,6 +172,40 @@ def save_blob(path: Union[str, os.PathLike], tensors: Sequence[Tuple[str, np.nda
     return data
 
 
+def compact_layout(byte_sizes: Sequence[int]) -> Tuple[List[int], int]:
+    """dtype 4 placement: (data offsets, total size incl. CRC). The payload starts right after the
+    64-byte header (no table); each tensor occupies align4(its bytes) (data, then zero bytes), in
+    order; the CRC follows the last one. A reader computes the same from the architecture."""
+    offsets, pos = [], HEADER_SIZE
+    for n in byte_sizes:
+        offsets.append(pos)
+        pos += align_up(int(n), COMPACT_ALIGN)
+    return offsets, pos + 4
+
+
+def write_compact_blob(tensors: Sequence[Tuple[str, np.ndarray]], fingerprint: int) -> bytes:
+    """Serialise an int8 network's stored tensors (name, array), in ``quant.compact_tensor_spec``
+    order, into a dtype 4 blob (format 1.2). The names are not stored (a reader knows them from the
+    architecture); each array keeps its own type (float32, int8 or int32; no conversion)."""
+    arrays = []
+    for i, (name, arr) in enumerate(tensors):
+        a = np.asarray(arr)
+        a = np.ascontiguousarray(a, dtype=ETYPE_NUMPY[element_type_of(a)])
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            bad = int(np.flatnonzero(~np.isfinite(a.reshape(-1)))[0])
+            raise ValueError(f"tensor {i} {name!r}: non-finite value at flat index {bad}")
+        arrays.append(a)
+    offsets, total = compact_layout([a.nbytes for a in arrays])
+    buf = bytearray(total)
+    struct.pack_into("<4sHHIIQIIQQ", buf, 0, MAGIC, VERSION_MAJOR, VERSION_MINOR_COMPACT, BYTE_ORDER_MARK,
+                     DTYPE_INT8_COMPACT, fingerprint & 0xFFFFFFFFFFFFFFFF, len(arrays), HEADER_SIZE, total,
+                     HEADER_SIZE)
+    for a, off in zip(arrays, offsets):
+        buf[off:off + a.nbytes] = a.tobytes()
+    struct.pack_into("<I", buf, total - 4, zlib.crc32(bytes(buf[:total - 4])) & 0xFFFFFFFF)
+    return bytes(buf)
+
+
 @dataclasses.dataclass
 class Blob:
     version: Tuple[int, int]
@@ -216,9 +256,9 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
         raise BlobError("bad_magic", "byte-order mark", expected=hex(BYTE_ORDER_MARK), found=hex(bom))
     if vmaj != VERSION_MAJOR:
         raise BlobError("unsupported_version", "major version", expected=VERSION_MAJOR, found=vmaj)
-    if dtype not in (DTYPE_FLOAT32, DTYPE_INT8, DTYPE_FLOAT32_KERNEL):
-        raise BlobError("wrong_dtype", "dtype", expected=f"{DTYPE_FLOAT32}, {DTYPE_INT8} or {DTYPE_FLOAT32_KERNEL}",
-                        found=dtype)
+    if dtype not in (DTYPE_FLOAT32, DTYPE_INT8, DTYPE_FLOAT32_KERNEL, DTYPE_INT8_COMPACT):
+        raise BlobError("wrong_dtype", "dtype", expected=f"{DTYPE_FLOAT32}, {DTYPE_INT8}, {DTYPE_FLOAT32_KERNEL} "
+                        f"or {DTYPE_INT8_COMPACT}", found=dtype)
     data = data[:total]
     (stored_crc,) = struct.unpack_from("<I", data, total - 4)
     crc = zlib.crc32(data[:total - 4]) & 0xFFFFFFFF
@@ -226,6 +266,9 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
         raise BlobError("checksum_mismatch", "CRC32", expected=hex(stored_crc), found=hex(crc))
     expected_spec = None
     expected_etypes = None
+    if dtype == DTYPE_INT8_COMPACT:
+        return _read_compact(data, (vmaj, vmin), fp, count, header_size, total, payload, stored_crc, arch,
+                             check_finite)
     if arch is not None:
         arch = A.get_arch(arch) if isinstance(arch, str) else arch
         want = A.fingerprint(arch)
@@ -298,6 +341,52 @@ def read_blob(src, arch: Optional[Union[str, A.Arch]] = None, check_finite: bool
                 etypes if dtype == DTYPE_INT8 else None)
 
 
+def _read_compact(data: bytes, version, fp: int, count: int, header_size: int, total: int, payload: int,
+                  stored_crc: int, arch, check_finite: bool) -> Blob:
+    """The rest of read_blob for a dtype 4 blob (its CRC already checked): fingerprint, header
+    size and payload offset (bad_table), tensor count and total size against the architecture's
+    (size_mismatch), zero padding (bad_table), finite float32 values. The architecture is the
+    fingerprint's when ``arch`` is None (a dtype 4 blob has no table to read without it)."""
+    from . import quant
+    if arch is None:
+        try:
+            arch = A.arch_of_fingerprint(fp)
+        except ValueError:
+            raise BlobError("arch_mismatch", "a compact int8 blob (dtype 4) of no known architecture",
+                            found=f"{fp:#018x}") from None
+    arch = A.get_arch(arch) if isinstance(arch, str) else arch
+    want = A.fingerprint(arch)
+    if fp != want:
+        raise BlobError("arch_mismatch", f"fingerprint for {arch.name}", expected=f"{want:#018x}", found=f"{fp:#018x}")
+    if header_size != HEADER_SIZE:
+        raise BlobError("bad_table", "header size", expected=HEADER_SIZE, found=header_size)
+    if payload != HEADER_SIZE:
+        raise BlobError("bad_table", "payload offset of a compact blob", expected=HEADER_SIZE, found=payload)
+    spec = quant.compact_tensor_spec(arch)
+    if count != len(spec):
+        raise BlobError("size_mismatch", "tensor count", expected=len(spec), found=count)
+    sizes = [ETYPE_SIZE[et] * int(np.prod(d, dtype=np.int64)) for _, d, et in spec]
+    offsets, want_total = compact_layout(sizes)
+    if total != want_total:
+        raise BlobError("size_mismatch", "total size", expected=want_total, found=total)
+    entries: List[TensorEntry] = []
+    tensors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    for i, ((name, dims, et), off, size) in enumerate(zip(spec, offsets, sizes)):
+        pad = data[off + size:align_up(off + size, COMPACT_ALIGN)]
+        if any(pad):
+            raise BlobError("bad_table", "nonzero padding byte", tensor_index=i, tensor_name=name, expected=0,
+                            found=pad.hex())
+        n = int(np.prod(dims, dtype=np.int64))
+        arr = np.frombuffer(data, dtype=ETYPE_NUMPY[et], count=n, offset=off)
+        arr = arr.astype({ETYPE_FLOAT32: np.float32, ETYPE_INT8: np.int8, ETYPE_INT32: np.int32}[et]).reshape(dims)
+        if check_finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise BlobError("non_finite_weight", "non-finite weight", tensor_index=i, tensor_name=name)
+        entries.append(TensorEntry(name, tuple(dims), off, n))
+        tensors[name] = arr
+    return Blob(version, DTYPE_INT8_COMPACT, fp, header_size, total, payload, stored_crc, entries, tensors,
+                [et for _, _, et in spec])
+
+
 # --------------------------------------------------------------------------------------------
 # Importer
 
@@ -310,6 +399,7 @@ def blob_to_state_dict(arch: Union[str, A.Arch], blob: Blob):
     """
     if blob.dtype != DTYPE_FLOAT32:
         what = {DTYPE_INT8: "an int8 blob (read it with quant.QNet.from_blob)",
+                DTYPE_INT8_COMPACT: "a compact int8 blob (read it with quant.QNet.from_blob)",
                 DTYPE_FLOAT32_KERNEL: "a float32 blob in the C++ kernels' order (no PyTorch order to map back)"}
         raise BlobError("wrong_dtype", f"blob_to_state_dict needs a PyTorch-order float32 blob, this is "
                         f"{what.get(blob.dtype, 'dtype ' + str(blob.dtype))}", expected=DTYPE_FLOAT32, found=blob.dtype)

@@ -10,6 +10,8 @@ deterministic (numpy's legacy RandomState), a few seconds for all of them.
 
 Files per architecture, in DIR:
   <arch>.q8.ppgw   the int8 blob (dtype 2)
+  <arch>.q8c.ppgw  its compact twin (dtype 4: QNet.to_compact_blob, equal to quant.to_compact of the
+                   dtype-2 blob)
   <arch>.q8io      b"PQ8G", then u32 version (1), n, input_size, outputs; then
                    float32 [n][input_size]  the windows, in the C++ float network's input layout
                                             (SpecNet: [180][6]; the others as quant.py reads them);
@@ -18,7 +20,8 @@ Files per architecture, in DIR:
                    int32   [n][outputs]     the last op's accumulators (QNet.forward_int);
                    float32 [n][outputs]     the logits acc_scale * acc.
 And for every shipped int8 model, models/int8/<name>.ppgw: <name>.q8io, its windows (random
-plausible ones, golden.random_window of its architecture) with quant.py's results from that blob.
+plausible ones, golden.random_window of its architecture) with quant.py's results from that blob,
+and <name>.q8c.ppgw, the blob's compact twin (quant.to_compact; not shipped).
 The window-normalised (_wn) networks' int8 input comes from quant.window_norm_f32, which the C++
 reproduces only without FP contraction (docs/int8.md): their exactness test starts from the int8
 input; the input quantisation is compared separately.
@@ -104,15 +107,20 @@ def generate(out: Path, names: Sequence[str], quiet: bool = False, shipped: bool
     for path in sorted(SHIPPED_DIR.glob("*.ppgw")) if shipped else []:
         qnet, x = shipped_case(path)
         (out / f"{path.stem}.q8io").write_bytes(io_bytes(qnet, x))
+        (out / f"{path.stem}.q8c.ppgw").write_bytes(Q.to_compact(path.read_bytes()))
         if not quiet:
             print(f"{path.name} ({qnet.arch.name}): {len(x)} windows")
     for name in names:
         qnet, x = case(name)
         blob = qnet.to_blob()
+        compact = qnet.to_compact_blob()
+        if Q.to_compact(blob) != compact:
+            raise AssertionError(f"{name}: quant.to_compact(dtype-2 blob) != QNet.to_compact_blob()")
         (out / f"{name}.q8.ppgw").write_bytes(blob)
+        (out / f"{name}.q8c.ppgw").write_bytes(compact)
         (out / f"{name}.q8io").write_bytes(io_bytes(qnet, x))
         if not quiet:
-            print(f"{name}: int8 blob {len(blob)} bytes, {len(x)} windows")
+            print(f"{name}: int8 blob {len(blob)} bytes, compact {len(compact)} bytes, {len(x)} windows")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

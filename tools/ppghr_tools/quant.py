@@ -35,6 +35,11 @@ API:
     QNet.forward_float(x) -> float64 outputs of the float network it was made from (not from a blob)
     QNet.tensors() -> [(name, array)] (the int8 blob's table); QNet.to_blob() -> bytes
     QNet.from_blob(src, arch=None) -> QNet; int8_tensor_spec(arch) -> [(name, dims, element type)]
+    QNet.to_compact_blob() -> bytes (dtype 4: no table, no documentation-only scales);
+    compact_tensor_spec(arch) -> its tensors; is_documentation_only(name);
+    to_compact(dtype-2 blob) -> the dtype-4 blob of the same network (no model needed)
+
+    PYTHONPATH=tools /usr/bin/python3 -m ppghr_tools.quant --to-compact IN.ppgw --out OUT.ppgw
 """
 
 from __future__ import annotations
@@ -564,6 +569,36 @@ def int8_tensor_spec(arch: Union[str, A.Arch], int8_logits: bool = False) -> Lis
     return out
 
 
+# The tensors the integer kernels never read: per-channel weight scales and activation scales
+# (documentation / dequantisation). A compact blob (dtype 4) leaves them out; the last op's
+# acc_scale and input.offset / input.scale stay (the kernels read them).
+DOCUMENTATION_ONLY_SUFFIXES = (".weight_scale", ".out_scale")
+
+
+def is_documentation_only(name: str) -> bool:
+    return name.endswith(DOCUMENTATION_ONLY_SUFFIXES)
+
+
+def compact_tensor_spec(arch: Union[str, A.Arch]) -> List[Tuple[str, Tuple[int, ...], int]]:
+    """The tensors of a compact int8 blob (dtype 4), in order: int8_tensor_spec(arch) without the
+    documentation-only ones."""
+    return [t for t in int8_tensor_spec(arch) if not is_documentation_only(t[0])]
+
+
+def to_compact(src) -> bytes:
+    """A dtype-2 int8 blob (bytes or a path) -> the dtype-4 blob of the same network, byte for byte
+    what QNet.to_compact_blob() writes. Needs no model: the dtype-2 table's tensors (checked
+    against the architecture of the blob's fingerprint) minus the documentation-only ones."""
+    from . import blob as B
+    b = B.read_blob(src)
+    if b.dtype != B.DTYPE_INT8:
+        raise B.BlobError("wrong_dtype", "to_compact converts an int8 blob (dtype 2)", expected=B.DTYPE_INT8,
+                          found=b.dtype)
+    b = B.read_blob(src, arch=arch_of_fingerprint(b.fingerprint))
+    return B.write_compact_blob([(n, a) for n, a in b.tensors.items() if not is_documentation_only(n)],
+                                b.fingerprint)
+
+
 # --------------------------------------------------------------------------------------------
 # QNet
 
@@ -578,7 +613,11 @@ class QNet:
         self.fops = fops
         self.int8_logits = int8_logits
         spec = int8_tensor_spec(arch, int8_logits)
+        # compact: read from a dtype-4 blob, without the documentation-only scales
+        self.compact = not any(is_documentation_only(n) and n in tensors for n, _, _ in spec)
         for name, dims, et in spec:
+            if self.compact and is_documentation_only(name):
+                continue
             if name not in tensors:
                 raise ValueError(f"missing int8 tensor {name}")
             a = tensors[name]
@@ -587,19 +626,32 @@ class QNet:
 
     # -- blob
     def tensors(self) -> List[Tuple[str, np.ndarray]]:
-        return [(n, self.t[n]) for n, _, _ in int8_tensor_spec(self.arch, self.int8_logits)]
+        return [(n, self.t[n]) for n, _, _ in int8_tensor_spec(self.arch, self.int8_logits)
+                if not (self.compact and is_documentation_only(n))]
 
     def to_blob(self) -> bytes:
         from . import blob as B
         if self.int8_logits:
             raise ValueError("the int8-logit variant is for comparison only: the blob holds the int32-output form")
+        if self.compact:
+            raise ValueError("this QNet was read from a compact blob: it has no documentation-only scales for a "
+                             "dtype-2 blob (write to_compact_blob())")
         return B.write_blob(self.tensors(), A.fingerprint(self.arch), dtype=B.DTYPE_INT8)
+
+    def to_compact_blob(self) -> bytes:
+        """The compact int8 blob (dtype 4, docs/blob-format.md): compact_tensor_spec's tensors."""
+        from . import blob as B
+        if self.int8_logits:
+            raise ValueError("the int8-logit variant is for comparison only: the blob holds the int32-output form")
+        return B.write_compact_blob([(n, self.t[n]) for n, _, _ in compact_tensor_spec(self.arch)],
+                                    A.fingerprint(self.arch))
 
     @classmethod
     def from_blob(cls, src, arch: Optional[Union[str, A.Arch]] = None) -> "QNet":
+        """An int8 blob, dtype 2 or dtype 4 (compact: the QNet then has no documentation-only scales)."""
         from . import blob as B
         b = B.read_blob(src, arch=arch)
-        if b.dtype != B.DTYPE_INT8:
+        if b.dtype not in (B.DTYPE_INT8, B.DTYPE_INT8_COMPACT):
             raise B.BlobError("wrong_dtype", "not an int8 blob", expected=B.DTYPE_INT8, found=b.dtype)
         if arch is None:
             arch = arch_of_fingerprint(b.fingerprint)
@@ -658,6 +710,12 @@ class QNet:
         _float_forward(self.fops, self.arch, x, trace=trace)
         return trace
 
+    def _out_scale(self, p: str):
+        """Op p's output scale (documentation: the integer arithmetic does not use it); None in a
+        QNet read from a compact blob."""
+        a = self.t.get(p + ".out_scale")
+        return None if a is None else a[0]
+
     def _forward_q(self, x, trace=None):
         t = self.t
         cur = self.quantize_input(x)
@@ -695,7 +753,7 @@ class QNet:
                     if trace is not None:
                         trace[p] = (cur.astype(np.int32), t[p + ".acc_scale"], 0)
                     return cur.reshape(cur.shape[0], -1), f.reshape(f.shape[0], -1)
-                z, s = zo, t[p + ".out_scale"][0]
+                z, s = zo, self._out_scale(p)
                 if trace is not None:
                     trace[p] = (cur.astype(np.int8), s, z)
             elif c == A.OP_MAXPOOL1D:
@@ -716,7 +774,7 @@ class QNet:
             elif c == A.OP_ADD:
                 zo = int(t[p + ".out_zero_point"][0])
                 cur = add_int(main[0], main[1], cur, z, t[p + ".multiplier"], t[p + ".shift"], zo)
-                z, s = zo, t[p + ".out_scale"][0]
+                z, s = zo, self._out_scale(p)
                 main = saved = None
                 if trace is not None:
                     trace[p] = (cur.astype(np.int8), s, z)
@@ -912,13 +970,29 @@ def table_markdown(rows: List[dict]) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from . import blob as B
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="a float32 blob (dtype 1)")
-    ap.add_argument("--out", required=True, help="the int8 blob (dtype 2) to write")
+    ap.add_argument("--model", help="a float32 blob (dtype 1)")
+    ap.add_argument("--out", required=True, help="the int8 blob to write (dtype 2; dtype 4 with --compact)")
+    ap.add_argument("--compact", action="store_true",
+                    help="write the compact int8 blob (dtype 4: no table, no documentation-only scales)")
+    ap.add_argument("--to-compact", metavar="INT8_BLOB",
+                    help="only convert this int8 blob (dtype 2) to a compact one (dtype 4) at --out; no model, "
+                         "no data")
     ap.add_argument("--calib", default="bami1", help="training data of the model (its validation recordings are left out)")
     ap.add_argument("--doc", default=None, help="write the accuracy table into this markdown file (docs/int8.md)")
     ap.add_argument("--compare-int8-logits", action="store_true",
                     help="also measure the variant whose last op requantises to int8 (no blob; why the blob does not)")
     a = ap.parse_args(argv)
+    if a.to_compact:
+        if a.model or a.compact or a.doc or a.compare_int8_logits:
+            ap.error("--to-compact takes only --out")
+        src = Path(a.to_compact).read_bytes()
+        data = to_compact(src)
+        Path(a.out).write_bytes(data)
+        print(f"{arch_of_fingerprint(B.read_blob(data).fingerprint).name}: int8 blob {len(src):,} bytes (dtype 2) -> "
+              f"compact {len(data):,} bytes (dtype 4) -> {a.out}")
+        return 0
+    if not a.model:
+        ap.error("--model is required (or --to-compact)")
     fb = B.read_blob(a.model)
     arch = arch_of_fingerprint(fb.fingerprint)
     card = Path(a.model).with_suffix(".json")
@@ -940,12 +1014,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     stats = calibrate(float_ops(arch, fb.tensors), arch, calib_x)
     net = quantize_network(arch, fb.tensors, None, stats=stats)
     variant = quantize_network(arch, fb.tensors, None, stats=stats, int8_logits=True) if a.compare_int8_logits else None
-    data = net.to_blob()
+    data = net.to_compact_blob() if a.compact else net.to_blob()
     Path(a.out).write_bytes(data)
     back = QNet.from_blob(data, arch)
-    assert all(np.array_equal(back.t[n], net.t[n]) for n in net.t)
+    assert all(np.array_equal(back.t[n], net.t[n]) for n in back.t)
     print(f"{arch.name}: {len(calib_x)} calibration windows ({a.calib} minus {', '.join(val)}); "
-          f"int8 blob {len(data)} bytes (float {len(Path(a.model).read_bytes())}) -> {a.out}")
+          f"int8 blob {len(data)} bytes{' (compact, dtype 4)' if a.compact else ''} "
+          f"(float {len(Path(a.model).read_bytes())}) -> {a.out}")
     rows = accuracy_table(net, sets, feats, variant)
     bound = max(_acc_bound(net.t[o.name + ".weight"], net.t[o.name + ".bias"]) for o in net.ops if o.code in _WEIGHTED)
     if arch.is_specnet:

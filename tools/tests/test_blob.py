@@ -160,7 +160,7 @@ def test_reader_error_codes():
     assert code(_corrupt(data, 8, "<I", 0x11223344)).code == "bad_magic"
     assert code(_corrupt(data, 4, "<H", 2)).code == "unsupported_version"
     B.read_blob(_corrupt(data, 6, "<H", 7), arch=arch)          # a newer minor still loads
-    assert code(_corrupt(data, 12, "<I", 4)).code == "wrong_dtype"         # 2 (int8) and 3 are defined now
+    assert code(_corrupt(data, 12, "<I", 5)).code == "wrong_dtype"         # 2 (int8), 3 and 4 (compact int8) are defined now
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0x40
     assert code(bytes(flipped)).code == "checksum_mismatch"

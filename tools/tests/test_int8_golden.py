@@ -25,9 +25,10 @@ def test_files_are_deterministic_and_match_the_blob(tmp_path):
     for d in (a, b):
         IG.generate(d, ["specnet1", "mlp1"], quiet=True, shipped=False)
     for name in ("specnet1", "mlp1"):
-        for suffix in (".q8.ppgw", ".q8io"):
+        for suffix in (".q8.ppgw", ".q8c.ppgw", ".q8io"):
             assert (a / (name + suffix)).read_bytes() == (b / (name + suffix)).read_bytes()
         qnet = Q.QNet.from_blob((a / f"{name}.q8.ppgw").read_bytes())
+        assert (a / f"{name}.q8c.ppgw").read_bytes() == Q.to_compact((a / f"{name}.q8.ppgw").read_bytes())
         x, xq, acc, logits = _read_io((a / f"{name}.q8io").read_bytes())
         arch = qnet.arch
         # the windows are in the C++ layout: SpecNet's [180][6] is quant.py's (6, 180) transposed
@@ -47,3 +48,4 @@ def test_shipped_int8_models_have_windows(tmp_path):
     for p in shipped:
         x, xq, acc, logits = _read_io((tmp_path / f"{p.stem}.q8io").read_bytes())
         assert len(x) == IG.N_TEST and np.isfinite(logits).all()
+        assert (tmp_path / f"{p.stem}.q8c.ppgw").read_bytes() == Q.to_compact(p)   # the compact twin

@@ -1,6 +1,7 @@
 // ppghr/int8/network.hpp - int8 networks (docs/int8.md): Int8Net<Net> runs the int8 twin of the
-// float network Net (any family but the PULSE teacher) from a dtype-2 blob made by
-// tools/ppghr_tools/quant.py, and reproduces quant.py's integer arithmetic exactly.
+// float network Net (any family but the PULSE teacher) from a dtype-2 blob, or its compact
+// dtype-4 twin (no table, no documentation-only scales), made by tools/ppghr_tools/quant.py, and
+// reproduces quant.py's integer arithmetic exactly.
 //
 //   static ppghr::Int8Net<ppghr::SpecNet<2>> net;      // RAM: memory_bytes (activations, result)
 //   net.load(blob, size);                               // validates, points into the blob (flash)
@@ -383,6 +384,49 @@ using plan::PlanHead;
 using plan::Step;
 using plan::kStreamGroup;
 using plan::kStreamMinGroup;
+
+/// A weighted op's int8 weight dims (docs/int8.md): [co][d1][d2], d1 / d2 = 0 where absent.
+struct WeightDims {
+  std::uint32_t co = 0, d1 = 0, d2 = 0;
+};
+constexpr WeightDims weight_dims(const Step& s) noexcept {
+  const auto* w = s.w;
+  switch (static_cast<Op>(s.code)) {
+    case Op::conv1d: return {w[1], w[4], w[0]};
+    case Op::row_conv: return {w[2], w[5], w[1]};
+    case Op::modality_conv: return {w[1], w[2], w[0]};
+    case Op::linear: return {w[1], w[0], 0};
+    default: return {w[0], 0, 0};  // affine
+  }
+}
+
+/// A compact int8 blob (dtype 4, docs/blob-format.md): its tensor count and total size, which
+/// follow from the plan alone. Tensors, in quant.compact_tensor_spec's order: input.offset,
+/// .scale [C] float32, .zero_point int32; per weighted op weight (int8, zero-padded to 4 bytes),
+/// bias, then acc_scale (the last op) or multiplier, shift, out_zero_point; per ADD multiplier [3],
+/// shift [3], out_zero_point. Then the CRC.
+struct CompactSize {
+  std::uint32_t tensors = 0;
+  std::uint64_t bytes = 0;
+};
+constexpr CompactSize compact_size(const PlanHead& head, const Step* steps, std::size_t n) noexcept {
+  CompactSize c{3, blob::kHeaderSize + 4 * (2 * std::uint64_t(head.in_channels) + 1)};
+  for (std::size_t k = 0; k < n; ++k) {
+    const Step& s = steps[k];
+    if (s.weighted) {
+      const WeightDims d = weight_dims(s);
+      const std::uint64_t weights = std::uint64_t(d.co) * (d.d1 ? d.d1 : 1) * (d.d2 ? d.d2 : 1);
+      c.bytes += (weights + blob::kCompactAlign - 1) / blob::kCompactAlign * blob::kCompactAlign;
+      c.bytes += 4 * std::uint64_t(d.co) * (s.last ? 2 : 3) + (s.last ? 0 : 4);
+      c.tensors += s.last ? 3 : 5;
+    } else if (static_cast<Op>(s.code) == Op::add) {
+      c.bytes += 4 * (3 + 3 + 1);
+      c.tensors += 3;
+    }
+  }
+  c.bytes += 4;  // the CRC
+  return c;
+}
 
 /// One op's tensors in the blob and zero points (bound by Core::bind_all).
 struct Bind {
@@ -794,11 +838,24 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
   char prefix[blob::kNameSize] = {};
   std::size_t prefix_len = 0;
   const std::uint64_t body = h.total_size - 4;
+  // A compact blob (dtype 4) has no table: every tensor's place follows from the plan (compact_size),
+  // so its count and total size are checked first, and each tensor starts where the previous ended,
+  // rounded up to 4 bytes with zero padding. The documentation-only scales are not in it.
+  const bool compact = blob::read_u32(data + blob::kOffDtype) == blob::kDtypeInt8Compact;
+  std::uint64_t cursor = blob::kHeaderSize;  // compact: the next tensor's offset
+  if (compact) {
+    const CompactSize cs = compact_size(*head_, steps_, n_);
+    if (h.tensor_count != cs.tensors)
+      return fail(Status::size_mismatch, cs.tensors, h.tensor_count, blob::kOffTensorCount);
+    if (h.total_size != cs.bytes) return fail(Status::size_mismatch, cs.bytes, h.total_size, blob::kOffTotalSize);
+  }
 
-  // One expected tensor: checks its table entry and values, returns its data (nullptr on failure).
+  // One expected tensor: checks its table entry (a compact blob: its padding) and values, returns
+  // its data (nullptr on failure, and for a documentation-only tensor of a compact blob).
   auto entry = [&](T8 kind, std::uint32_t etype, std::uint32_t d0, std::uint32_t d1, std::uint32_t d2,
                    bool new_op) -> const unsigned char* {
     if (!report.ok()) return nullptr;
+    if (compact && (kind == T8::weight_scale || kind == T8::out_scale)) return nullptr;
     static constexpr const char* kSuffix[] = {"offset", "scale", "zero_point", "weight", "bias", "weight_scale",
                                               "multiplier", "shift", "out_scale", "out_zero_point", "acc_scale"};
     const std::uint32_t i = index++;
@@ -809,43 +866,54 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
       return nullptr;
     };
     if (i >= h.tensor_count) return at(Status::size_mismatch, i + 1, h.tensor_count, blob::kOffTensorCount);
-    const std::size_t eoff = blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
-    const unsigned char* e = data + eoff;
-    // name: "<prefix>.<suffix>", the prefix "input" for the input tensors and one per op
-    const char* name = reinterpret_cast<const char*>(e);
-    std::size_t len = 0;
-    while (len < blob::kNameSize && name[len] != '\0') ++len;
-    const std::size_t slen = std::strlen(kSuffix[int(kind)]);
-    if (len == blob::kNameSize || len < slen + 2 || name[len - slen - 1] != '.' ||
-        std::memcmp(name + len - slen, kSuffix[int(kind)], slen) != 0)
-      return at(Status::size_mismatch, 0, 0, eoff);
-    const std::size_t plen = len - slen;  // includes the dot
-    if (new_op) {
-      std::memcpy(prefix, name, plen);
-      prefix_len = plen;
-      const bool input = kind == T8::input_offset;
-      if (input != (plen == 6 && std::memcmp(name, "input.", 6) == 0)) return at(Status::size_mismatch, 0, 0, eoff);
-    } else if (plen != prefix_len || std::memcmp(prefix, name, plen) != 0) {
-      return at(Status::size_mismatch, 0, 0, eoff);
-    }
-    const std::uint32_t dims[3] = {d0, d1, d2};
-    const std::uint32_t ndim = d2 ? 3 : (d1 ? 2 : 1);
-    const std::uint32_t nd = blob::read_u32(e + blob::kEntNdim);
-    if (nd != ndim) return at(Status::size_mismatch, ndim, nd, eoff + blob::kEntNdim);
-    std::uint64_t count = 1;
-    for (std::uint32_t d = 0; d < ndim; ++d) {
-      const std::uint32_t v = blob::read_u32(e + blob::kEntDims + 4 * d);
-      if (v != dims[d]) return at(Status::size_mismatch, dims[d], v, eoff + blob::kEntDims + 4 * d);
-      count *= dims[d];
-    }
-    const std::uint32_t et = blob::read_u32(e + blob::kEntElementType);
-    if (et != etype) return at(Status::size_mismatch, etype, et, eoff + blob::kEntElementType);
-    const std::uint64_t cnt = blob::read_u64(e + blob::kEntCount);
-    if (cnt != count) return at(Status::size_mismatch, count, cnt, eoff + blob::kEntCount);
-    const std::uint64_t off = blob::read_u64(e + blob::kEntOffset);
     const std::uint64_t esize = etype == blob::kElemInt8 ? 1 : 4;
-    if (off % blob::kDataAlign != 0 || off < h.payload_offset || off > body || count * esize > body - off)
-      return at(Status::bad_table, h.payload_offset, off, eoff + blob::kEntOffset);
+    std::uint64_t count = 0, off = 0;
+    if (compact) {
+      count = std::uint64_t(d0) * (d1 ? d1 : 1) * (d2 ? d2 : 1);
+      off = cursor;
+      const std::uint64_t end = off + count * esize;
+      cursor = (end + blob::kCompactAlign - 1) / blob::kCompactAlign * blob::kCompactAlign;
+      if (cursor > body) return at(Status::bad_table, body, cursor, blob::kOffTotalSize);  // (sizes checked above)
+      for (std::uint64_t k = end; k < cursor; ++k)
+        if (data[k] != 0) return at(Status::bad_table, 0, data[k], k);
+    } else {
+      const std::size_t eoff = blob::kHeaderSize + std::size_t(i) * blob::kEntrySize;
+      const unsigned char* e = data + eoff;
+      // name: "<prefix>.<suffix>", the prefix "input" for the input tensors and one per op
+      const char* name = reinterpret_cast<const char*>(e);
+      std::size_t len = 0;
+      while (len < blob::kNameSize && name[len] != '\0') ++len;
+      const std::size_t slen = std::strlen(kSuffix[int(kind)]);
+      if (len == blob::kNameSize || len < slen + 2 || name[len - slen - 1] != '.' ||
+          std::memcmp(name + len - slen, kSuffix[int(kind)], slen) != 0)
+        return at(Status::size_mismatch, 0, 0, eoff);
+      const std::size_t plen = len - slen;  // includes the dot
+      if (new_op) {
+        std::memcpy(prefix, name, plen);
+        prefix_len = plen;
+        const bool input = kind == T8::input_offset;
+        if (input != (plen == 6 && std::memcmp(name, "input.", 6) == 0)) return at(Status::size_mismatch, 0, 0, eoff);
+      } else if (plen != prefix_len || std::memcmp(prefix, name, plen) != 0) {
+        return at(Status::size_mismatch, 0, 0, eoff);
+      }
+      const std::uint32_t dims[3] = {d0, d1, d2};
+      const std::uint32_t ndim = d2 ? 3 : (d1 ? 2 : 1);
+      const std::uint32_t nd = blob::read_u32(e + blob::kEntNdim);
+      if (nd != ndim) return at(Status::size_mismatch, ndim, nd, eoff + blob::kEntNdim);
+      count = 1;
+      for (std::uint32_t d = 0; d < ndim; ++d) {
+        const std::uint32_t v = blob::read_u32(e + blob::kEntDims + 4 * d);
+        if (v != dims[d]) return at(Status::size_mismatch, dims[d], v, eoff + blob::kEntDims + 4 * d);
+        count *= dims[d];
+      }
+      const std::uint32_t et = blob::read_u32(e + blob::kEntElementType);
+      if (et != etype) return at(Status::size_mismatch, etype, et, eoff + blob::kEntElementType);
+      const std::uint64_t cnt = blob::read_u64(e + blob::kEntCount);
+      if (cnt != count) return at(Status::size_mismatch, count, cnt, eoff + blob::kEntCount);
+      off = blob::read_u64(e + blob::kEntOffset);
+      if (off % blob::kDataAlign != 0 || off < h.payload_offset || off > body || count * esize > body - off)
+        return at(Status::bad_table, h.payload_offset, off, eoff + blob::kEntOffset);
+    }
     const unsigned char* p = data + off;
     // values
     for (std::uint64_t k = 0; k < count; ++k) {
@@ -878,16 +946,10 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
   for (std::size_t k = 0; k < n_ && report.ok(); ++k) {
     const Step& s = steps_[k];
     Bind& b = bind[k];
-    const auto* w = s.w;
     if (s.weighted) {
-      std::uint32_t co = 0, d1 = 0, d2 = 0;
-      switch (static_cast<Op>(s.code)) {
-        case Op::conv1d: co = w[1], d1 = w[4], d2 = w[0]; break;
-        case Op::row_conv: co = w[2], d1 = w[5], d2 = w[1]; break;
-        case Op::modality_conv: co = w[1], d1 = w[2], d2 = w[0]; break;
-        case Op::linear: co = w[1], d1 = w[0]; break;
-        default: co = w[0]; break;  // affine
-      }
+      const WeightDims wd = weight_dims(s);
+      const std::uint32_t co = wd.co, d1 = wd.d1, d2 = wd.d2;
+      const std::uint32_t weight_index = index;
       b.w = i8(entry(T8::weight, blob::kElemInt8, co, d1, d2, true));
       b.bias = i32(entry(T8::bias, blob::kElemInt32, co, 0, 0, false));
       entry(T8::weight_scale, blob::kElemFloat32, co, 0, 0, false);
@@ -911,7 +973,7 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
         }
         if (bound > INT32_MAX) {
           report = fail(Status::invalid_weight, o, o, 0);
-          report.tensor_index = static_cast<std::int32_t>(index) - s.tensors;
+          report.tensor_index = static_cast<std::int32_t>(weight_index);
           blob::detail::set_name(report, "weight", blob::kNameSize);
           break;
         }
@@ -923,7 +985,7 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
       const unsigned char* z = entry(T8::out_zero_point, blob::kElemInt32, 1, 0, 0, false);
       if (z != nullptr) b.z_out = *i32(z);
       // an ADD's tensors are "<residual>.add.<suffix>" (quant.py)
-      if (report.ok() && (prefix_len < 5 || std::memcmp(prefix + prefix_len - 5, ".add.", 5) != 0))
+      if (report.ok() && !compact && (prefix_len < 5 || std::memcmp(prefix + prefix_len - 5, ".add.", 5) != 0))
         report = fail(Status::size_mismatch, 0, 0, blob::kHeaderSize + std::size_t(index - 4) * blob::kEntrySize);
     }
   }
@@ -1001,7 +1063,14 @@ class Int8Net {
   Int8Net(const Int8Net&) = delete;
   Int8Net& operator=(const Int8Net&) = delete;
 
-  /// Validates a dtype-2 blob (64-byte aligned) and points at its tensors; all-or-nothing.
+  /// The compact int8 blob (dtype 4) of this network: its exact size in bytes, CRC included.
+  static constexpr std::size_t compact_blob_bytes =
+      std::size_t(q8::compact_size(kPlan, kPlan.steps.data(), kSteps).bytes);
+  /// ... and its tensor count (tensor_count less the documentation-only scales).
+  static constexpr int compact_tensor_count = int(q8::compact_size(kPlan, kPlan.steps.data(), kSteps).tensors);
+
+  /// Validates an int8 blob, dtype 2 or 4 (compact), 64-byte aligned, and points at its tensors;
+  /// all-or-nothing.
   [[nodiscard]] LoadReport load(const void* data, std::size_t size) noexcept;
   [[nodiscard]] bool loaded() const noexcept { return loaded_; }
 
@@ -1103,7 +1172,10 @@ LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
   const auto misalign = reinterpret_cast<std::uintptr_t>(data) % kAlign;
   if (data != nullptr && misalign != 0) return blob::detail::fail(Status::misaligned, 0, misalign, 0);
   blob::Header h;
-  LoadReport r = blob::check_header(bytes, size, fingerprint, h, blob::kDtypeInt8);
+  // dtype 2 or 4 (the header says which); any other dtype is refused as not 2 (wrong_dtype)
+  const bool compact = bytes != nullptr && size >= blob::kHeaderSize &&
+                       blob::read_u32(bytes + blob::kOffDtype) == blob::kDtypeInt8Compact;
+  LoadReport r = blob::check_header(bytes, size, fingerprint, h, compact ? blob::kDtypeInt8Compact : blob::kDtypeInt8);
   if (!r.ok()) return r;
   std::array<Bind, kSteps> bind{};
   Input in{};

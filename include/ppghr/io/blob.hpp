@@ -42,6 +42,12 @@ inline constexpr std::uint32_t kByteOrderMark = 0x01020304u;
 inline constexpr std::uint32_t kDtypeFloat32 = 1;
 /// float32 in the kernels' own order (each tensor as the layer stores it), for in-place weights.
 inline constexpr std::uint32_t kDtypeFloat32Packed = 3;
+/// An int8 network, compact (format 1.2, docs/blob-format.md): no tensor table, the tensors at
+/// 4-byte-aligned offsets that follow from the architecture. (dtype 2, the int8 network with a
+/// table, is ppghr/int8/network.hpp's kDtypeInt8.)
+inline constexpr std::uint32_t kDtypeInt8Compact = 4;
+inline constexpr std::uint16_t kVersionMinorCompact = 2;
+inline constexpr std::size_t kCompactAlign = 4;
 inline constexpr std::size_t kHeaderSize = 64;
 inline constexpr std::size_t kEntrySize = 96;
 inline constexpr std::size_t kNameSize = 48;
@@ -92,7 +98,8 @@ inline void set_name(LoadReport& r, const char* name, std::size_t max_len) noexc
 
 /// Steps 1-7 of docs/blob-format.md: size, magic, byte order, version, dtype, CRC, fingerprint.
 /// expected_dtype: kDtypeFloat32 for a network that owns its weights, kDtypeFloat32Packed for
-/// one that reads them in place.
+/// one that reads them in place; an int8 network's 2 or kDtypeInt8Compact (no table: the payload
+/// offset must be 64).
 [[nodiscard]] inline LoadReport check_header(const unsigned char* data, std::size_t size,
                                              std::uint64_t expected_fingerprint, Header& h,
                                              std::uint32_t expected_dtype = kDtypeFloat32) noexcept {
@@ -124,8 +131,11 @@ inline void set_name(LoadReport& r, const char* name, std::size_t max_len) noexc
   const std::uint32_t header_size = read_u32(data + kOffHeaderSize);
   if (header_size != kHeaderSize) return fail(Status::bad_table, kHeaderSize, header_size, kOffHeaderSize);
   h.payload_offset = read_u64(data + kOffPayload);
-  const std::uint64_t table_end = kHeaderSize + std::uint64_t(h.tensor_count) * kEntrySize;
-  if (h.payload_offset % kDataAlign != 0 || h.payload_offset < table_end || h.payload_offset > body)
+  // a compact blob (dtype 4) has no table: its payload starts right after the header
+  const bool tabled = expected_dtype != kDtypeInt8Compact;
+  const std::uint64_t table_end = kHeaderSize + (tabled ? std::uint64_t(h.tensor_count) * kEntrySize : 0);
+  if (h.payload_offset % kDataAlign != 0 || h.payload_offset < table_end || h.payload_offset > body ||
+      (!tabled && h.payload_offset != kHeaderSize))
     return fail(Status::bad_table, table_end, h.payload_offset, kOffPayload);
   return LoadReport{};
 }
