@@ -30,7 +30,7 @@
 # against dot_ref on random inputs (exit code 5 on any difference) and its instructions per MAC
 # (examples/mcu/int8_dot_main.cpp); its checksum over dot()'s outputs must equal the host's (dot_ref).
 # When include/ppghr/int8/network.hpp exists, pulse_student_int8 and specnet2_int8 too (after their
-# _flash images): ppghr::Int8Net<Net> reading a dtype-2 blob in place (int8_golden.py: golden.py's
+# _flash images): ppghr::Int8Net<Net> reading a compact (dtype-4) int8 blob in place (int8_golden.py: golden.py's
 # weights quantised by quant.py), on the .q8io windows (specnet2: the spectral1 windows, and the
 # .q8io feature windows through the network alone). Their int32 accumulators and logit bits must
 # equal the host's exactly, and both runs must reproduce quant.py's int8 inputs, accumulators and

@@ -111,7 +111,7 @@ def input_bytes(sym: dict) -> int:
 
 
 def is_int8(net: str) -> bool:
-    """<net>_int8: ppghr::Int8Net<Net> (include/ppghr/int8/network.hpp) on a dtype-2 blob in flash."""
+    """<net>_int8: ppghr::Int8Net<Net> (include/ppghr/int8/network.hpp) on a compact (dtype-4) int8 blob in flash."""
     return net.endswith("_int8")
 
 
@@ -324,9 +324,9 @@ def render_int8(q8: list, m: dict, fits: dict) -> list:
     shipped = Path(__file__).resolve().parents[2] / "models" / "int8" / "specnet2_bami1_int8.ppgw"
     if "specnet2_int8" in q8:
         add("Weights: `pulse_student_int8` runs golden.py's random weights of the float `pulse_student` images, "
-            "quantised by quant.py (`int8_golden.py`). " + (
-                "`specnet2_int8` runs the shipped `models/int8/specnet2_bami1_int8.ppgw` (the int8 twin of the "
-                "default model, models/int8/README.md), while the float `specnet2` images run golden.py's random "
+            "quantised by quant.py (`int8_golden.py`), in the compact blob (dtype 4). " + (
+                "`specnet2_int8` runs the compact (dtype-4) twin of the shipped `models/int8/specnet2_bami1_int8.ppgw` "
+                "(the int8 twin of the default model, models/int8/README.md), while the float `specnet2` images run golden.py's random "
                 "weights: same architecture, same sizes and counts, different heart rates; its .q8io windows "
                 "are `int8_golden.py`'s for that blob." if shipped.exists() else
                 "`specnet2_int8` runs golden.py's random weights of the float `specnet2` images, quantised the same way."))
@@ -460,7 +460,7 @@ def render(args, m: dict, fits: dict, default_run, int8: dict) -> str:
         "points the layers at it, and the network object holds only the scratch, the result and one "
         "pointer per tensor; its outputs are checked identical, to the bit, to `<net>`'s. A `<net>_int8` "
         "image is the int8 twin, `ppghr::Int8Net<Net>` (include/ppghr/int8/network.hpp, docs/int8.md): "
-        "its blob is a dtype-2 blob (int8 weights, int32 biases, per-channel requantisation; "
+        "its blob is a compact int8 blob (dtype 4: int8 weights, int32 biases, per-channel requantisation, no tensor table; "
         "`tools/ppghr_tools/int8_golden.py`: golden.py's float weights quantised by quant.py) read in place "
         "like a `_flash` image's; the object holds the int8 activation buffers, the int32 accumulator "
         "scratch, the result and the tensor pointers; its windows are the .q8io windows, and its results "

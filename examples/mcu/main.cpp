@@ -9,8 +9,8 @@
 // "pulse_student" (the published PULSE student, regression head).
 // The generated headers (CMakeLists.txt): ppghr_mcu_model.h (tools/ppghr_tools/blob_to_c.py)
 // and ppghr_mcu_inputs.h (gen_inputs.py).
-// PPGHR_MCU_INT8 (the <net>_int8 images): ppghr::Int8Net<Net>, the int8 twin, reading the dtype-2
-// blob in place; it also prints each window's int32 accumulators and logits (acc, logit: the host
+// PPGHR_MCU_INT8 (the <net>_int8 images): ppghr::Int8Net<Net>, the int8 twin, reading the compact
+// (dtype-4) int8 blob in place; it also prints each window's int32 accumulators and logits (acc, logit: the host
 // must print the same, exactly) and checks itself against quant.py's results on the .q8io windows
 // (quant, quant_total: int8_check.hpp); its sizes line has weight_bytes=0 (no weights in RAM) and
 // scratch_bytes = Int8Net::activation_bytes.
@@ -53,7 +53,7 @@ namespace {
 static_assert(ppghr::registry::index_of(PPGHR_MCU_NET) < ppghr::registry::count,
               "PPGHR_MCU_NET is not a network of the registry (models/registry.hpp)");
 #if defined(PPGHR_MCU_INT8)
-// The _int8 image: the int8 twin, its weights read in place from the embedded dtype-2 blob.
+// The _int8 image: the int8 twin, its weights read in place from the embedded compact (dtype-4) blob.
 using FloatNet = ppghr::registry::network_t<ppghr::registry::index_of(PPGHR_MCU_NET)>;
 using Net = ppghr::Int8Net<FloatNet>;
 #if defined(PPGHR_Q8_M4_MAX_WINDOW)

@@ -10,7 +10,7 @@
 //                          weights from the embedded blob ppghr_mcu_model.h (random, golden.py's
 //                          seed); the load is timed (load instructions=...) like main.cpp's
 //   PPGHR_MCU_INT8         (with PPGHR_MCU_SPECNET) SpectralNet<C, Int8Net<SpecNet<N>>>: the int8 twin
-//                          reading the embedded dtype-2 blob in place; prints acc / logit records
+//                          reading the embedded compact (dtype-4) blob in place; prints acc / logit records
 //                          and checks itself against quant.py's .q8io results (int8_check.hpp)
 // The windows (ppghr_mcu_inputs.h, gen_inputs.py --spectral C) are consecutive windows of one
 // synthetic recording, so the filter runs over them in order as it would on a stream.
