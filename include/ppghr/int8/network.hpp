@@ -41,6 +41,7 @@
 #include "ppghr/core/status.hpp"
 #include "ppghr/int8/arith.hpp"
 #include "ppghr/int8/dot.hpp"
+#include "ppghr/int8/conv_x86.hpp"
 #include "ppghr/io/blob.hpp"
 #include "ppghr/layers/window_norm.hpp"
 #include "ppghr/models/prediction.hpp"
@@ -372,6 +373,11 @@ class Core {
     const std::int32_t* PPGHR_RESTRICT shift = b.shift;
     const std::int32_t z_out = b.z_out;
     const std::int32_t lo = relu ? (z_out > kQMin ? z_out : kQMin) : kQMin;
+#if PPGHR_Q8_VEC
+    // x86: 16 (8) channels at once, exactly requantize32 / saturate8 (conv_x86.hpp)
+    for (int p = 0; p < npos; ++p) vec::requant_row(acc + p * rows, mult, shift, rows, z_out, lo, y + p * rows);
+    return;
+#endif
     const int n = npos * rows;
     for (int i = 0, o = 0; i < n; ++i) {
       y[i] = saturate8(requantize32(acc[i], mult[o], shift[o]), z_out, lo);
@@ -382,6 +388,19 @@ class Core {
   // One 1-D convolution: x [lin][ci] -> y [lout][co] (or the accumulators), quant.conv1d_int.
   void conv(const std::int8_t* x, std::int8_t* y, int ci, int co, int lin, int lout, int k, int st, int dil, int pl,
             const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
+#if PPGHR_Q8_CONV_VNNI
+    // x86 VNNI: vectorised over output channels, padding materialised (conv_x86.hpp); exact.
+    // Fewer than 8 output channels (a 1x1 head): q8::dot's dot products waste less.
+    if (scratch_ != nullptr && co >= 8) {
+      ConvGeom g;
+      g.ci = ci, g.co = co, g.lin = lin, g.lout = lout, g.k = k, g.st = st, g.dil = dil, g.pl = pl;
+      const std::int32_t lo = relu ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
+      const std::ptrdiff_t R = head_->out_r, L = head_->out_l;
+      conv_vnni(x, g, z, b.w, b.bias, b.mult, b.shift, b.z_out, lo, y, last ? out_acc_ + std::ptrdiff_t(row) * L : nullptr,
+                R * L, scratch_);
+      return;
+    }
+#endif
     std::int32_t* acc = acc_;
     const std::ptrdiff_t w_step = std::ptrdiff_t(k) * ci;
     int t = 0;
@@ -422,6 +441,15 @@ class Core {
   std::int8_t* arena_;
   std::int32_t* acc_;
   std::int32_t* out_acc_;
+#if PPGHR_Q8_CONV_VNNI
+ public:
+  /// The x86 VNNI convolution's scratch (Int8Net's, conv_scratch_bytes of its largest conv);
+  /// nullptr: the q8::dot path.
+  void set_scratch(std::uint8_t* p) noexcept { scratch_ = p; }
+
+ private:
+  std::uint8_t* scratch_ = nullptr;
+#endif
 };
 
 inline void Core::run() noexcept {
@@ -556,6 +584,10 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
 // stay out of the stack frame of the convolutions' path.
 inline PPGHR_NOINLINE void Core::add(const Step& s, const Bind& b, const std::int8_t* x, std::int8_t* y) noexcept {
   const auto* w = s.w;
+#if PPGHR_Q8_VEC
+  // x86: 16 (8) values at once, exactly (conv_x86.hpp); false: positive input shifts, below
+  if (vec::add_rows(slot(s.src2), x, std::size_t(w[0]) * w[1], b.z_main, b.z_in, b.mult, b.shift, b.z_out, y)) return;
+#endif
   // v_i = requantize((x_i - z_i) 2^20, M_i, shift_i) takes 256 values per input: two tables
   // (on the stack) instead of two requantisations per element. (x - z) 2^20 fits an int32
   // (|x - z| <= 255); so does v1 + v2 unless a blob's input shifts are positive (never from
@@ -738,6 +770,31 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
 
 }  // namespace q8
 
+namespace q8 {
+/// The scratch of the x86 VNNI convolutions of a plan: the largest conv_scratch_bytes of its
+/// CONV1D and ROW_CONV steps (64 when it has none).
+template <class P>
+constexpr std::size_t plan_conv_scratch(const P& p) noexcept {
+  std::size_t m = 64;
+  for (const Step& s : p.steps) {
+    ConvGeom g;
+    const auto* w = s.w;
+    if (static_cast<Op>(s.code) == Op::conv1d) {
+      g.ci = int(w[0]), g.co = int(w[1]), g.lin = int(w[2]), g.lout = int(w[3]), g.k = int(w[4]), g.st = int(w[5]),
+      g.dil = int(w[6]), g.pl = int(w[7]);
+    } else if (static_cast<Op>(s.code) == Op::row_conv) {
+      g.ci = int(w[1]), g.co = int(w[2]), g.lin = int(w[3]), g.lout = int(w[4]), g.k = int(w[5]), g.st = int(w[6]),
+      g.dil = int(w[7]), g.pl = int(w[8]);
+    } else {
+      continue;
+    }
+    const std::size_t b = conv_scratch_bytes(g);
+    if (b > m) m = b;
+  }
+  return m;
+}
+}  // namespace q8
+
 /// Whether Int8Net<Net> exists: every family but the PULSE teacher (attention, LayerNorm).
 template <class Net>
 inline constexpr bool has_int8_form_v =
@@ -784,7 +841,14 @@ class Int8Net {
   /// The whole object in bytes: sizeof(Int8Net).
   static const std::size_t memory_bytes;
 
+#if PPGHR_Q8_CONV_VNNI
+  /// x86 VNNI builds only: the convolutions' scratch (padded u8 input, repacked weights, bias'),
+  /// bytes: conv_scratch_bytes of the largest CONV1D / ROW_CONV (absent elsewhere, the M4 included).
+  static constexpr std::size_t conv_scratch_bytes = q8::plan_conv_scratch(kPlan);
+  Int8Net() noexcept { core_.set_scratch(conv_scratch_.data()); }
+#else
   Int8Net() noexcept {}
+#endif
   Int8Net(const Int8Net&) = delete;
   Int8Net& operator=(const Int8Net&) = delete;
 
@@ -810,6 +874,25 @@ class Int8Net {
     const float* off = in_.offset;
     const float* sc = in_.scale;
     const int L = kPlan.in_length, C = kPlan.in_channels;
+#if PPGHR_Q8_VEC
+    // x86: 16 (8) values at once, exactly q8::quantize (conv_x86.hpp)
+    if constexpr (kPlan.window_norm) {
+      std::array<float, kPlan.wn_rows> mean{}, div{};
+      WN::statistics(window, mean.data(), div.data());
+      for (int r = 0; r < C; ++r)
+        q8::vec::quantize_normalised(window + std::size_t(r) * L, std::size_t(L), mean[r], div[r], off[r], sc[r], in_.z,
+                                     xq + std::size_t(r) * L);
+      return;
+    } else if constexpr (kPlan.rows_input) {
+      for (int r = 0; r < C; ++r)
+        q8::vec::quantize_periodic(window + std::size_t(r) * L, std::size_t(L), off + r, sc + r, 1, in_.z,
+                                   xq + std::size_t(r) * L);
+      return;
+    } else if constexpr (kPlan.in_channels <= 8) {
+      q8::vec::quantize_periodic(window, std::size_t(L) * std::size_t(C), off, sc, C, in_.z, xq);
+      return;
+    }
+#endif
     if constexpr (kPlan.window_norm) {
       std::array<float, kPlan.wn_rows> mean{}, div{};
       WN::statistics(window, mean.data(), div.data());
@@ -860,6 +943,9 @@ class Int8Net {
   result_type result_{};
   bool loaded_ = false;
   q8::Core core_{kPlan, kPlan.steps.data(), kSteps, bind_.data(), arena_.data(), acc_.data(), out_acc_.data()};
+#if PPGHR_Q8_CONV_VNNI
+  alignas(64) std::array<std::uint8_t, conv_scratch_bytes> conv_scratch_{};
+#endif
 };
 
 template <class Net>
