@@ -320,6 +320,101 @@ inline bool add_rows(const std::int8_t* m, const std::int8_t* x, std::size_t n, 
   return true;
 }
 
+/// AFFINE (a depthwise 1x1 convolution): y[t][c] = saturate8(requantize32(bias[c] + w[c] (x[t][c]
+/// - z_in), mult[c], shift[c]), z_out, lo), exactly Core::exec's; y may be x (in place).
+inline void affine(const std::int8_t* x, std::int8_t* y, int ch, int len, const std::int8_t* w,
+                   const std::int32_t* bias, const std::int32_t* mult, const std::int32_t* shift, std::int32_t z_in,
+                   std::int32_t z_out, std::int32_t lo) noexcept {
+  using I = D;
+  using V = I::V;
+  const V zi = I::set1(z_in);
+  for (int c = 0; c < ch; c += I::L) {
+    const int n = ch - c < I::L ? ch - c : I::L;
+    alignas(64) std::int8_t wb[16] = {};
+    std::memcpy(wb, w + c, std::size_t(n));
+    const V wv = I::cvt8(wb), bv = I::load_n(bias + c, n);
+    Rq<I> rq;
+    rq.init(I::load_n(mult + c, n), I::load_n(shift + c, n), z_out, lo);
+    for (int t = 0; t < len; ++t) {
+      const std::int8_t* xt = x + std::size_t(t) * ch + c;
+      V xv;
+      if (n == I::L) {
+        xv = I::cvt8(xt);
+      } else {
+        alignas(64) std::int8_t xb[16] = {};
+        std::memcpy(xb, xt, std::size_t(n));
+        xv = I::cvt8(xb);
+      }
+      I::store8(y + std::size_t(t) * ch + c, rq(I::add(bv, I::mullo(wv, I::sub(xv, zi)))), n);
+    }
+  }
+}
+
+/// MAXPOOL1D over x [lin][ch] -> y [lout][ch] (Core::exec's: `fill` for padded positions).
+inline void max_pool(const std::int8_t* x, std::int8_t* y, int ch, int lin, int lout, int kk, int st, int pl,
+                     std::int8_t fill) noexcept {
+  for (int t = 0; t < lout; ++t) {
+    std::int8_t* yt = y + std::size_t(t) * ch;
+    int c = 0;
+    for (; c + 32 <= ch; c += 32) {
+      __m256i m = _mm256_set1_epi8(char(-128));
+      for (int j = 0; j < kk; ++j) {
+        const int u = t * st + j - pl;
+        m = _mm256_max_epi8(m, (u < 0 || u >= lin) ? _mm256_set1_epi8(char(fill))
+                                                    : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                                                          x + std::size_t(u) * ch + c)));
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yt + c), m);
+    }
+    for (; c < ch; ++c) {
+      std::int8_t m = -128;
+      for (int j = 0; j < kk; ++j) {
+        const int u = t * st + j - pl;
+        const std::int8_t v = (u < 0 || u >= lin) ? fill : x[std::size_t(u) * ch + c];
+        m = v > m ? v : m;
+      }
+      yt[c] = m;
+    }
+  }
+}
+
+/// div_round_away(sum, n) of 8 int32 sums, exactly: (sum +- n/2) / n in double (|a| < 2^31 and
+/// n < 2^20: a non-integer quotient is at least 1/n from an integer, far above double's rounding,
+/// so truncating the rounded quotient truncates the exact one).
+inline __m256i div_round_away8(__m256i sum, std::int32_t n) noexcept {
+  const __m256i half = _mm256_set1_epi32(n / 2);
+  const __m256i pos = _mm256_cmpgt_epi32(sum, _mm256_setzero_si256());
+  const __m256i a = _mm256_blendv_epi8(_mm256_sub_epi32(sum, half), _mm256_add_epi32(sum, half), pos);
+  const __m256d dn = _mm256_set1_pd(double(n));
+  const __m128i lo = _mm256_cvttpd_epi32(_mm256_div_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(a)), dn));
+  const __m128i hi = _mm256_cvttpd_epi32(_mm256_div_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(a, 1)), dn));
+  return _mm256_set_m128i(hi, lo);
+}
+
+/// AVGPOOL1D / ROW_AVGPOOL (one row) / GLOBAL_AVG_POOL (lout 1, kk = lin): y[t][c] =
+/// div_round_away(sum over j < kk of x[t st + j][c], kk), exactly Core::exec's. False (nothing
+/// written): a window of 2^20 values or more (the caller's scalar path).
+inline bool avg_pool(const std::int8_t* x, std::int8_t* y, int ch, int lout, int kk, int st) noexcept {
+  if (kk <= 0 || kk >= (1 << 20)) return false;
+  for (int t = 0; t < lout; ++t) {
+    const std::int8_t* xt = x + std::size_t(t) * std::size_t(st) * std::size_t(ch);
+    std::int8_t* yt = y + std::size_t(t) * ch;
+    int c = 0;
+    for (; c + 8 <= ch; c += 8) {
+      __m256i sum = _mm256_setzero_si256();
+      for (int j = 0; j < kk; ++j)
+        sum = _mm256_add_epi32(sum, Y::cvt8(xt + std::size_t(j) * ch + c));
+      Y::store8(yt + c, div_round_away8(sum, kk), 8);  // in [-128, 127]: the clamp is a no-op
+    }
+    for (; c < ch; ++c) {
+      std::int32_t sum = 0;
+      for (int j = 0; j < kk; ++j) sum += xt[std::size_t(j) * ch + c];
+      yt[c] = clamp8(div_round_away(sum, kk), kQMin);
+    }
+  }
+  return true;
+}
+
 /// quant.quantize of n floats (x - off) / sc with per-lane off / sc vectors (I::L lanes each),
 /// + z, clamped: exactly q8::quantize (one subtraction, one division, clamp to +-1024, round half
 /// away from zero: the fraction v - trunc(v) is exact).

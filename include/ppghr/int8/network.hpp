@@ -390,8 +390,7 @@ class Core {
             const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
 #if PPGHR_Q8_CONV_VNNI
     // x86 VNNI: vectorised over output channels, padding materialised (conv_x86.hpp); exact.
-    // Fewer than 8 output channels (a 1x1 head): q8::dot's dot products waste less.
-    if (scratch_ != nullptr && co >= 8) {
+    if (scratch_ != nullptr) {
       ConvGeom g;
       g.ci = ci, g.co = co, g.lin = lin, g.lout = lout, g.k = k, g.st = st, g.dil = dil, g.pl = pl;
       const std::int32_t lo = relu ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
@@ -518,6 +517,13 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       }
       case Op::affine: {
         const int ch = int(w[0]), len = int(w[1]);
+#if PPGHR_Q8_VEC
+        if (!s.last) {  // x86: vectorised, exact (conv_x86.hpp)
+          const std::int32_t lo = w[2] != 0 ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
+          vec::affine(x, y, ch, len, b.w, b.bias, b.mult, b.shift, z, b.z_out, lo);
+          break;
+        }
+#endif
         std::int32_t* acc = acc_;
         for (int t = 0; t < len; ++t) {
           const std::int8_t* xt = x + std::size_t(t) * ch;
@@ -529,6 +535,10 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       case Op::maxpool1d: {
         const int ch = int(w[0]), lin = int(w[1]), lout = int(w[2]), kk = int(w[3]), st = int(w[4]), pl = int(w[5]);
         const std::int32_t fill = w[7] == 0 ? z : kQMin;
+#if PPGHR_Q8_VEC
+        vec::max_pool(x, y, ch, lin, lout, kk, st, pl, static_cast<std::int8_t>(fill));  // x86, exact
+        break;
+#endif
         for (int t = 0; t < lout; ++t)
           for (int c = 0; c < ch; ++c) {
             std::int32_t m = INT32_MIN;
@@ -549,6 +559,9 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
         for (int r = 0; r < nr; ++r) {
           const std::int8_t* xr = x + std::size_t(r) * lin * ch;
           std::int8_t* yr = y + std::size_t(r) * lout * ch;
+#if PPGHR_Q8_VEC
+          if (vec::avg_pool(xr, yr, ch, lout, kk, st)) continue;  // x86, exact (conv_x86.hpp)
+#endif
           for (int t = 0; t < lout; ++t)
             for (int c = 0; c < ch; ++c) {
               std::int32_t sum = 0;
@@ -560,6 +573,9 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       }
       case Op::global_avg_pool: {
         const int ch = int(w[0]), len = int(w[1]);
+#if PPGHR_Q8_VEC
+        if (vec::avg_pool(x, y, ch, 1, len, 0)) break;  // x86, exact (conv_x86.hpp)
+#endif
         for (int c = 0; c < ch; ++c) {
           std::int32_t sum = 0;
           for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
