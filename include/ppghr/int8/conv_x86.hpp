@@ -516,8 +516,9 @@ struct Isa : vec::Z {
     std::memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
   }
-  static constexpr int kNB = 2, kP = 6;   // co > 16: 2 vectors x 6 positions
-  static constexpr int kP1 = 8;           // co <= 16: 1 vector x 8 positions
+  // register tiles (32 registers; VPDPBUSD's latency 5 wants >= 10 independent sums):
+  static constexpr int kNB = 2, kP = 8;   // co > 16: 2 vectors x 8 positions
+  static constexpr int kP1 = 12;          // co <= 16: 1 vector x 12 positions
 };
 #else
 struct Isa : vec::Y {
@@ -528,8 +529,9 @@ struct Isa : vec::Y {
     std::memcpy(&v, p, 4);
     return _mm256_set1_epi32(v);
   }
-  static constexpr int kNB = 2, kP = 4;
-  static constexpr int kP1 = 6;
+  // register tiles (16 registers): 2 vectors x 6 positions, 1 x 10
+  static constexpr int kNB = 2, kP = 6;
+  static constexpr int kP1 = 10;
 };
 #endif
 
@@ -551,17 +553,20 @@ struct Args {
   std::ptrdiff_t o_stride = 0;
 };
 
-template <int NB, int P>
+// PS > 0: the position step as a constant (the addresses of a tile's P positions are then one
+// register plus constant displacements; a runtime step costs a register per position).
+template <int NB, int P, int PS>
 PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
   using I = Isa;
   using V = I::V;
   constexpr int L = I::L;
+  const std::ptrdiff_t pstep = PS > 0 ? std::ptrdiff_t(PS) : a.pstep;
   V acc[NB][P];
   for (int b = 0; b < NB; ++b) {
     const V bias = I::load(a.bp + ob + b * L);
     for (int p = 0; p < P; ++p) acc[b][p] = bias;
   }
-  const std::uint8_t* u0 = a.u + std::ptrdiff_t(t0) * a.pstep;
+  const std::uint8_t* u0 = a.u + std::ptrdiff_t(t0) * pstep;
   const std::int8_t* w = a.wp + std::ptrdiff_t(ob) * 4;
   for (int j = 0; j < a.chunks; ++j) {
     const std::uint8_t* uj = u0 + std::ptrdiff_t(j) * a.cstep;
@@ -569,15 +574,16 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
       V wv[NB];
       for (int b = 0; b < NB; ++b) wv[b] = I::load(w + b * L * 4);
       for (int p = 0; p < P; ++p) {
-        const V xb = I::bcast(uj + std::ptrdiff_t(p) * a.pstep + 4 * q);
+        const V xb = I::bcast(uj + std::ptrdiff_t(p) * pstep + 4 * q);
         for (int b = 0; b < NB; ++b) acc[b][p] = I::dp(acc[b][p], xb, wv[b]);
       }
     }
   }
+  const int co = a.co;
   for (int b = 0; b < NB; ++b) {
     const int o = ob + b * L;
-    if (o >= a.co) break;
-    const int n = a.co - o < L ? a.co - o : L;
+    if (o >= co) break;
+    const int n = co - o < L ? co - o : L;
     if (a.acc != nullptr) {
       alignas(64) std::int32_t tmp[L];
       for (int p = 0; p < P; ++p) {
@@ -588,20 +594,35 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     }
     vec::Rq<I::Base> rq;
     rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
-    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * a.co + o;
+    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
     if (rq.any_left) {
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * a.co, rq.apply<true>(acc[b][p]), n);
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<true>(acc[b][p]), n);
     } else {
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * a.co, rq.apply<false>(acc[b][p]), n);
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<false>(acc[b][p]), n);
     }
   }
 }
 
+template <int NB, int P, int PS>
+inline void block_ps(const Args& a, int ob, int lout) noexcept {
+  int t = 0;
+  for (; t + P <= lout; t += P) tile<NB, P, PS>(a, ob, t);
+  if constexpr (P > 4)
+    for (; t + 4 <= lout; t += 4) tile<NB, 4, PS>(a, ob, t);
+  for (; t < lout; ++t) tile<NB, 1, PS>(a, ob, t);
+}
+
+// The position steps of the shipped networks' convolutions as constants (channels 16, 24, 32;
+// 64: stride 2 over 32), any other at run time.
 template <int NB, int P>
 inline void block(const Args& a, int ob, int lout) noexcept {
-  int t = 0;
-  for (; t + P <= lout; t += P) tile<NB, P>(a, ob, t);
-  for (; t < lout; ++t) tile<NB, 1>(a, ob, t);
+  switch (a.pstep) {
+    case 16: block_ps<NB, P, 16>(a, ob, lout); break;
+    case 24: block_ps<NB, P, 24>(a, ob, lout); break;
+    case 32: block_ps<NB, P, 32>(a, ob, lout); break;
+    case 64: block_ps<NB, P, 64>(a, ob, lout); break;
+    default: block_ps<NB, P, 0>(a, ob, lout); break;
+  }
 }
 
 }  // namespace vnni
