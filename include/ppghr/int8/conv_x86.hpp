@@ -69,14 +69,21 @@ constexpr int conv_padded_len(const ConvGeom& g) noexcept {
   const int need = (g.lout - 1) * g.st + g.dil * (g.k - 1) + 1;
   return g.pl + g.lin > need ? g.pl + g.lin : need;
 }
-/// The scratch conv_vnni() needs for g, bytes (64-byte multiples; the base must be 64-aligned).
-constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
+/// Bytes of conv_run()'s padded u8 input (a 64-byte multiple).
+constexpr std::size_t conv_input_bytes(const ConvGeom& g) noexcept {
+  return conv_round64(std::size_t(conv_padded_len(g)) * std::size_t(g.ci) + 64);
+}
+/// Bytes of conv_pack()'s packed weights, bias', multipliers and shifts (a 64-byte multiple).
+constexpr std::size_t conv_packed_bytes(const ConvGeom& g) noexcept {
   const int chunks = g.dil == 1 ? 1 : g.k;
   const int clen = g.dil == 1 ? g.k * g.ci : g.ci;
   const std::size_t q = std::size_t((clen + 3) / 4);
   const std::size_t cop = std::size_t((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad);
-  return conv_round64(std::size_t(conv_padded_len(g)) * std::size_t(g.ci) + 64) +
-         conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4);
+  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4);
+}
+/// The scratch conv_vnni() needs for g, bytes (64-byte multiples; the base must be 64-aligned).
+constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
+  return conv_input_bytes(g) + conv_packed_bytes(g);
 }
 
 }  // namespace ppghr::q8
@@ -627,52 +634,34 @@ inline void block(const Args& a, int ob, int lout) noexcept {
 
 }  // namespace vnni
 
-/// The convolution g of x (int8 [lin][ci], zero point z_in) with w ([co][k][ci]), bias: y [lout][co]
-/// int8 = saturate8(requantize32(acc, mult, shift), z_out, lo), or (acc_out != nullptr) the int32
-/// accumulators at acc_out[o * o_stride + t]. scratch: conv_scratch_bytes(g) bytes, 64-aligned.
-/// Equal to q8::dot_ref + requantize32 / saturate8 per output, bit for bit.
-inline void conv_vnni(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in, const std::int8_t* w,
-                      const std::int32_t* bias, const std::int32_t* mult, const std::int32_t* shift,
-                      std::int32_t z_out, std::int32_t lo, std::int8_t* y, std::int32_t* acc_out,
-                      std::ptrdiff_t o_stride, std::uint8_t* scratch) noexcept {
-  using I = vnni::Isa;
-  const int chunks = g.dil == 1 ? 1 : g.k;
-  const int clen = g.dil == 1 ? g.k * g.ci : g.ci;
-  const int Q = (clen + 3) / 4;
-  const int cop = (g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad;
-  const int Lp = conv_padded_len(g);
-  std::uint8_t* u = scratch;
-  std::int8_t* wp = reinterpret_cast<std::int8_t*>(scratch + conv_round64(std::size_t(Lp) * g.ci + 64));
-  auto* bp = reinterpret_cast<std::int32_t*>(reinterpret_cast<std::uint8_t*>(wp) +
-                                             conv_round64(std::size_t(chunks) * Q * cop * 4));
-  std::int32_t* mp = bp + conv_round64(std::size_t(cop) * 4) / 4;
-  std::int32_t* sp = mp + conv_round64(std::size_t(cop) * 4) / 4;
-
-  // 1. u = x ^ 0x80, the padding z_in + 128
-  const auto zu = std::uint8_t(z_in + 128);
-  const std::size_t pre = std::size_t(g.pl) * g.ci, body = std::size_t(g.lin) * g.ci;
-  const std::size_t total = std::size_t(Lp) * g.ci;
-  std::memset(u, zu, pre);
-  {
-    std::size_t i = 0;
-#if PPGHR_Q8_CONV_VNNI == 512
-    const __m512i flip = _mm512_set1_epi8(char(0x80));
-    for (; i + 64 <= body; i += 64)
-      _mm512_storeu_si512(u + pre + i, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip));
-    if (i < body) {
-      const __mmask64 k = _cvtu64_mask64((~std::uint64_t(0)) >> (64 - (body - i)));
-      _mm512_mask_storeu_epi8(u + pre + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, x + i), flip));
-    }
-#else
-    const __m256i flip = _mm256_set1_epi8(char(0x80));
-    for (; i + 32 <= body; i += 32)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + pre + i),
-                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)), flip));
-    for (; i < body; ++i) u[pre + i] = std::uint8_t(std::uint8_t(x[i]) ^ 0x80u);
-#endif
+namespace vnni {
+struct Layout {
+  int chunks, clen, Q, cop;
+  std::int8_t* wp;
+  std::int32_t *bp, *mp, *sp;
+  Layout(const ConvGeom& g, std::uint8_t* packed) noexcept
+      : chunks(g.dil == 1 ? 1 : g.k), clen(g.dil == 1 ? g.k * g.ci : g.ci), Q((clen + 3) / 4),
+        cop((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad) {
+    wp = reinterpret_cast<std::int8_t*>(packed);
+    bp = reinterpret_cast<std::int32_t*>(packed + conv_round64(std::size_t(chunks) * Q * cop * 4));
+    mp = bp + conv_round64(std::size_t(cop) * 4) / 4;
+    sp = mp + conv_round64(std::size_t(cop) * 4) / 4;
   }
-  std::memset(u + pre + body, zu, total - pre - body + 64);  // right padding, and the slop read by partial quads
+};
+}  // namespace vnni
 
+/// Packs conv g's weights w ([co][k][ci]), bias (and, unless `last`, mult / shift) into `packed`
+/// (conv_packed_bytes(g), 64-aligned) for input zero point z_in: the per-inference-free half of
+/// conv_vnni(). Reads w[0, co * k * ci), bias / mult / shift [0, co) only.
+inline void conv_pack(const ConvGeom& g, std::int32_t z_in, const std::int8_t* w, const std::int32_t* bias,
+                      const std::int32_t* mult, const std::int32_t* shift, bool last, std::uint8_t* packed) noexcept {
+  using I = vnni::Isa;
+  const vnni::Layout ly(g, packed);
+  const int chunks = ly.chunks, clen = ly.clen, Q = ly.Q, cop = ly.cop;
+  std::int8_t* wp = ly.wp;
+  std::int32_t* bp = ly.bp;
+  std::int32_t* mp = ly.mp;
+  std::int32_t* sp = ly.sp;
   // 2. weights -> wp [chunk][quad][cop][4] (zero beyond the window and beyond co), sum(w) -> bias'
   const std::size_t K = std::size_t(g.k) * g.ci;
   const std::size_t wrow = std::size_t(cop) * 4;
@@ -704,22 +693,71 @@ inline void conv_vnni(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in
     const int n = g.co - o < I::L ? (g.co - o > 0 ? g.co - o : 0) : I::L;
     const typename I::V b = I::load_n(bias + (o < g.co ? o : 0), n);
     I::store(bp + o, I::sub(b, I::mullo(sw, I::set1(z_in + 128))));
-    if (acc_out == nullptr) {
+    if (!last) {
       I::store(mp + o, I::load_n(mult + (o < g.co ? o : 0), n));
       I::store(sp + o, I::load_n(shift + (o < g.co ? o : 0), n));
     }
   }
 
+}
+
+/// The convolution g of x (int8 [lin][ci], zero point z_in) with the weights conv_pack() put in
+/// `packed`: y [lout][co] int8 = saturate8(requantize32(acc, mult, shift), z_out, lo), or
+/// (acc_out != nullptr) the int32 accumulators at acc_out[o * o_stride + t]. u:
+/// conv_input_bytes(g) bytes, 64-aligned. Equal to q8::dot_ref + requantize32 / saturate8 per
+/// output, bit for bit.
+inline void conv_run(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in, const std::uint8_t* packed,
+                     std::int32_t z_out, std::int32_t lo, std::int8_t* y, std::int32_t* acc_out, std::ptrdiff_t o_stride,
+                     std::uint8_t* u) noexcept {
+  using I = vnni::Isa;
+  const vnni::Layout ly(g, const_cast<std::uint8_t*>(packed));
+  const int Lp = conv_padded_len(g);
+  // 1. u = x ^ 0x80, the padding z_in + 128
+  const auto zu = std::uint8_t(z_in + 128);
+  const std::size_t pre = std::size_t(g.pl) * g.ci, body = std::size_t(g.lin) * g.ci;
+  const std::size_t total = std::size_t(Lp) * g.ci;
+  std::memset(u, zu, pre);
+  {
+    std::size_t i = 0;
+#if PPGHR_Q8_CONV_VNNI == 512
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
+    for (; i + 64 <= body; i += 64)
+      _mm512_storeu_si512(u + pre + i, _mm512_xor_si512(_mm512_loadu_si512(x + i), flip));
+    if (i < body) {
+      const __mmask64 k = _cvtu64_mask64((~std::uint64_t(0)) >> (64 - (body - i)));
+      _mm512_mask_storeu_epi8(u + pre + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, x + i), flip));
+    }
+#else
+    const __m256i flip = _mm256_set1_epi8(char(0x80));
+    for (; i + 32 <= body; i += 32)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + pre + i),
+                          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)), flip));
+    for (; i < body; ++i) u[pre + i] = std::uint8_t(std::uint8_t(x[i]) ^ 0x80u);
+#endif
+  }
+  std::memset(u + pre + body, zu, total - pre - body + 64);  // right padding, and the slop read by partial quads
+
   // 3. the tiles
   vnni::Args a;
   a.u = u, a.pstep = std::ptrdiff_t(g.st) * g.ci, a.cstep = std::ptrdiff_t(g.dil) * g.ci;
-  a.chunks = chunks, a.quads = Q, a.wp = wp, a.wq = std::ptrdiff_t(wrow);
-  a.bp = bp, a.mp = mp, a.sp = sp, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
+  a.chunks = ly.chunks, a.quads = ly.Q, a.wp = ly.wp, a.wq = std::ptrdiff_t(ly.cop) * 4;
+  a.bp = ly.bp, a.mp = ly.mp, a.sp = ly.sp, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
   a.o_stride = o_stride;
   constexpr int L = I::L;
   int ob = 0;
   for (; ob + I::kNB * L <= g.co || (ob + L < g.co); ob += I::kNB * L) vnni::block<I::kNB, I::kP>(a, ob, g.lout);
   if (ob < g.co) vnni::block<1, I::kP1>(a, ob, g.lout);
+}
+
+/// conv_pack() and conv_run() in one call: scratch conv_scratch_bytes(g), 64-aligned (the input
+/// first, then the packed weights).
+inline void conv_vnni(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in, const std::int8_t* w,
+                      const std::int32_t* bias, const std::int32_t* mult, const std::int32_t* shift,
+                      std::int32_t z_out, std::int32_t lo, std::int8_t* y, std::int32_t* acc_out,
+                      std::ptrdiff_t o_stride, std::uint8_t* scratch) noexcept {
+  std::uint8_t* packed = scratch + conv_input_bytes(g);
+  conv_pack(g, z_in, w, bias, mult, shift, acc_out != nullptr, packed);
+  conv_run(x, g, z_in, packed, z_out, lo, y, acc_out, o_stride, scratch);
 }
 #endif  // PPGHR_Q8_CONV_VNNI
 

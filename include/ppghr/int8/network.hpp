@@ -395,8 +395,18 @@ class Core {
       g.ci = ci, g.co = co, g.lin = lin, g.lout = lout, g.k = k, g.st = st, g.dil = dil, g.pl = pl;
       const std::int32_t lo = relu ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
       const std::ptrdiff_t R = head_->out_r, L = head_->out_l;
-      conv_vnni(x, g, z, b.w, b.bias, b.mult, b.shift, b.z_out, lo, y, last ? out_acc_ + std::ptrdiff_t(row) * L : nullptr,
-                R * L, scratch_);
+      // this step's packed weights: made once after each load() (tagged with the load's generation)
+      const std::size_t step = std::size_t(&b - bind_);
+      std::uint8_t* region = scratch_ + conv_off_[step];
+      PackTag tag;
+      std::memcpy(&tag, region, sizeof tag);
+      if (tag.gen != gen_ || tag.w != b.w) {
+        conv_pack(g, z, b.w, b.bias, b.mult, b.shift, last, region + 64);
+        tag.gen = gen_, tag.w = b.w;
+        std::memcpy(region, &tag, sizeof tag);
+      }
+      conv_run(x, g, z, region + 64, b.z_out, lo, y, last ? out_acc_ + std::ptrdiff_t(row) * L : nullptr, R * L,
+               scratch_);
       return;
     }
 #endif
@@ -442,12 +452,20 @@ class Core {
   std::int32_t* out_acc_;
 #if PPGHR_Q8_CONV_VNNI
  public:
-  /// The x86 VNNI convolution's scratch (Int8Net's, conv_scratch_bytes of its largest conv);
-  /// nullptr: the q8::dot path.
-  void set_scratch(std::uint8_t* p) noexcept { scratch_ = p; }
+  /// The x86 VNNI convolutions' scratch (Int8Net's: plan_conv_layout): the padded input at p,
+  /// step k's packed weights at p + off[k] + 64; nullptr: the q8::dot path.
+  void set_scratch(std::uint8_t* p, const std::size_t* off) noexcept { scratch_ = p, conv_off_ = off; }
+  /// The packed weights are stale (load() bound new tensors, perhaps at the same addresses).
+  void invalidate_packed() noexcept { gen_ = gen_ + 1 == 0 ? 1 : gen_ + 1; }
 
  private:
+  struct PackTag {
+    std::uint32_t gen;
+    const std::int8_t* w;
+  };
   std::uint8_t* scratch_ = nullptr;
+  const std::size_t* conv_off_ = nullptr;
+  std::uint32_t gen_ = 1;  // the scratch starts zeroed: generation 0 is never valid
 #endif
 };
 
@@ -787,12 +805,21 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
 }  // namespace q8
 
 namespace q8 {
-/// The scratch of the x86 VNNI convolutions of a plan: the largest conv_scratch_bytes of its
-/// CONV1D and ROW_CONV steps (64 when it has none).
-template <class P>
-constexpr std::size_t plan_conv_scratch(const P& p) noexcept {
-  std::size_t m = 64;
-  for (const Step& s : p.steps) {
+/// The x86 VNNI convolutions' scratch of a plan: the padded input (the largest conv_input_bytes)
+/// first, then per CONV1D / ROW_CONV step a 64-byte tag and its conv_packed_bytes.
+template <std::size_t N>
+struct ConvLayout {
+  std::array<std::size_t, N> off{};  ///< step k's region (tag, then the packed weights)
+  std::size_t total = 64;
+};
+template <std::size_t N>
+constexpr ConvLayout<N> plan_conv_layout(const plan::Plan<N>& p) noexcept {
+  ConvLayout<N> r{};
+  ConvGeom gs[N] = {};
+  bool conv[N] = {};
+  std::size_t input = 64;
+  for (std::size_t k = 0; k < N; ++k) {
+    const Step& s = p.steps[k];
     ConvGeom g;
     const auto* w = s.w;
     if (static_cast<Op>(s.code) == Op::conv1d) {
@@ -804,10 +831,17 @@ constexpr std::size_t plan_conv_scratch(const P& p) noexcept {
     } else {
       continue;
     }
-    const std::size_t b = conv_scratch_bytes(g);
-    if (b > m) m = b;
+    gs[k] = g, conv[k] = true;
+    if (conv_input_bytes(g) > input) input = conv_input_bytes(g);
   }
-  return m;
+  std::size_t at = input;
+  for (std::size_t k = 0; k < N; ++k) {
+    if (!conv[k]) continue;
+    r.off[k] = at;
+    at += 64 + conv_packed_bytes(gs[k]);
+  }
+  r.total = at;
+  return r;
 }
 }  // namespace q8
 
@@ -858,10 +892,15 @@ class Int8Net {
   static const std::size_t memory_bytes;
 
 #if PPGHR_Q8_CONV_VNNI
-  /// x86 VNNI builds only: the convolutions' scratch (padded u8 input, repacked weights, bias'),
-  /// bytes: conv_scratch_bytes of the largest CONV1D / ROW_CONV (absent elsewhere, the M4 included).
-  static constexpr std::size_t conv_scratch_bytes = q8::plan_conv_scratch(kPlan);
-  Int8Net() noexcept { core_.set_scratch(conv_scratch_.data()); }
+ private:
+  static constexpr q8::ConvLayout<kSteps> kConvLayout = q8::plan_conv_layout(kPlan);
+
+ public:
+  /// x86 VNNI builds only (absent elsewhere, the M4 included): the convolutions' scratch, bytes:
+  /// the largest padded u8 input, and every CONV1D / ROW_CONV's weights repacked for VPDPBUSD
+  /// with its bias' (made on the first predict() after each load(): the blob stays in place).
+  static constexpr std::size_t conv_scratch_bytes = kConvLayout.total;
+  Int8Net() noexcept { core_.set_scratch(conv_scratch_.data(), kConvLayout.off.data()); }
 #else
   Int8Net() noexcept {}
 #endif
@@ -983,6 +1022,9 @@ LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
   in_ = in;
   last_scale_ = bind_[kSteps - 1].scale;
   loaded_ = true;
+#if PPGHR_Q8_CONV_VNNI
+  core_.invalidate_packed();  // the x86 VNNI convolutions repack the new weights
+#endif
   return r;
 }
 
