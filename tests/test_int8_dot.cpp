@@ -420,7 +420,7 @@ TEST_CASE("q8 vector ADD, input quantisation, AFFINE, pools (conv_x86.hpp) == th
 #endif
 }
 
-TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: random shapes, guard pages") {
+TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: random shapes, LINEARs, guard pages") {
 #if PPGHR_Q8_CONV_VNNI
   if (skip_without_isa()) return;
   std::mt19937 rng(1602);
@@ -433,8 +433,12 @@ TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: rando
     g.ci = it % 10 == 0 ? 16 : ci_d(rng), g.co = it % 10 == 1 ? 16 : it % 10 == 2 ? 32 : co_d(rng);
     g.k = k_d(rng), g.st = st_d(rng), g.dil = coin(rng) ? 1 : dil_d(rng);
     g.pl = std::uniform_int_distribution<int>(0, g.k - 1)(rng);
-    const int pr = std::uniform_int_distribution<int>(0, g.k - 1)(rng);
+    int pr = std::uniform_int_distribution<int>(0, g.k - 1)(rng);
     g.lin = lin_d(rng);
+    if (it % 10 == 3) {  // a LINEAR: one position, one tap (the one-position kernel)
+      g.k = 1, g.st = 1, g.dil = 1, g.pl = 0, pr = 0, g.lin = 1, g.ci = 1 + it % 301;
+      g.co = it % 20 == 3 ? 180 : g.co;
+    }
     const int span = g.dil * (g.k - 1) + 1;
     if (g.lin + g.pl + pr < span) continue;
     g.lout = (g.lin + g.pl + pr - span) / g.st + 1;

@@ -610,6 +610,47 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
   }
 }
 
+// One position (a LINEAR): NB vectors x 4 partial sums over the quads (VPDPBUSD's latency).
+template <int NB>
+inline void tile1(const Args& a, int ob) noexcept {
+  using I = Isa;
+  using V = I::V;
+  constexpr int L = I::L;
+  V acc[NB][4];
+  for (int b = 0; b < NB; ++b) {
+    acc[b][0] = I::load(a.bp + ob + b * L);
+    acc[b][1] = acc[b][2] = acc[b][3] = I::zero();
+  }
+  const std::int8_t* w = a.wp + std::ptrdiff_t(ob) * 4;
+  const int n = a.chunks * a.quads;  // one position: chunks are consecutive quads only when chunks == 1
+  int q = 0;
+  for (; q + 4 <= n; q += 4)
+    for (int r = 0; r < 4; ++r) {
+      const V xb = I::bcast(a.u + 4 * (q + r));
+      for (int b = 0; b < NB; ++b) acc[b][r] = I::dp(acc[b][r], xb, I::load(w + std::ptrdiff_t(q + r) * a.wq + b * L * 4));
+    }
+  for (; q < n; ++q) {
+    const V xb = I::bcast(a.u + 4 * q);
+    for (int b = 0; b < NB; ++b) acc[b][0] = I::dp(acc[b][0], xb, I::load(w + std::ptrdiff_t(q) * a.wq + b * L * 4));
+  }
+  const int co = a.co;
+  for (int b = 0; b < NB; ++b) {
+    const int o = ob + b * L;
+    if (o >= co) break;
+    const int cnt = co - o < L ? co - o : L;
+    const V sum = I::add(I::add(acc[b][0], acc[b][1]), I::add(acc[b][2], acc[b][3]));
+    if (a.acc != nullptr) {
+      alignas(64) std::int32_t tmp[L];
+      I::store(tmp, sum);
+      for (int i = 0; i < cnt; ++i) a.acc[std::ptrdiff_t(o + i) * a.o_stride] = tmp[i];
+      continue;
+    }
+    vec::Rq<I::Base> rq;
+    rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
+    I::store8(a.y + o, rq(sum), cnt);
+  }
+}
+
 template <int NB, int P, int PS>
 inline void block_ps(const Args& a, int ob, int lout) noexcept {
   int t = 0;
@@ -745,6 +786,11 @@ inline void conv_run(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in,
   a.o_stride = o_stride;
   constexpr int L = I::L;
   int ob = 0;
+  if (g.lout == 1 && ly.chunks == 1) {  // one position (a LINEAR)
+    for (; ob + I::kNB * L <= g.co || (ob + L < g.co); ob += I::kNB * L) vnni::tile1<I::kNB>(a, ob);
+    if (ob < g.co) vnni::tile1<1>(a, ob);
+    return;
+  }
   for (; ob + I::kNB * L <= g.co || (ob + L < g.co); ob += I::kNB * L) vnni::block<I::kNB, I::kP>(a, ob, g.lout);
   if (ob < g.co) vnni::block<1, I::kP1>(a, ob, g.lout);
 }

@@ -527,6 +527,12 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
             for (int c = 0; c < s.in_c; ++c) tr[std::size_t(c) * s.in_l + t] = x[std::size_t(t) * s.in_c + c];
           v = tr;
         }
+#if PPGHR_Q8_CONV_VNNI
+        if (scratch_ != nullptr) {  // x86 VNNI: a 1x1 convolution at one position (conv_x86.hpp), exact
+          conv(v, y, in, out, 1, 1, 1, 1, 1, 0, b, z, w[2] != 0, s.last, 0);
+          break;
+        }
+#endif
         Window win;
         win.len = in;
         dot(v, 0, 1, win, z, b.w, in, out, b.bias, acc_);
@@ -806,7 +812,7 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
 
 namespace q8 {
 /// The x86 VNNI convolutions' scratch of a plan: the padded input (the largest conv_input_bytes)
-/// first, then per CONV1D / ROW_CONV step a 64-byte tag and its conv_packed_bytes.
+/// first, then per CONV1D / ROW_CONV / LINEAR step a 64-byte tag and its conv_packed_bytes.
 template <std::size_t N>
 struct ConvLayout {
   std::array<std::size_t, N> off{};  ///< step k's region (tag, then the packed weights)
@@ -828,6 +834,8 @@ constexpr ConvLayout<N> plan_conv_layout(const plan::Plan<N>& p) noexcept {
     } else if (static_cast<Op>(s.code) == Op::row_conv) {
       g.ci = int(w[1]), g.co = int(w[2]), g.lin = int(w[3]), g.lout = int(w[4]), g.k = int(w[5]), g.st = int(w[6]),
       g.dil = int(w[7]), g.pl = int(w[8]);
+    } else if (static_cast<Op>(s.code) == Op::linear) {  // a 1x1 convolution at one position
+      g.ci = int(w[0]), g.co = int(w[1]);
     } else {
       continue;
     }
