@@ -35,6 +35,12 @@
 
 #include "ppghr/int8/arith.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PPGHR_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define PPGHR_UNLIKELY(x) (x)
+#endif
+
 #if !defined(PPGHR_Q8_REFERENCE) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX2__)
 #define PPGHR_Q8_CONV_VNNI 512
@@ -560,6 +566,12 @@ struct Args {
   std::ptrdiff_t o_stride = 0;
 };
 
+// The epilogue with the saturating left shift, out of the tiles' hot code.
+PPGHR_NOINLINE inline void left_epilogue(const Isa::V* acc, int P, const vec::Rq<Isa::Base>& rq, std::int8_t* yo,
+                                         std::ptrdiff_t co, int n) noexcept {
+  for (int p = 0; p < P; ++p) Isa::store8(yo + std::ptrdiff_t(p) * co, rq.apply<true>(acc[p]), n);
+}
+
 // PS > 0: the position step as a constant (the addresses of a tile's P positions are then one
 // register plus constant displacements; a runtime step costs a register per position).
 template <int NB, int P, int PS>
@@ -602,9 +614,12 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     vec::Rq<I::Base> rq;
     rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
     std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
-    if (rq.any_left) {
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<true>(acc[b][p]), n);
+    if (PPGHR_UNLIKELY(rq.any_left)) {  // positive shifts: never in quant.py's blobs
+      left_epilogue(acc[b], P, rq, yo, co, n);
     } else {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
       for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<false>(acc[b][p]), n);
     }
   }
