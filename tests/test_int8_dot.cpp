@@ -235,3 +235,265 @@ TEST_CASE("q8::dot: empty windows and the largest accumulators") {
     CHECK(std::llabs((long long)ar[0]) == 255LL * 127LL * len);
   }
 }
+
+// ---- ppghr/int8/conv_x86.hpp: the x86 VNNI convolution and the vector requantisation, ADD,
+// input quantisation, AFFINE and pools, against the scalar reference (arith.hpp, dot_ref and
+// Core's scalar loops, written out here): EXACTLY equal (0 differing values).
+#include <ppghr/int8/arith.hpp>
+#include <ppghr/int8/conv_x86.hpp>
+
+#include <cmath>
+#include <cstdlib>
+
+namespace {
+
+namespace q8 = ppghr::q8;
+
+struct AlignedBuf {
+  explicit AlignedBuf(std::size_t n) : p(static_cast<std::uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64 + 64))) {
+    std::memset(p, 0xA5, (n + 63) / 64 * 64 + 64);
+  }
+  ~AlignedBuf() { std::free(p); }
+  AlignedBuf(const AlignedBuf&) = delete;
+  AlignedBuf& operator=(const AlignedBuf&) = delete;
+  std::uint8_t* p;
+};
+
+[[maybe_unused]] std::int32_t random_mult(std::mt19937& rng) {
+  std::uniform_int_distribution<std::int64_t> m(0, INT32_MAX);
+  const int e = std::uniform_int_distribution<int>(0, 9)(rng);
+  if (e == 0) return 0;
+  if (e == 1) return INT32_MAX;
+  if (e == 2) return std::int32_t(1) << 30;
+  return std::int32_t(m(rng));
+}
+[[maybe_unused]] std::int32_t random_shift(std::mt19937& rng) {
+  const int e = std::uniform_int_distribution<int>(0, 9)(rng);
+  if (e < 6) return std::uniform_int_distribution<int>(-12, 0)(rng);  // quant.py's range
+  return std::uniform_int_distribution<int>(-31, 30)(rng);
+}
+
+}  // namespace
+
+TEST_CASE("q8 vector requantisation (conv_x86.hpp) == requantize32 + saturate8 exactly") {
+#if PPGHR_Q8_VEC
+  if (skip_without_isa()) return;
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<std::int64_t> ad(INT32_MIN, INT32_MAX);
+  std::uniform_int_distribution<int> small(-100000, 100000), nd(1, 45), zd(-128, 127), coin(0, 3);
+  long bad = 0, total = 0;
+  for (int it = 0; it < 4000; ++it) {
+    const int n = nd(rng);
+    const auto un = static_cast<std::size_t>(n);
+    std::vector<std::int32_t> acc(un), m(un), s(un);
+    for (int i = 0; i < n; ++i) {
+      const int c = coin(rng);
+      acc[std::size_t(i)] = c == 0 ? std::int32_t(ad(rng)) : c == 1 ? (i & 1 ? INT32_MIN : INT32_MAX) : small(rng);
+      m[std::size_t(i)] = random_mult(rng), s[std::size_t(i)] = random_shift(rng);
+    }
+    const std::int32_t z = it % 5 == 0 ? -128 : it % 5 == 1 ? 127 : zd(rng);
+    const std::int32_t lo = coin(rng) ? std::max(z, -128) : -128;
+    std::vector<std::int8_t> y(std::size_t(n) + 1, 55);
+    q8::vec::requant_row(acc.data(), m.data(), s.data(), n, z, lo, y.data());
+    for (int i = 0; i < n; ++i)
+      bad += y[std::size_t(i)] !=
+             q8::saturate8(q8::requantize32(acc[std::size_t(i)], m[std::size_t(i)], s[std::size_t(i)]), z, lo);
+    bad += y[std::size_t(n)] != 55;  // nothing written past n
+    total += n;
+  }
+  MESSAGE(total << " values, " << bad << " different");
+  CHECK(bad == 0);
+#else
+  MESSAGE("SKIPPED: no x86 vector kernels in this build");
+#endif
+}
+
+TEST_CASE("q8 vector ADD, input quantisation, AFFINE, pools (conv_x86.hpp) == the scalar ops exactly") {
+#if PPGHR_Q8_VEC
+  if (skip_without_isa()) return;
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> xd(-128, 127), nd(1, 300), zd(-128, 127), coin(0, 3);
+  long bad = 0;
+  // ADD (Core::add: TFLite's AddFunc with requantize32)
+  for (int it = 0; it < 500; ++it) {
+    const std::size_t n = std::size_t(nd(rng));
+    std::vector<std::int8_t> a(n), b(n), y(n + 1, 55);
+    for (auto& v : a) v = std::int8_t(xd(rng));
+    for (auto& v : b) v = std::int8_t(xd(rng));
+    const std::int32_t zm = it % 7 == 0 ? -128 : zd(rng), zx = it % 7 == 1 ? 127 : zd(rng), zo = zd(rng);
+    const std::int32_t mult[3] = {random_mult(rng), random_mult(rng), random_mult(rng)};
+    const std::int32_t shift[3] = {-std::uniform_int_distribution<int>(0, 31)(rng),
+                                   -std::uniform_int_distribution<int>(0, 31)(rng), random_shift(rng)};
+    REQUIRE(q8::vec::add_rows(a.data(), b.data(), n, zm, zx, mult, shift, zo, y.data()));
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int32_t v1 = q8::requantize32((a[i] - zm) * (1 << q8::kAddLeftShift), mult[0], shift[0]);
+      const std::int32_t v2 = q8::requantize32((b[i] - zx) * (1 << q8::kAddLeftShift), mult[1], shift[1]);
+      bad += y[i] != q8::saturate8(q8::requantize32(v1 + v2, mult[2], shift[2]), zo, -128);
+    }
+    bad += y[n] != 55;
+    const std::int32_t pos[3] = {1, 0, 0};
+    CHECK_FALSE(q8::vec::add_rows(a.data(), b.data(), n, zm, zx, mult, pos, zo, y.data()));
+  }
+  CHECK(bad == 0);
+  // input quantisation: one float32 subtraction and division, round half away from zero; the
+  // halves (k + 0.5) hit exactly, huge and tiny values, the clamp
+  std::uniform_real_distribution<float> fd(-300.0f, 300.0f);
+  for (int it = 0; it < 2000; ++it) {
+    const int period = 1 + it % 8;
+    const std::size_t n = std::size_t(nd(rng));
+    const auto up = static_cast<std::size_t>(period);
+    std::vector<float> x(n), off(up), sc(up);
+    for (auto& v : off) v = coin(rng) ? 0.0f : fd(rng) * 0.01f;
+    for (auto& v : sc) v = std::uniform_real_distribution<float>(0.001f, 3.0f)(rng);
+    for (std::size_t i = 0; i < n; ++i) {
+      const int c = coin(rng);
+      const std::size_t ch = i % std::size_t(period);
+      x[i] = c == 0 ? off[ch] + (float(xd(rng)) + 0.5f) * sc[ch] : c == 1 ? fd(rng) * 1e4f : fd(rng) * 0.01f;
+      if (it % 97 == 0) x[i] = i & 1 ? -0.0f : 5e30f;
+    }
+    const std::int32_t z = zd(rng);
+    std::vector<std::int8_t> y(n + 1, 55);
+    q8::vec::quantize_periodic(x.data(), n, off.data(), sc.data(), period, z, y.data());
+    for (std::size_t i = 0; i < n; ++i)
+      bad += y[i] != q8::quantize(x[i], off[i % std::size_t(period)], sc[i % std::size_t(period)], z);
+    bad += y[n] != 55;
+  }
+  CHECK(bad == 0);
+  // AFFINE, MAXPOOL1D, average pools
+  for (int it = 0; it < 300; ++it) {
+    const int ch = 1 + it % 40, len = 1 + nd(rng) % 30;
+    const auto uc = static_cast<std::size_t>(ch);
+    std::vector<std::int8_t> x(uc * std::size_t(len)), w(uc), y(x.size() + 1, 55);
+    for (auto& v : x) v = std::int8_t(xd(rng));
+    for (auto& v : w) v = std::int8_t(coin(rng) ? 127 : coin(rng) ? -127 : 0);
+    std::vector<std::int32_t> bias(uc), m(uc), s(uc);
+    for (int c = 0; c < ch; ++c)
+      bias[std::size_t(c)] = nd(rng) * 100 - 15000, m[std::size_t(c)] = random_mult(rng), s[std::size_t(c)] = random_shift(rng);
+    const std::int32_t zi = zd(rng), zo = zd(rng), lo = coin(rng) ? std::max(zo, -128) : -128;
+    q8::vec::affine(x.data(), y.data(), ch, len, w.data(), bias.data(), m.data(), s.data(), zi, zo, lo);
+    for (int t = 0; t < len; ++t)
+      for (int c = 0; c < ch; ++c) {
+        const std::size_t i = std::size_t(t) * ch + c;
+        const std::int32_t acc = bias[std::size_t(c)] + std::int32_t(w[std::size_t(c)]) * (std::int32_t(x[i]) - zi);
+        bad += y[i] != q8::saturate8(q8::requantize32(acc, m[std::size_t(c)], s[std::size_t(c)]), zo, lo);
+      }
+    bad += y[x.size()] != 55;
+    const int kk = 1 + it % 5, st = 1 + it % 3, pl = it % kk;
+    const int lout = (len + pl + (kk - 1 - pl) - kk) / st + 1;
+    const std::int8_t fill = std::int8_t(it % 2 ? zi : -128);
+    std::vector<std::int8_t> yp(std::size_t(lout) * ch + 1, 55);
+    q8::vec::max_pool(x.data(), yp.data(), ch, len, lout, kk, st, pl, fill);
+    for (int t = 0; t < lout; ++t)
+      for (int c = 0; c < ch; ++c) {
+        std::int32_t mx = INT32_MIN;
+        for (int j = 0; j < kk; ++j) {
+          const int u = t * st + j - pl;
+          const std::int32_t v = (u < 0 || u >= len) ? fill : x[std::size_t(u) * ch + c];
+          mx = v > mx ? v : mx;
+        }
+        bad += yp[std::size_t(t) * ch + c] != mx;
+      }
+    bad += yp[std::size_t(lout) * ch] != 55;
+    const int aout = len >= kk ? (len - kk) / st + 1 : 0;
+    if (aout > 0) {
+      std::vector<std::int8_t> ya(std::size_t(aout) * ch + 1, 55);
+      REQUIRE(q8::vec::avg_pool(x.data(), ya.data(), ch, aout, kk, st));
+      for (int t = 0; t < aout; ++t)
+        for (int c = 0; c < ch; ++c) {
+          std::int32_t sum = 0;
+          for (int j = 0; j < kk; ++j) sum += x[std::size_t(t * st + j) * ch + c];
+          bad += ya[std::size_t(t) * ch + c] != q8::clamp8(q8::div_round_away(sum, kk), q8::kQMin);
+        }
+      bad += ya[std::size_t(aout) * ch] != 55;
+    }
+    std::vector<std::int8_t> yg(std::size_t(ch) + 1, 55);  // GLOBAL_AVG_POOL
+    REQUIRE(q8::vec::avg_pool(x.data(), yg.data(), ch, 1, len, 0));
+    for (int c = 0; c < ch; ++c) {
+      std::int32_t sum = 0;
+      for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
+      bad += yg[std::size_t(c)] != q8::clamp8(q8::div_round_away(sum, len), q8::kQMin);
+    }
+  }
+  CHECK(bad == 0);
+#else
+  MESSAGE("SKIPPED: no x86 vector kernels in this build");
+#endif
+}
+
+TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: random shapes, LINEARs, guard pages") {
+#if PPGHR_Q8_CONV_VNNI
+  if (skip_without_isa()) return;
+  std::mt19937 rng(1602);
+  std::uniform_int_distribution<int> ci_d(1, 40), co_d(1, 50), k_d(1, 7), st_d(1, 3), dil_d(1, 4), lin_d(1, 60);
+  std::uniform_int_distribution<int> xd(-128, 127), wd(-127, 127), zd(-128, 127), bd(-100000, 100000), coin(0, 3);
+  long bad = 0, outputs = 0;
+  int cases = 0;
+  for (int it = 0; it < 1500; ++it) {
+    q8::ConvGeom g;
+    g.ci = it % 10 == 0 ? 16 : ci_d(rng), g.co = it % 10 == 1 ? 16 : it % 10 == 2 ? 32 : co_d(rng);
+    g.k = k_d(rng), g.st = st_d(rng), g.dil = coin(rng) ? 1 : dil_d(rng);
+    g.pl = std::uniform_int_distribution<int>(0, g.k - 1)(rng);
+    int pr = std::uniform_int_distribution<int>(0, g.k - 1)(rng);
+    g.lin = lin_d(rng);
+    if (it % 10 == 3) {  // a LINEAR: one position, one tap (the one-position kernel)
+      g.k = 1, g.st = 1, g.dil = 1, g.pl = 0, pr = 0, g.lin = 1, g.ci = 1 + it % 301;
+      g.co = it % 20 == 3 ? 180 : g.co;
+    }
+    const int span = g.dil * (g.k - 1) + 1;
+    if (g.lin + g.pl + pr < span) continue;
+    g.lout = (g.lin + g.pl + pr - span) / g.st + 1;
+    const bool last = it % 6 == 0;
+    const std::int32_t z = it % 4 == 0 ? -128 : it % 4 == 1 ? 127 : zd(rng);
+    const std::int32_t zo = zd(rng), lo = coin(rng) ? std::max(zo, -128) : -128;
+    const std::size_t nx = std::size_t(g.lin) * g.ci, K = std::size_t(g.k) * g.ci, nw = std::size_t(g.co) * K;
+    const bool at_start = it % 2 == 1;
+    GuardedBytes xg{nx, at_start}, wg{nw, at_start}, bg{4 * std::size_t(g.co), at_start},
+        mg{4 * std::size_t(g.co), at_start}, sg{4 * std::size_t(g.co), at_start};
+    std::int8_t* x = xg.data();
+    std::int8_t* w = wg.data();
+    auto* bias = reinterpret_cast<std::int32_t*>(bg.data());
+    auto* mult = reinterpret_cast<std::int32_t*>(mg.data());
+    auto* shift = reinterpret_cast<std::int32_t*>(sg.data());
+    for (std::size_t i = 0; i < nx; ++i) x[i] = std::int8_t(coin(rng) == 0 ? (i & 1 ? 127 : -128) : xd(rng));
+    for (std::size_t i = 0; i < nw; ++i) w[i] = std::int8_t(coin(rng) == 0 ? (i & 1 ? 127 : -127) : wd(rng));
+    for (int o = 0; o < g.co; ++o) bias[o] = bd(rng), mult[o] = random_mult(rng), shift[o] = random_shift(rng);
+    AlignedBuf scratch(q8::conv_scratch_bytes(g));
+    const std::ptrdiff_t o_stride = g.lout + 3;
+    std::vector<std::int8_t> y(std::size_t(g.lout) * g.co + 1, 55);
+    std::vector<std::int32_t> acc(std::size_t(g.co) * o_stride, 77);
+    q8::conv_vnni(x, g, z, w, bias, last ? nullptr : mult, last ? nullptr : shift, zo, lo,
+                  last ? nullptr : y.data(), last ? acc.data() : nullptr, o_stride, scratch.p);
+    for (int t = 0; t < g.lout; ++t)
+      for (int o = 0; o < g.co; ++o) {
+        std::int32_t a = bias[o];
+        for (int j = 0; j < g.k; ++j) {
+          const int u = t * g.st - g.pl + g.dil * j;
+          if (u < 0 || u >= g.lin) continue;  // padding: the real 0 (x = z)
+          for (int c = 0; c < g.ci; ++c)
+            a += std::int32_t(w[std::size_t(o) * K + std::size_t(j) * g.ci + c]) * (x[std::size_t(u) * g.ci + c] - z);
+        }
+        if (last)
+          bad += acc[std::size_t(o) * o_stride + t] != a;
+        else
+          bad += y[std::size_t(t) * g.co + o] != q8::saturate8(q8::requantize32(a, mult[o], shift[o]), zo, lo);
+        ++outputs;
+      }
+    if (last) {
+      for (int o = 0; o < g.co; ++o)
+        for (std::ptrdiff_t t = g.lout; t < o_stride; ++t) bad += acc[std::size_t(o) * o_stride + std::size_t(t)] != 77;
+    } else {
+      bad += y[std::size_t(g.lout) * g.co] != 55;
+    }
+    if (bad != 0) {
+      FAIL_CHECK("ci " << g.ci << " co " << g.co << " k " << g.k << " st " << g.st << " dil " << g.dil << " pl " << g.pl
+                       << " lin " << g.lin << " lout " << g.lout << " z " << z << (last ? " last" : ""));
+      break;
+    }
+    ++cases;
+  }
+  MESSAGE(cases << " convolutions, " << outputs << " outputs, " << bad << " different");
+  CHECK(bad == 0);
+#else
+  MESSAGE("SKIPPED: no x86 VNNI convolution in this build");
+#endif
+}

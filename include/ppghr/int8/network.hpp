@@ -43,6 +43,7 @@
 #include "ppghr/core/status.hpp"
 #include "ppghr/int8/arith.hpp"
 #include "ppghr/int8/dot.hpp"
+#include "ppghr/int8/conv_x86.hpp"
 #include "ppghr/io/blob.hpp"
 #include "ppghr/layers/window_norm.hpp"
 #include "ppghr/models/prediction.hpp"
@@ -98,9 +99,14 @@ constexpr std::size_t op_count(const std::array<std::uint32_t, W>& d) noexcept {
 inline constexpr int kMaxSlots = 6;
 /// Whether the PULSE students' leading row ops are streamed depth-first through line buffers
 /// (Core::stream_row: the least memory) or run one whole row at a time through row-sized buffers
-/// (faster where a row-wide kernel is (x86 VNNI), for more RAM). PPGHR_Q8_STREAM_ROWS=0 / 1 chooses.
+/// (faster where a row-wide kernel is: the x86 VNNI convolution of conv_x86.hpp, for more RAM).
+/// PPGHR_Q8_STREAM_ROWS=0 / 1 chooses; by default rows stream except in x86 VNNI builds.
 #ifndef PPGHR_Q8_STREAM_ROWS
+#if PPGHR_Q8_CONV_VNNI
+#define PPGHR_Q8_STREAM_ROWS 0
+#else
 #define PPGHR_Q8_STREAM_ROWS 1
+#endif
 #endif
 inline constexpr bool kStreamRows = PPGHR_Q8_STREAM_ROWS != 0;
 /// The most steps streamed (Core::stream_row keeps a few words of state per step on the stack).
@@ -490,6 +496,11 @@ class Core {
     const std::int32_t* PPGHR_RESTRICT shift = b.shift;
     const std::int32_t z_out = b.z_out;
     const std::int32_t lo = relu ? (z_out > kQMin ? z_out : kQMin) : kQMin;
+#if PPGHR_Q8_VEC
+    // x86: 16 (8) channels at once, exactly requantize32 / saturate8 (conv_x86.hpp)
+    for (int p = 0; p < npos; ++p) vec::requant_row(acc + p * rows, mult, shift, rows, z_out, lo, y + p * rows);
+    return;
+#endif
     if (b.left_shift) {  // the general requantisation (a blob not from quant.py)
       const int n = npos * rows;
       for (int i = 0, o = 0; i < n; ++i) {
@@ -509,6 +520,28 @@ class Core {
   // One 1-D convolution: x [lin][ci] -> y [lout][co] (or the accumulators), quant.conv1d_int.
   void conv(const std::int8_t* x, std::int8_t* y, int ci, int co, int lin, int lout, int k, int st, int dil, int pl,
             const Bind& b, std::int32_t z, bool relu, bool last, int row) noexcept {
+#if PPGHR_Q8_CONV_VNNI
+    // x86 VNNI: vectorised over output channels, padding materialised (conv_x86.hpp); exact.
+    if (scratch_ != nullptr) {
+      ConvGeom g;
+      g.ci = ci, g.co = co, g.lin = lin, g.lout = lout, g.k = k, g.st = st, g.dil = dil, g.pl = pl;
+      const std::int32_t lo = relu ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
+      const std::ptrdiff_t R = head_->out_r, L = head_->out_l;
+      // this step's packed weights: made once after each load() (tagged with the load's generation)
+      const std::size_t step = std::size_t(&b - bind_);
+      std::uint8_t* region = scratch_ + conv_off_[step];
+      PackTag tag;
+      std::memcpy(&tag, region, sizeof tag);
+      if (tag.gen != gen_ || tag.w != b.w) {
+        conv_pack(g, z, b.w, b.bias, b.mult, b.shift, last, region + 64);
+        tag.gen = gen_, tag.w = b.w;
+        std::memcpy(region, &tag, sizeof tag);
+      }
+      conv_run(x, g, z, region + 64, b.z_out, lo, y, last ? out_acc_ + std::ptrdiff_t(row) * L : nullptr, R * L,
+               scratch_);
+      return;
+    }
+#endif
     std::int32_t* acc = acc_;
     const std::ptrdiff_t w_step = std::ptrdiff_t(k) * ci;
     int t = 0;
@@ -557,6 +590,23 @@ class Core {
   std::int8_t* arena_;
   std::int32_t* acc_;
   std::int32_t* out_acc_;
+#if PPGHR_Q8_CONV_VNNI
+ public:
+  /// The x86 VNNI convolutions' scratch (Int8Net's: plan_conv_layout): the padded input at p,
+  /// step k's packed weights at p + off[k] + 64; nullptr: the q8::dot path.
+  void set_scratch(std::uint8_t* p, const std::size_t* off) noexcept { scratch_ = p, conv_off_ = off; }
+  /// The packed weights are stale (load() bound new tensors, perhaps at the same addresses).
+  void invalidate_packed() noexcept { gen_ = gen_ + 1 == 0 ? 1 : gen_ + 1; }
+
+ private:
+  struct PackTag {
+    std::uint32_t gen;
+    const std::int8_t* w;
+  };
+  std::uint8_t* scratch_ = nullptr;
+  const std::size_t* conv_off_ = nullptr;
+  std::uint32_t gen_ = 1;  // the scratch starts zeroed: generation 0 is never valid
+#endif
 };
 
 inline void Core::run(const RowInput& in) noexcept {
@@ -621,6 +671,12 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
             for (int c = 0; c < s.in_c; ++c) tr[std::size_t(c) * s.in_l + t] = x[std::size_t(t) * s.in_c + c];
           v = tr;
         }
+#if PPGHR_Q8_CONV_VNNI
+        if (scratch_ != nullptr) {  // x86 VNNI: a 1x1 convolution at one position (conv_x86.hpp), exact
+          conv(v, y, in, out, 1, 1, 1, 1, 1, 0, b, z, w[2] != 0, s.last, 0);
+          break;
+        }
+#endif
         Window win;
         win.len = in;
         dot(v, 0, 1, win, z, b.w, in, out, b.bias, acc_);
@@ -629,6 +685,13 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       }
       case Op::affine: {
         const int ch = int(w[0]), len = int(w[1]);
+#if PPGHR_Q8_VEC
+        if (!s.last) {  // x86: vectorised, exact (conv_x86.hpp)
+          const std::int32_t lo = w[2] != 0 ? (b.z_out > kQMin ? b.z_out : kQMin) : kQMin;
+          vec::affine(x, y, ch, len, b.w, b.bias, b.mult, b.shift, z, b.z_out, lo);
+          break;
+        }
+#endif
         std::int32_t* acc = acc_;
         for (int t = 0; t < len; ++t) {
           const std::int8_t* xt = x + std::size_t(t) * ch;
@@ -640,6 +703,10 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       case Op::maxpool1d: {
         const int ch = int(w[0]), lin = int(w[1]), lout = int(w[2]), kk = int(w[3]), st = int(w[4]), pl = int(w[5]);
         const std::int32_t fill = w[7] == 0 ? z : kQMin;
+#if PPGHR_Q8_VEC
+        vec::max_pool(x, y, ch, lin, lout, kk, st, pl, static_cast<std::int8_t>(fill));  // x86, exact
+        break;
+#endif
         for (int t = 0; t < lout; ++t)
           for (int c = 0; c < ch; ++c) {
             std::int32_t m = INT32_MIN;
@@ -660,6 +727,9 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
         for (int r = 0; r < nr; ++r) {
           const std::int8_t* xr = x + std::size_t(r) * lin * ch;
           std::int8_t* yr = y + std::size_t(r) * lout * ch;
+#if PPGHR_Q8_VEC
+          if (vec::avg_pool(xr, yr, ch, lout, kk, st)) continue;  // x86, exact (conv_x86.hpp)
+#endif
           for (int t = 0; t < lout; ++t)
             for (int c = 0; c < ch; ++c) {
               std::int32_t sum = 0;
@@ -671,6 +741,9 @@ inline void Core::exec(std::size_t k, const std::int8_t* x, std::int8_t* y, int 
       }
       case Op::global_avg_pool: {
         const int ch = int(w[0]), len = int(w[1]);
+#if PPGHR_Q8_VEC
+        if (vec::avg_pool(x, y, ch, 1, len, 0)) break;  // x86, exact (conv_x86.hpp)
+#endif
         for (int c = 0; c < ch; ++c) {
           std::int32_t sum = 0;
           for (int t = 0; t < len; ++t) sum += x[std::size_t(t) * ch + c];
@@ -807,6 +880,10 @@ inline bool Core::stream_step(std::size_t b, int j, int m, StreamLine* line, int
 // stay out of the stack frame of the convolutions' path.
 inline PPGHR_NOINLINE void Core::add(const Step& s, const Bind& b, const std::int8_t* x, std::int8_t* y) noexcept {
   const auto* w = s.w;
+#if PPGHR_Q8_VEC
+  // x86: 16 (8) values at once, exactly (conv_x86.hpp); false: positive input shifts, below
+  if (vec::add_rows(slot(s.src2), x, std::size_t(w[0]) * w[1], b.z_main, b.z_in, b.mult, b.shift, b.z_out, y)) return;
+#endif
   // v_i = requantize((x_i - z_i) 2^20, M_i, shift_i) takes 256 values per input: two tables
   // (on the stack) instead of two requantisations per element. (x - z) 2^20 fits an int32
   // (|x - z| <= 255); so does v1 + v2 unless a blob's input shifts are positive (never from
@@ -1007,6 +1084,49 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
 
 }  // namespace q8
 
+namespace q8 {
+/// The x86 VNNI convolutions' scratch of a plan: the padded input (the largest conv_input_bytes)
+/// first, then per CONV1D / ROW_CONV / LINEAR step a 64-byte tag and its conv_packed_bytes.
+template <std::size_t N>
+struct ConvLayout {
+  std::array<std::size_t, N> off{};  ///< step k's region (tag, then the packed weights)
+  std::size_t total = 64;
+};
+template <std::size_t N>
+constexpr ConvLayout<N> plan_conv_layout(const plan::Plan<N>& p) noexcept {
+  ConvLayout<N> r{};
+  ConvGeom gs[N] = {};
+  bool conv[N] = {};
+  std::size_t input = 64;
+  for (std::size_t k = 0; k < N; ++k) {
+    const Step& s = p.steps[k];
+    ConvGeom g;
+    const auto* w = s.w;
+    if (static_cast<Op>(s.code) == Op::conv1d) {
+      g.ci = int(w[0]), g.co = int(w[1]), g.lin = int(w[2]), g.lout = int(w[3]), g.k = int(w[4]), g.st = int(w[5]),
+      g.dil = int(w[6]), g.pl = int(w[7]);
+    } else if (static_cast<Op>(s.code) == Op::row_conv) {
+      g.ci = int(w[1]), g.co = int(w[2]), g.lin = int(w[3]), g.lout = int(w[4]), g.k = int(w[5]), g.st = int(w[6]),
+      g.dil = int(w[7]), g.pl = int(w[8]);
+    } else if (static_cast<Op>(s.code) == Op::linear) {  // a 1x1 convolution at one position
+      g.ci = int(w[0]), g.co = int(w[1]);
+    } else {
+      continue;
+    }
+    gs[k] = g, conv[k] = true;
+    if (conv_input_bytes(g) > input) input = conv_input_bytes(g);
+  }
+  std::size_t at = input;
+  for (std::size_t k = 0; k < N; ++k) {
+    if (!conv[k]) continue;
+    r.off[k] = at;
+    at += 64 + conv_packed_bytes(gs[k]);
+  }
+  r.total = at;
+  return r;
+}
+}  // namespace q8
+
 /// Whether Int8Net<Net> exists: every family but the PULSE teacher (attention, LayerNorm).
 template <class Net>
 inline constexpr bool has_int8_form_v =
@@ -1059,7 +1179,19 @@ class Int8Net {
   /// The whole object in bytes: sizeof(Int8Net).
   static const std::size_t memory_bytes;
 
+#if PPGHR_Q8_CONV_VNNI
+ private:
+  static constexpr q8::ConvLayout<kSteps> kConvLayout = q8::plan_conv_layout(kPlan);
+
+ public:
+  /// x86 VNNI builds only (absent elsewhere, the M4 included): the convolutions' scratch, bytes:
+  /// the largest padded u8 input, and every CONV1D / ROW_CONV's weights repacked for VPDPBUSD
+  /// with its bias' (made on the first predict() after each load(): the blob stays in place).
+  static constexpr std::size_t conv_scratch_bytes = kConvLayout.total;
+  Int8Net() noexcept { core_.set_scratch(conv_scratch_.data(), kConvLayout.off.data()); }
+#else
   Int8Net() noexcept {}
+#endif
   Int8Net(const Int8Net&) = delete;
   Int8Net& operator=(const Int8Net&) = delete;
 
@@ -1098,6 +1230,27 @@ class Int8Net {
   /// quant.QNet.quantize_input gives. Needs loaded().
   void quantize_input(const float* window, std::int8_t* xq) const noexcept {
     const int L = kPlan.in_length, C = kPlan.in_channels;
+#if PPGHR_Q8_VEC
+    // x86: 16 (8) values at once, exactly q8::quantize (conv_x86.hpp)
+    const float* off = in_.offset;
+    const float* sc = in_.scale;
+    if constexpr (kPlan.window_norm) {
+      std::array<float, kPlan.wn_rows> mean{}, div{};
+      WN::statistics(window, mean.data(), div.data());
+      for (int r = 0; r < C; ++r)
+        q8::vec::quantize_normalised(window + std::size_t(r) * L, std::size_t(L), mean[r], div[r], off[r], sc[r], in_.z,
+                                     xq + std::size_t(r) * L);
+      return;
+    } else if constexpr (kPlan.rows_input) {
+      for (int r = 0; r < C; ++r)
+        q8::vec::quantize_periodic(window + std::size_t(r) * L, std::size_t(L), off + r, sc + r, 1, in_.z,
+                                   xq + std::size_t(r) * L);
+      return;
+    } else if constexpr (kPlan.in_channels <= 8) {
+      q8::vec::quantize_periodic(window, std::size_t(L) * std::size_t(C), off, sc, C, in_.z, xq);
+      return;
+    }
+#endif
     if constexpr (kPlan.rows_input) {
       Rows rows{this, window, {}, {}};
       if constexpr (kPlan.window_norm) WN::statistics(window, rows.mean.data(), rows.div.data());
@@ -1161,6 +1314,9 @@ class Int8Net {
   result_type result_{};
   bool loaded_ = false;
   q8::Core core_{kPlan, kPlan.steps.data(), kSteps, bind_.data(), arena_.data(), acc_.data(), out_acc_.data()};
+#if PPGHR_Q8_CONV_VNNI
+  alignas(64) std::array<std::uint8_t, conv_scratch_bytes> conv_scratch_{};
+#endif
 };
 
 template <class Net>
@@ -1188,6 +1344,9 @@ LoadReport Int8Net<Net>::load(const void* data, std::size_t size) noexcept {
   in_ = in;
   last_scale_ = bind_[kSteps - 1].scale;
   loaded_ = true;
+#if PPGHR_Q8_CONV_VNNI
+  core_.invalidate_packed();  // the x86 VNNI convolutions repack the new weights
+#endif
   return r;
 }
 
