@@ -364,7 +364,7 @@ def render_int8(q8: list, m: dict, fits: dict) -> list:
         x = m[("m4-Os", n)]
         if is_spectral(n):
             return (f"{n}: the network alone {b(x['stack_network'])} B (the estimator's `predict()`, front end "
-                    f"included, {b(x['stack_predict'])} B)")
+                    f"included, and the filter's `update()`: {b(x['stack_predict'])} B)")
         return f"{n}: `predict()` {b(x['stack_predict'])} B, `load()` {b(x['stack_load'])} B"
     own = [n for n in q8 if ("m4-Os", n) in m and (m[("m4-Os", n)].get("stack_predict") or m[("m4-Os", n)].get("stack_network"))]
     if own:

@@ -153,10 +153,10 @@ int plat::app_main() noexcept {
     t0 = plat::instructions();
     const ppghr::Prediction<float>& p = g_est.predict(ppghr_mcu_inputs[w]);
     t1 = plat::instructions();
-    const std::size_t used = plat::stack_since(mark);
-    if (used > predict_stack) predict_stack = used;
     const int decoded = g_filter.update(p.ok() ? p.probabilities.data() : nullptr);
     const std::uint64_t t2 = plat::instructions();
+    const std::size_t used = plat::stack_since(mark);  // predict()'s and update()'s (not timed)
+    if (used > predict_stack) predict_stack = used;
     if (!p.ok()) ++refused;
 #if defined(PPGHR_MCU_SPECNET)
     // The network alone on the same features (the front end's cost is predict's minus this): the

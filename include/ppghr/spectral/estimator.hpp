@@ -40,7 +40,9 @@
 // move, tools/tests/test_spectral.py). Measured (benchmarks/bench_spectral.cpp, Release, SSE2, one
 // core of a loaded 2-core x86-64, CPU time): predict() 7.4-8.8 us (C = 1) / 11.0 us (C = 3), from
 // 25 / 40 us before these changes; Cortex-M4F (scripts/mcu.sh,
-// docs/mcu-footprint.md, -Os): predict() 252k instructions (C = 1) / 376k (C = 3).
+// docs/mcu-footprint.md, -Os): predict() 266k instructions (C = 1) / 396k (C = 3) (253k / 376k
+// with the twiddles in the object instead of fft_tables.hpp's constants: 5% more instructions for
+// 10 KB less RAM).
 // Memory: sizeof(SpectralEstimator<C>) = 16,072 B (C = 1) on x86-64 and the M4F, of which 8 KB
 // are the FFT's work arrays (its twiddles and permutation are constants in read-only memory:
 // fft_tables.hpp, 10,176 B that were in the object before); no heap; predict() never allocates,
