@@ -26,19 +26,9 @@
 
 namespace {
 
-using namespace ppghr::blob;
+using ppghr_fuzz::Reader;
 
-struct Reader {
-  const std::uint8_t* p;
-  std::size_t n, i = 0;
-  bool get(std::uint64_t& v, int bytes) {
-    if (i + std::size_t(bytes) > n) return false;
-    v = 0;
-    for (int k = 0; k < bytes; ++k) v |= std::uint64_t(p[i + k]) << (8 * k);
-    i += std::size_t(bytes);
-    return true;
-  }
-};
+using namespace ppghr::blob;
 
 float special(std::uint64_t kind) {
   switch (kind % 10) {

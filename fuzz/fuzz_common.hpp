@@ -38,6 +38,19 @@ inline bool allowed(const char* what) {
   return a != nullptr && std::strstr(a, what) != nullptr;
 }
 
+// Reads the structure-aware targets' operands: `bytes` little-endian bytes, false at the end.
+struct Reader {
+  const std::uint8_t* p;
+  std::size_t n, i = 0;
+  bool get(std::uint64_t& v, int bytes) {
+    if (i + std::size_t(bytes) > n) return false;
+    v = 0;
+    for (int k = 0; k < bytes; ++k) v |= std::uint64_t(p[i + k]) << (8 * k);
+    i += std::size_t(bytes);
+    return true;
+  }
+};
+
 using PulseHead = ppghr::pulse::Head;
 using PulseInput = ppghr::pulse::Input;
 

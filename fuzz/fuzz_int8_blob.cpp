@@ -32,6 +32,8 @@
 
 namespace {
 
+using ppghr_fuzz::Reader;
+
 namespace reg = ppghr::registry;
 using ppghr_fuzz::Family;
 using ppghr_fuzz::fail;
@@ -66,18 +68,6 @@ struct Int8Families {
   }
 };
 Int8Families* g_families = nullptr;
-
-struct Reader {
-  const std::uint8_t* p;
-  std::size_t n, i = 0;
-  bool get(std::uint64_t& v, int bytes) {
-    if (i + std::size_t(bytes) > n) return false;
-    v = 0;
-    for (int k = 0; k < bytes; ++k) v |= std::uint64_t(p[i + k]) << (8 * k);
-    i += std::size_t(bytes);
-    return true;
-  }
-};
 
 std::vector<unsigned char> mutate(const std::vector<unsigned char>& base, const std::uint8_t* data, std::size_t size) {
   using namespace ppghr::blob;
