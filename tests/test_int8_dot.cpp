@@ -308,6 +308,39 @@ TEST_CASE("q8 vector requantisation (conv_x86.hpp) == requantize32 + saturate8 e
 #endif
 }
 
+TEST_CASE("q8 ADD input without a 64-bit product (conv_x86.hpp AddIn) == requantize32 exhaustively") {
+#if PPGHR_Q8_VEC
+  if (skip_without_isa()) return;
+  // every int8 q and zero point z, every right shift the fast path takes (0..kAddInMaxShift), for
+  // the multipliers' corners and 40 random ones each
+  using I = q8::vec::D;
+  std::mt19937 rng(10);
+  long bad = 0, total = 0;
+  for (int e = 0; e <= q8::vec::kAddInMaxShift; ++e) {
+    std::vector<std::int32_t> mults = {0, 1, 2047, 2048, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, INT32_MAX - 1, INT32_MAX};
+    for (int r = 0; r < 40; ++r) mults.push_back(random_mult(rng));
+    for (const std::int32_t mult : mults)
+      for (int z = -128; z <= 127; ++z) {
+        q8::vec::AddIn<I> a;
+        a.init(z, mult, e);
+        for (int q0 = -128; q0 < 128; q0 += I::L) {
+          alignas(64) std::int8_t qs[16];
+          alignas(64) std::int32_t got[16];
+          for (int l = 0; l < I::L; ++l) qs[l] = std::int8_t(q0 + l);
+          I::store(got, a.apply(I::cvt8(qs)));
+          for (int l = 0; l < I::L; ++l)
+            bad += got[l] != q8::requantize32((q0 + l - z) * (1 << q8::kAddLeftShift), mult, -e);
+          total += I::L;
+        }
+      }
+  }
+  MESSAGE(total << " values, " << bad << " different");
+  CHECK(bad == 0);
+#else
+  MESSAGE("SKIPPED: no x86 vector kernels in this build");
+#endif
+}
+
 TEST_CASE("q8 vector ADD, input quantisation, AFFINE, pools (conv_x86.hpp) == the scalar ops exactly") {
 #if PPGHR_Q8_VEC
   if (skip_without_isa()) return;
@@ -322,8 +355,10 @@ TEST_CASE("q8 vector ADD, input quantisation, AFFINE, pools (conv_x86.hpp) == th
     for (auto& v : b) v = std::int8_t(xd(rng));
     const std::int32_t zm = it % 7 == 0 ? -128 : zd(rng), zx = it % 7 == 1 ? 127 : zd(rng), zo = zd(rng);
     const std::int32_t mult[3] = {random_mult(rng), random_mult(rng), random_mult(rng)};
-    const std::int32_t shift[3] = {-std::uniform_int_distribution<int>(0, 31)(rng),
-                                   -std::uniform_int_distribution<int>(0, 31)(rng), random_shift(rng)};
+    // input shifts: half of the cases in AddIn's range (quant.py's), half anywhere (the tables)
+    const int emax = it % 2 == 0 ? q8::vec::kAddInMaxShift : 31;
+    const std::int32_t shift[3] = {-std::uniform_int_distribution<int>(0, emax)(rng),
+                                   -std::uniform_int_distribution<int>(0, emax)(rng), random_shift(rng)};
     REQUIRE(q8::vec::add_rows(a.data(), b.data(), n, zm, zx, mult, shift, zo, y.data()));
     for (std::size_t i = 0; i < n; ++i) {
       const std::int32_t v1 = q8::requantize32((a[i] - zm) * (1 << q8::kAddLeftShift), mult[0], shift[0]);

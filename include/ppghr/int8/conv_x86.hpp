@@ -129,6 +129,7 @@ struct Y {
   static V sllv(V a, V s) noexcept { return _mm256_sllv_epi32(a, s); }
   static V srav(V a, V s) noexcept { return _mm256_srav_epi32(a, s); }
   static V and_(V a, V b) noexcept { return _mm256_and_si256(a, b); }
+  static V sra(V a, int n) noexcept { return _mm256_sra_epi32(a, _mm_cvtsi32_si128(n)); }
   /// n (<= 8) int32 lanes in [-128, 127] as int8 at y
   static void store8(std::int8_t* y, V v, int n) noexcept {
     const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -140,6 +141,17 @@ struct Y {
       _mm_store_si128(reinterpret_cast<__m128i*>(t), b);
       std::memcpy(y, t, std::size_t(n));
     }
+  }
+  /// saturate8 of 4 vectors of requantised values (a: y[0, 8), b: y[8, 16), ...): +z and the
+  /// clamps by saturating packs (int32 -> int16, + z saturating, -> int8: the same as clamping v + z,
+  /// |z| <= 128), then max lo; one 32-byte store.
+  static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t z, std::int32_t lo) noexcept {
+    const __m256i zz = _mm256_set1_epi16(short(z));
+    const __m256i p = _mm256_packs_epi16(_mm256_adds_epi16(_mm256_packs_epi32(a, b), zz),
+                                         _mm256_adds_epi16(_mm256_packs_epi32(c, d), zz));
+    // 128-bit lane j holds a[4j, 4j+4), b[..], c[..], d[..]: dword 4j + v -> 2v + j
+    const __m256i r = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), _mm256_max_epi8(r, _mm256_set1_epi8(char(lo))));
   }
   /// n (<= 8) lanes loaded from p (the others 0), reading nothing past p + n
   static V load_n(const std::int32_t* p, int n) noexcept {
@@ -176,8 +188,18 @@ struct Z {
   static V sllv(V a, V s) noexcept { return _mm512_maskz_sllv_epi32(__mmask16(0xFFFF), a, s); }
   static V srav(V a, V s) noexcept { return _mm512_maskz_srav_epi32(__mmask16(0xFFFF), a, s); }
   static V and_(V a, V b) noexcept { return _mm512_and_si512(a, b); }
+  static V sra(V a, int n) noexcept { return _mm512_maskz_sra_epi32(__mmask16(0xFFFF), a, _mm_cvtsi32_si128(n)); }
   static void store8(std::int8_t* y, V v, int n) noexcept {
     _mm_mask_storeu_epi8(y, __mmask16((1u << n) - 1u), _mm512_maskz_cvtepi32_epi8(__mmask16(0xFFFF), v));
+  }
+  static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t z, std::int32_t lo) noexcept {
+    const __mmask32 all = 0xFFFFFFFFu;
+    const __m512i zz = _mm512_set1_epi16(short(z));
+    const __m512i p = _mm512_maskz_packs_epi16(~__mmask64(0), _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, a, b), zz),
+                                               _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, c, d), zz));
+    // 128-bit lane j holds a[4j, 4j+4), b[..], c[..], d[..]: dword 4j + v -> 4v + j
+    const __m512i r = _mm512_maskz_permutexvar_epi32(__mmask16(0xFFFF), _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), p);
+    _mm512_storeu_si512(y, _mm512_maskz_max_epi8(~__mmask64(0), r, _mm512_set1_epi8(char(lo))));
   }
   static V load_n(const std::int32_t* p, int n) noexcept {
     return _mm512_maskz_loadu_epi32(__mmask16((1u << n) - 1u), p);
@@ -213,8 +235,9 @@ struct Rq<Y> {
     any_left = !_mm256_testz_si256(left, left);
     z = _mm256_set1_epi32(zo), lo = _mm256_set1_epi32(low - zo), hi = _mm256_set1_epi32(kQMax - zo);
   }
+  /// requantize32(acc), unclamped
   template <bool Left>
-  PPGHR_ALWAYS_INLINE __m256i apply(__m256i acc) const noexcept {
+  PPGHR_ALWAYS_INLINE __m256i raw(__m256i acc) const noexcept {
     const __m256i zero = _mm256_setzero_si256();
     __m256i x = acc;
     if constexpr (Left) {
@@ -230,9 +253,12 @@ struct Rq<Y> {
     const __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(po, 1), 0xAA);
     const __m256i rem = _mm256_and_si256(q, mask);
     const __m256i thr = _mm256_sub_epi32(h, _mm256_cmpgt_epi32(zero, q));
-    const __m256i v = _mm256_sub_epi32(_mm256_srav_epi32(q, right), _mm256_cmpgt_epi32(rem, thr));
+    return _mm256_sub_epi32(_mm256_srav_epi32(q, right), _mm256_cmpgt_epi32(rem, thr));
+  }
+  template <bool Left>
+  PPGHR_ALWAYS_INLINE __m256i apply(__m256i acc) const noexcept {
     // saturate8: clamp(v + z, low, 127) = clamp(v, low - z, 127 - z) + z (no int32 overflow)
-    return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), z);
+    return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(raw<Left>(acc), lo), hi), z);
   }
   PPGHR_ALWAYS_INLINE __m256i operator()(__m256i acc) const noexcept {
     return any_left ? apply<true>(acc) : apply<false>(acc);
@@ -252,8 +278,9 @@ struct Rq<Z> {
     any_left = _mm512_test_epi32_mask(left, left) != 0;
     z = _mm512_set1_epi32(zo), lo = _mm512_set1_epi32(low - zo), hi = _mm512_set1_epi32(kQMax - zo);
   }
+  /// requantize32(acc), unclamped
   template <bool Left>
-  PPGHR_ALWAYS_INLINE __m512i apply(__m512i acc) const noexcept {
+  PPGHR_ALWAYS_INLINE __m512i raw(__m512i acc) const noexcept {
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
     __m512i x = acc;
     if constexpr (Left) {
@@ -270,8 +297,11 @@ struct Rq<Z> {
     const __m512i rem = _mm512_and_si512(q, mask);
     const __m512i thr = _mm512_mask_add_epi32(h, _mm512_cmplt_epi32_mask(q, zero), h, one);
     __m512i v = _mm512_maskz_srav_epi32(__mmask16(0xFFFF), q, right);
-    v = _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, one);
-    return _mm512_add_epi32(_mm512_maskz_min_epi32(__mmask16(0xFFFF), _mm512_maskz_max_epi32(__mmask16(0xFFFF), v, lo), hi), z);
+    return _mm512_mask_add_epi32(v, _mm512_cmpgt_epi32_mask(rem, thr), v, one);
+  }
+  template <bool Left>
+  PPGHR_ALWAYS_INLINE __m512i apply(__m512i acc) const noexcept {
+    return _mm512_add_epi32(_mm512_maskz_min_epi32(__mmask16(0xFFFF), _mm512_maskz_max_epi32(__mmask16(0xFFFF), raw<Left>(acc), lo), hi), z);
   }
   PPGHR_ALWAYS_INLINE __m512i operator()(__m512i acc) const noexcept {
     return any_left ? apply<true>(acc) : apply<false>(acc);
@@ -297,19 +327,69 @@ inline void requant_row(const std::int32_t* acc, const std::int32_t* mult, const
   }
 }
 
+/// One input of the int8 ADD, v = requantize32((q - z) 2^20, M, -e) for an int8 q, without a
+/// 64-bit product, for a right shift e in [0, kAddInMaxShift]. With d = q - z (|d| <= 255):
+/// requantize32_right's q1 = floor((d 2^20 M + 2^30) / 2^31) = floor((d M + 2^10) / 2^11), and its
+/// rounding (x = q1 - [q1 < 0]; (x >> e) + bit e-1 of x) is floor((q1 + h - [q1 < 0]) / 2^e), h =
+/// 2^(e-1) (0 and no sign term when e = 0). Nested floors of integer quotients compose:
+///   v = floor((d M + 2^10 + (h - [q1 < 0]) 2^11) / 2^(11+e)),
+/// and [q1 < 0] may be [d < 0]: q1 < 0 implies d < 0, and where d < 0 but q1 = 0 (d M + 2^10 in
+/// [0, 2^11)) both give 0. Splitting M = Mh 2^(11+e) + Ml (0 <= Ml < 2^(11+e)):
+///   v = d Mh + floor((d Ml + K - 2^11 [d < 0]) / 2^(11+e)),  K = 2^10 + h 2^11,
+/// all in int32: |d Mh| < 2^28, |d Ml| + K + 2^11 < 2^(19+e) + 2^(11+e) <= 2^31 for e <= 11.
+inline constexpr int kAddInMaxShift = 11;
+template <class I>
+struct AddIn {
+  using V = typename I::V;
+  V z, mh, ml, k, adj;
+  int sh = 11;
+  void init(std::int32_t zq, std::int32_t mult, int e) noexcept {
+    sh = 11 + e;
+    z = I::set1(zq), mh = I::set1(mult >> sh), ml = I::set1(mult & std::int32_t((std::uint32_t(1) << sh) - 1u));
+    k = I::set1((1 << 10) + (e > 0 ? (1 << (10 + e)) : 0)), adj = I::set1(e > 0 ? -2048 : 0);
+  }
+  PPGHR_ALWAYS_INLINE V apply(V q) const noexcept {
+    const V d = I::sub(q, z);
+    const V low = I::add(I::add(I::mullo(d, ml), k), I::and_(I::sra(d, 31), adj));
+    return I::add(I::mullo(d, mh), I::sra(low, sh));
+  }
+};
+
 /// The int8 ADD (Core::add's arithmetic) of n values, main path m (zero point zm) and shortcut x
 /// (zx): false (nothing written) where a blob's input shifts are positive (v1 + v2 could then
-/// leave int32: the caller's scalar path saturates as quant.py does). v1 and v2 take 256 values
-/// each: two tables (vector requantisation), looked up by gathers; then one requantisation.
+/// leave int32: the caller's scalar path saturates as quant.py does). v1 and v2: AddIn (shifts
+/// down to -kAddInMaxShift, quant.py's range) or, beyond, two 256-entry tables looked up by
+/// gathers (slow on some cores); then one requantisation.
 inline bool add_rows(const std::int8_t* m, const std::int8_t* x, std::size_t n, std::int32_t zm, std::int32_t zx,
                      const std::int32_t* mult, const std::int32_t* shift, std::int32_t z_out, std::int8_t* y) noexcept {
   if (shift[0] > 0 || shift[1] > 0) return false;
   using I = D;
   using V = I::V;
+  Rq<I> r3;
+  r3.init(I::set1(mult[2]), I::set1(shift[2]), z_out, kQMin);
+  std::size_t i = 0;
+  if (-shift[0] <= kAddInMaxShift && -shift[1] <= kAddInMaxShift) {
+    AddIn<I> a1, a2;
+    a1.init(zm, mult[0], int(-shift[0]));
+    a2.init(zx, mult[1], int(-shift[1]));
+    const auto sum = [&](std::size_t j) { return I::add(a1.apply(I::cvt8(m + j)), a2.apply(I::cvt8(x + j))); };
+    constexpr std::size_t L = std::size_t(I::L);
+    if (!r3.any_left)
+      for (; i + 4 * L <= n; i += 4 * L)
+        I::store8x4(y + i, r3.raw<false>(sum(i)), r3.raw<false>(sum(i + L)), r3.raw<false>(sum(i + 2 * L)),
+                    r3.raw<false>(sum(i + 3 * L)), z_out, kQMin);
+    for (; i + L <= n; i += L) I::store8(y + i, r3(sum(i)), I::L);
+    for (; i < n; ++i) {
+      const std::int32_t v1 = requantize32((m[i] - zm) * (1 << kAddLeftShift), mult[0], shift[0]);
+      const std::int32_t v2 = requantize32((x[i] - zx) * (1 << kAddLeftShift), mult[1], shift[1]);
+      y[i] = saturate8(requantize32(v1 + v2, mult[2], shift[2]), z_out, kQMin);
+    }
+    return true;
+  }
   // |x - z| <= 255: (x - z) 2^20 fits; |v1|, |v2| <= 2^28 (multipliers < 2^31, shifts <= 0), so
   // v1 + v2 fits too. The tables hold plain requantize32 values (no clamp: bounds +-2^31).
   alignas(64) std::int32_t t1[256], t2[256];
-  Rq<I> r1, r2, r3;
+  Rq<I> r1, r2;
   r1.init(I::set1(mult[0]), I::set1(shift[0]), 0, INT32_MIN + 1);
   r2.init(I::set1(mult[1]), I::set1(shift[1]), 0, INT32_MIN + 1);
   r1.hi = r2.hi = I::set1(INT32_MAX);
@@ -319,9 +399,7 @@ inline bool add_rows(const std::int8_t* m, const std::int8_t* x, std::size_t n, 
     I::store(t1 + v, r1.apply<false>(I::sllv(I::sub(q, I::set1(zm)), I::set1(kAddLeftShift))));
     I::store(t2 + v, r2.apply<false>(I::sllv(I::sub(q, I::set1(zx)), I::set1(kAddLeftShift))));
   }
-  r3.init(I::set1(mult[2]), I::set1(shift[2]), z_out, kQMin);
   const V off = I::set1(128);
-  std::size_t i = 0;
   for (; i + std::size_t(I::L) <= n; i += std::size_t(I::L)) {
     const V a = I::gather(t1, I::add(I::cvt8(m + i), off)), b = I::gather(t2, I::add(I::cvt8(x + i), off));
     I::store8(y + i, r3(I::add(a, b)), I::L);
@@ -599,6 +677,30 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     }
   }
   const int co = a.co;
+  if (a.acc == nullptr && co == NB * L) {  // the tile's outputs are NB * P whole vectors, contiguous
+    vec::Rq<I::Base> rq[NB];
+    bool left = false;
+    for (int b = 0; b < NB; ++b) {
+      rq[b].init(I::load(a.mp + ob + b * L), I::load(a.sp + ob + b * L), a.z_out, a.lo);
+      left = left || rq[b].any_left;
+    }
+    if (!PPGHR_UNLIKELY(left)) {
+      std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
+      constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
+      int v = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+      for (; v + 4 <= NV; v += 4)
+        I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].template raw<false>(acc[v % NB][v / NB]),
+                    rq[(v + 1) % NB].template raw<false>(acc[(v + 1) % NB][(v + 1) / NB]),
+                    rq[(v + 2) % NB].template raw<false>(acc[(v + 2) % NB][(v + 2) / NB]),
+                    rq[(v + 3) % NB].template raw<false>(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
+      for (; v < NV; ++v)
+        I::store8(yo + std::ptrdiff_t(v) * L, rq[v % NB].template apply<false>(acc[v % NB][v / NB]), L);
+      return;
+    }
+  }
   for (int b = 0; b < NB; ++b) {
     const int o = ob + b * L;
     if (o >= co) break;
