@@ -308,6 +308,37 @@ TEST_CASE("q8 vector requantisation (conv_x86.hpp) == requantize32 + saturate8 e
 #endif
 }
 
+TEST_CASE("q8 bounded requantisation (conv_x86.hpp RqB) == requantize32 exactly") {
+#if PPGHR_Q8_VEC
+  if (skip_without_isa()) return;
+  // |acc| <= kRqbMaxAbs and shifts in [-kRqbMaxShift, 0]: random, the extremes, and around the
+  // rounding points
+  using I = q8::vec::D;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<std::int32_t> ad(-q8::vec::kRqbMaxAbs, q8::vec::kRqbMaxAbs), small(-5000, 5000);
+  std::uniform_int_distribution<int> ed(0, q8::vec::kRqbMaxShift), coin(0, 3);
+  long bad = 0, total = 0;
+  for (int it = 0; it < 200000; ++it) {
+    alignas(64) std::int32_t acc[16], m[16], sh[16], got[16];
+    for (int l = 0; l < I::L; ++l) {
+      const int c = coin(rng);
+      acc[l] = c == 0 ? ad(rng) : c == 1 ? (l & 1 ? 1 : -1) * (q8::vec::kRqbMaxAbs - std::abs(small(rng)) % 3)
+                                : small(rng);
+      m[l] = random_mult(rng), sh[l] = it % 5 == 0 ? 0 : -ed(rng);
+    }
+    q8::vec::RqB<I> rb;
+    rb.init(I::load(m), I::load(sh));
+    I::store(got, rb.raw(I::load(acc)));
+    for (int l = 0; l < I::L; ++l) bad += got[l] != q8::requantize32(acc[l], m[l], sh[l]);
+    total += I::L;
+  }
+  MESSAGE(total << " values, " << bad << " different");
+  CHECK(bad == 0);
+#else
+  MESSAGE("SKIPPED: no x86 vector kernels in this build");
+#endif
+}
+
 TEST_CASE("q8 ADD input without a 64-bit product (conv_x86.hpp AddIn) == requantize32 exhaustively") {
 #if PPGHR_Q8_VEC
   if (skip_without_isa()) return;
@@ -491,7 +522,14 @@ TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: rando
     auto* shift = reinterpret_cast<std::int32_t*>(sg.data());
     for (std::size_t i = 0; i < nx; ++i) x[i] = std::int8_t(coin(rng) == 0 ? (i & 1 ? 127 : -128) : xd(rng));
     for (std::size_t i = 0; i < nw; ++i) w[i] = std::int8_t(coin(rng) == 0 ? (i & 1 ? 127 : -127) : wd(rng));
-    for (int o = 0; o < g.co; ++o) bias[o] = bd(rng), mult[o] = random_mult(rng), shift[o] = random_shift(rng);
+    // shifts: a third of the cases all in quant.py's range (the RqB requantisation, conv_pack's
+    // bounds), of which some with a bias at the bound's edge
+    const bool qrange = it % 3 == 0;
+    for (int o = 0; o < g.co; ++o) {
+      bias[o] = bd(rng), mult[o] = random_mult(rng);
+      shift[o] = qrange ? std::uniform_int_distribution<int>(-30, 0)(rng) : random_shift(rng);
+      if (qrange && it % 9 == 6 && coin(rng) == 0) bias[o] = (o & 1 ? 1 : -1) * ((1 << 30) - 1 - 255 * 127 * int(K) - coin(rng));
+    }
     AlignedBuf scratch(q8::conv_scratch_bytes(g));
     const std::ptrdiff_t o_stride = g.lout + 3;
     std::vector<std::int8_t> y(std::size_t(g.lout) * g.co + 1, 55);

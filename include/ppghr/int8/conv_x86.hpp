@@ -85,7 +85,7 @@ constexpr std::size_t conv_packed_bytes(const ConvGeom& g) noexcept {
   const int clen = g.dil == 1 ? g.k * g.ci : g.ci;
   const std::size_t q = std::size_t((clen + 3) / 4);
   const std::size_t cop = std::size_t((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad);
-  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4);
+  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4) + 64;  // + flags
 }
 /// The scratch conv_vnni() needs for g, bytes (64-byte multiples; the base must be 64-aligned).
 constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
@@ -153,6 +153,16 @@ struct Y {
     const __m256i r = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), _mm256_max_epi8(r, _mm256_set1_epi8(char(lo))));
   }
+  // for RqB: dword pairs swapped; the signed products of the even dwords (64-bit); 64-bit add;
+  // lane 2i <- dword 2i+1 of pe, lane 2i+1 <- dword 2i+1 of po; -1 where a > 0
+  static V swap_pairs(V a) noexcept { return _mm256_shuffle_epi32(a, 0xB1); }
+  static V mul_even(V a, V b) noexcept { return _mm256_mul_epi32(a, b); }
+  static V add64(V a, V b) noexcept { return _mm256_add_epi64(a, b); }
+  static V set1_64(std::int64_t v) noexcept { return _mm256_set1_epi64x(v); }
+  static V high_dwords(V pe, V po) noexcept { return _mm256_blend_epi32(_mm256_shuffle_epi32(pe, 0xB1), po, 0xAA); }
+  static V positive(V a) noexcept { return _mm256_cmpgt_epi32(a, zero()); }
+  /// clamp(v + z, lo, 127) (no overflow: |v| < 2^31 - 128)
+  static V clamp8(V v, std::int32_t z, std::int32_t lo) noexcept { return min(max(add(v, set1(z)), set1(lo)), set1(kQMax)); }
   /// n (<= 8) lanes loaded from p (the others 0), reading nothing past p + n
   static V load_n(const std::int32_t* p, int n) noexcept {
     if (n == L) return load(p);
@@ -192,6 +202,16 @@ struct Z {
   static void store8(std::int8_t* y, V v, int n) noexcept {
     _mm_mask_storeu_epi8(y, __mmask16((1u << n) - 1u), _mm512_maskz_cvtepi32_epi8(__mmask16(0xFFFF), v));
   }
+  static V swap_pairs(V a) noexcept { return _mm512_maskz_shuffle_epi32(__mmask16(0xFFFF), a, _MM_PERM_CDAB); }
+  static V mul_even(V a, V b) noexcept { return _mm512_maskz_mul_epi32(__mmask8(0xFF), a, b); }
+  static V add64(V a, V b) noexcept { return _mm512_add_epi64(a, b); }
+  static V set1_64(std::int64_t v) noexcept { return _mm512_set1_epi64(v); }
+  static V high_dwords(V pe, V po) noexcept { return _mm512_mask_shuffle_epi32(po, __mmask16(0x5555), pe, _MM_PERM_CDAB); }
+  static V positive(V a) noexcept {
+    return _mm512_maskz_mov_epi32(_mm512_cmpgt_epi32_mask(a, zero()), _mm512_set1_epi32(-1));
+  }
+  /// clamp(v + z, lo, 127) (no overflow: |v| < 2^31 - 128)
+  static V clamp8(V v, std::int32_t z, std::int32_t lo) noexcept { return min(max(add(v, set1(z)), set1(lo)), set1(kQMax)); }
   static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t z, std::int32_t lo) noexcept {
     const __mmask32 all = 0xFFFFFFFFu;
     const __m512i zz = _mm512_set1_epi16(short(z));
@@ -309,6 +329,33 @@ struct Rq<Z> {
 };
 #endif
 
+/// requantize32 of bounded accumulators, unclamped: |acc| < 2^30 and shifts in [-30, 0] in every
+/// lane (kRqbMaxAbs, kRqbMaxShift: the convolutions whose weights guarantee it, conv_pack; ADD's
+/// sum), with fewer shifts and no mask registers. 2 acc fits an int32, and the high dword of
+/// 2 acc m + 2^31 is q = floor((acc m + 2^30) / 2^31), requantize32_right's first step (even and
+/// odd lanes each by one 32 x 32 -> 64-bit multiply). Its rounding, (x >> e) + bit e-1 of x with
+/// x = q - [q < 0], is floor((x + h) / 2^e), h = 2^(e-1) (0 and no sign term for e = 0):
+/// |q| <= |acc| < 2^30, so x + h < 2^31 does not overflow.
+inline constexpr std::int32_t kRqbMaxAbs = (std::int32_t(1) << 30) - 1;
+inline constexpr int kRqbMaxShift = 30;
+template <class I>
+struct RqB {
+  using V = typename I::V;
+  V m, mo, e, sv, h;
+  void init(V mult, V shift) noexcept {
+    m = mult, mo = I::swap_pairs(mult);
+    e = I::max(I::sub(I::zero(), shift), I::zero());
+    sv = I::positive(e);
+    h = I::sra(I::sllv(I::set1(1), e), 1);
+  }
+  PPGHR_ALWAYS_INLINE V raw(V acc) const noexcept {
+    const V x2 = I::add(acc, acc), n = I::set1_64(std::int64_t(1) << 31);
+    const V pe = I::add64(I::mul_even(x2, m), n), po = I::add64(I::mul_even(I::swap_pairs(x2), mo), n);
+    const V q = I::high_dwords(pe, po);
+    return I::srav(I::add(I::add(q, I::and_(I::sra(q, 31), sv)), h), e);
+  }
+};
+
 /// y[i] = saturate8(requantize32(acc[i], mult[i], shift[i]), z, lo) for i < n (one position's
 /// channels: Core::store).
 inline void requant_row(const std::int32_t* acc, const std::int32_t* mult, const std::int32_t* shift, int n,
@@ -374,6 +421,14 @@ inline bool add_rows(const std::int8_t* m, const std::int8_t* x, std::size_t n, 
     a2.init(zx, mult[1], int(-shift[1]));
     const auto sum = [&](std::size_t j) { return I::add(a1.apply(I::cvt8(m + j)), a2.apply(I::cvt8(x + j))); };
     constexpr std::size_t L = std::size_t(I::L);
+    if (shift[2] <= 0 && shift[2] >= -kRqbMaxShift) {  // |v1 + v2| < 2^29: RqB's bounds
+      RqB<I> rb;
+      rb.init(I::set1(mult[2]), I::set1(shift[2]));
+      for (; i + 4 * L <= n; i += 4 * L)
+        I::store8x4(y + i, rb.raw(sum(i)), rb.raw(sum(i + L)), rb.raw(sum(i + 2 * L)), rb.raw(sum(i + 3 * L)), z_out,
+                    kQMin);
+      for (; i + L <= n; i += L) I::store8(y + i, I::clamp8(rb.raw(sum(i)), z_out, kQMin), I::L);
+    }
     if (!r3.any_left)
       for (; i + 4 * L <= n; i += 4 * L)
         I::store8x4(y + i, r3.raw<false>(sum(i)), r3.raw<false>(sum(i + L)), r3.raw<false>(sum(i + 2 * L)),
@@ -641,6 +696,7 @@ struct Args {
   std::int32_t z_out = 0, lo = kQMin;
   std::int8_t* y = nullptr;          ///< int8 output [t][co], or
   std::int32_t* acc = nullptr;       ///< the accumulators: acc[o * o_stride + t]
+  bool bounded = false;              ///< Layout::fl[0]: RqB requantises
   std::ptrdiff_t o_stride = 0;
 };
 
@@ -677,6 +733,23 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     }
   }
   const int co = a.co;
+  if (a.acc == nullptr && co == NB * L && a.bounded) {  // NB * P whole vectors, contiguous; RqB
+    vec::RqB<I::Base> rq[NB];
+    for (int b = 0; b < NB; ++b) rq[b].init(I::load(a.mp + ob + b * L), I::load(a.sp + ob + b * L));
+    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
+    constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
+    int v = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+    for (; v + 4 <= NV; v += 4)
+      I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].raw(acc[v % NB][v / NB]),
+                  rq[(v + 1) % NB].raw(acc[(v + 1) % NB][(v + 1) / NB]),
+                  rq[(v + 2) % NB].raw(acc[(v + 2) % NB][(v + 2) / NB]),
+                  rq[(v + 3) % NB].raw(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
+    for (; v < NV; ++v) I::store8(yo + std::ptrdiff_t(v) * L, I::clamp8(rq[v % NB].raw(acc[v % NB][v / NB]), a.z_out, a.lo), L);
+    return;
+  }
   if (a.acc == nullptr && co == NB * L) {  // the tile's outputs are NB * P whole vectors, contiguous
     vec::Rq<I::Base> rq[NB];
     bool left = false;
@@ -797,6 +870,7 @@ struct Layout {
   int chunks, clen, Q, cop;
   std::int8_t* wp;
   std::int32_t *bp, *mp, *sp;
+  std::int32_t* fl;  ///< fl[0]: every output channel's accumulator and shift within RqB's bounds
   Layout(const ConvGeom& g, std::uint8_t* packed) noexcept
       : chunks(g.dil == 1 ? 1 : g.k), clen(g.dil == 1 ? g.k * g.ci : g.ci), Q((clen + 3) / 4),
         cop((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad) {
@@ -804,6 +878,7 @@ struct Layout {
     bp = reinterpret_cast<std::int32_t*>(packed + conv_round64(std::size_t(chunks) * Q * cop * 4));
     mp = bp + conv_round64(std::size_t(cop) * 4) / 4;
     sp = mp + conv_round64(std::size_t(cop) * 4) / 4;
+    fl = sp + conv_round64(std::size_t(cop) * 4) / 4;
   }
 };
 }  // namespace vnni
@@ -856,6 +931,15 @@ inline void conv_pack(const ConvGeom& g, std::int32_t z_in, const std::int8_t* w
       I::store(sp + o, I::load_n(shift + (o < g.co ? o : 0), n));
     }
   }
+  // RqB's bounds: |acc| <= |bias'| + 255 sum |w| (acc = bias' + sum u w, u in [0, 255])
+  bool bounded = !last;
+  for (int o = 0; o < g.co && bounded; ++o) {
+    std::int64_t sa = 0;
+    for (std::size_t i = 0; i < K; ++i) sa += w[std::size_t(o) * K + i] < 0 ? -w[std::size_t(o) * K + i] : w[std::size_t(o) * K + i];
+    const std::int64_t b = bp[o] < 0 ? -std::int64_t(bp[o]) : std::int64_t(bp[o]);
+    bounded = b + 255 * sa <= vec::kRqbMaxAbs && shift[o] <= 0 && shift[o] >= -vec::kRqbMaxShift;
+  }
+  ly.fl[0] = bounded ? 1 : 0;
 
 }
 
@@ -899,7 +983,7 @@ inline void conv_run(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in,
   vnni::Args a;
   a.u = u, a.pstep = std::ptrdiff_t(g.st) * g.ci, a.cstep = std::ptrdiff_t(g.dil) * g.ci;
   a.chunks = ly.chunks, a.quads = ly.Q, a.wp = ly.wp, a.wq = std::ptrdiff_t(ly.cop) * 4;
-  a.bp = ly.bp, a.mp = ly.mp, a.sp = ly.sp, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
+  a.bp = ly.bp, a.mp = ly.mp, a.sp = ly.sp, a.bounded = ly.fl[0] != 0, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
   a.o_stride = o_stride;
   constexpr int L = I::L;
   int ob = 0;
