@@ -546,6 +546,24 @@ inline bool avg_pool(const std::int8_t* x, std::int8_t* y, int ch, int lout, int
     const std::int8_t* xt = x + std::size_t(t) * std::size_t(st) * std::size_t(ch);
     std::int8_t* yt = y + std::size_t(t) * ch;
     int c = 0;
+#if PPGHR_Q8_VEC == 512
+    // 16 channels at once, the division in float32: sum +- kk/2 is exact (|sum| <= 128 kk < 2^24),
+    // and truncating the rounded quotient truncates the exact one: a non-integer quotient q
+    // (|q| <= 129) is at least 1/kk from an integer, more than half an ulp of q (<= 2^-17) for
+    // kk < 2^17
+    if (kk < (1 << 17)) {
+      const __m512 n = _mm512_set1_ps(float(kk));
+      const __m512i half = _mm512_set1_epi32(kk / 2);
+      for (; c + 16 <= ch; c += 16) {
+        __m512i sum = _mm512_setzero_si512();
+        for (int j = 0; j < kk; ++j) sum = _mm512_add_epi32(sum, Z::cvt8(xt + std::size_t(j) * ch + c));
+        const __m512i a = _mm512_mask_sub_epi32(_mm512_add_epi32(sum, half), _mm512_cmple_epi32_mask(sum, _mm512_setzero_si512()),
+                                                sum, half);
+        const __m512 q = _mm512_div_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), a), n);
+        Z::store8(yt + c, _mm512_maskz_cvttps_epi32(__mmask16(0xFFFF), q), 16);  // in [-128, 127]
+      }
+    }
+#endif
     for (; c + 8 <= ch; c += 8) {
       __m256i sum = _mm256_setzero_si256();
       for (int j = 0; j < kk; ++j)
@@ -643,7 +661,17 @@ inline void quantize_normalised(const float* w, std::size_t n, float mean, float
   alignas(64) float buf[64];
   for (std::size_t i = 0; i < n; i += 64) {
     const std::size_t t = n - i < 64 ? n - i : 64;
-    for (std::size_t j = 0; j < t; ++j) buf[j] = (w[i + j] - mean) / div;
+    std::size_t j = 0;
+#if PPGHR_Q8_VEC == 512
+    for (; j + 16 <= t; j += 16)  // the same two correctly rounded operations per value
+      _mm512_store_ps(buf + j, _mm512_div_ps(_mm512_sub_ps(_mm512_loadu_ps(w + i + j), _mm512_set1_ps(mean)),
+                                             _mm512_set1_ps(div)));
+#else
+    for (; j + 8 <= t; j += 8)
+      _mm256_store_ps(buf + j, _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(w + i + j), _mm256_set1_ps(mean)),
+                                             _mm256_set1_ps(div)));
+#endif
+    for (; j < t; ++j) buf[j] = (w[i + j] - mean) / div;
     quantize_periodic(buf, t, &off, &sc, 1, z, y + i);
   }
 }
@@ -786,9 +814,18 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
       }
       continue;
     }
+    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
+    if (a.bounded) {
+      vec::RqB<I::Base> rb;
+      rb.init(I::load(a.mp + o), I::load(a.sp + o));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rb.raw(acc[b][p]), a.z_out, a.lo), n);
+      continue;
+    }
     vec::Rq<I::Base> rq;
     rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
-    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
     if (PPGHR_UNLIKELY(rq.any_left)) {  // positive shifts: never in quant.py's blobs
       left_epilogue(acc[b], P, rq, yo, co, n);
     } else {

@@ -27,6 +27,7 @@
 #include "ppghr/core/simd.hpp"
 #include "ppghr/core/storage.hpp"
 #include "ppghr/core/tensor.hpp"
+#include "ppghr/layers/softmax.hpp"
 
 namespace ppghr {
 
@@ -99,51 +100,6 @@ namespace detail {
 constexpr std::size_t round_up_to_align(std::size_t n, std::size_t elem) noexcept {
   const std::size_t per = kAlign / elem;
   return (n + per - 1) / per * per;
-}
-
-// max over s[0, n)
-template <class T, int N>
-PPGHR_ALWAYS_INLINE T max_of(const T* s) noexcept {
-  int j = 0;
-  T m = s[0];
-#if PPGHR_HAS_SIMD
-  constexpr int W = simd_width<T>;
-  if constexpr (N >= W) {
-    simd_batch<T> mb = simd_batch<T>::load_unaligned(s);
-    for (j = W; j + W <= N; j += W) mb = xsimd::max(mb, simd_batch<T>::load_unaligned(s + j));
-    alignas(kAlign) T lanes[W];
-    mb.store_aligned(lanes);
-    m = lanes[0];
-    for (int k = 1; k < W; ++k) m = lanes[k] > m ? lanes[k] : m;
-  }
-#endif
-  for (; j < N; ++j) m = s[j] > m ? s[j] : m;
-  return m;
-}
-
-// s[j] <- exp(s[j] - m) for j < N; returns the sum.
-template <class T, int N>
-PPGHR_ALWAYS_INLINE T exp_shifted_sum(T* s, T m) noexcept {
-  int j = 0;
-  T sum = T(0);
-#if PPGHR_HAS_SIMD
-  constexpr int W = simd_width<T>;
-  if constexpr (N >= W) {
-    const simd_batch<T> mb(m);
-    simd_batch<T> acc(T(0));
-    for (; j + W <= N; j += W) {
-      const simd_batch<T> e = xsimd::exp(simd_batch<T>::load_unaligned(s + j) - mb);
-      e.store_unaligned(s + j);
-      acc += e;
-    }
-    sum = xsimd::hadd(acc);
-  }
-#endif
-  for (; j < N; ++j) {
-    s[j] = std::exp(s[j] - m);
-    sum += s[j];
-  }
-  return sum;
 }
 
 // s[j] = sum over d < D of q[d] * k[d * N + j], for j < N (one pass over the scores).
@@ -276,7 +232,7 @@ class MultiheadAttention {
         for (int d = 0; d < head_dim; ++d) q[d] = qt[std::size_t(h * head_dim + d) * NQ + i];
         detail::head_scores<T, NKV, head_dim>(q, kt + std::size_t(h) * head_dim * NKV, s);
         const T m = detail::max_of<T, NKV>(s);
-        const T inv = T(1) / detail::exp_shifted_sum<T, NKV>(s, m);
+        const T inv = T(1) / detail::exp_shifted_sum<T, NKV>(s, s, m);
         detail::weighted_sums<T, NKV, head_dim>(s, vt + std::size_t(h) * head_dim * NKV, o + h * head_dim);
         for (int d = 0; d < head_dim; ++d) o[h * head_dim + d] *= inv;
       }

@@ -4,7 +4,60 @@
 #include <cmath>
 #include <cstddef>
 
+#include "ppghr/core/config.hpp"
+#include "ppghr/core/simd.hpp"
+
 namespace ppghr {
+
+namespace detail {
+
+// max over s[0, N) (exact in any order: no NaN here)
+template <class T, int N>
+PPGHR_ALWAYS_INLINE T max_of(const T* s) noexcept {
+  int j = 0;
+  T m = s[0];
+#if PPGHR_HAS_SIMD
+  constexpr int W = simd_width<T>;
+  if constexpr (N >= W) {
+    simd_batch<T> mb = simd_batch<T>::load_unaligned(s);
+    for (j = W; j + W <= N; j += W) mb = xsimd::max(mb, simd_batch<T>::load_unaligned(s + j));
+    alignas(kAlign) T lanes[W];
+    mb.store_aligned(lanes);
+    m = lanes[0];
+    for (int k = 1; k < W; ++k) m = lanes[k] > m ? lanes[k] : m;
+  }
+#endif
+  for (; j < N; ++j) m = s[j] > m ? s[j] : m;
+  return m;
+}
+
+// y[j] <- exp(x[j] - m) for j < N (y may be x); returns the sum. With SIMD, xsimd::exp and a
+// vector sum (a few ulp from std::exp and the sequential sum).
+template <class T, int N>
+PPGHR_ALWAYS_INLINE T exp_shifted_sum(const T* x, T* y, T m) noexcept {
+  int j = 0;
+  T sum = T(0);
+#if PPGHR_HAS_SIMD
+  constexpr int W = simd_width<T>;
+  if constexpr (N >= W) {
+    const simd_batch<T> mb(m);
+    simd_batch<T> acc(T(0));
+    for (; j + W <= N; j += W) {
+      const simd_batch<T> e = xsimd::exp(simd_batch<T>::load_unaligned(x + j) - mb);
+      e.store_unaligned(y + j);
+      acc += e;
+    }
+    sum = xsimd::hadd(acc);
+  }
+#endif
+  for (; j < N; ++j) {
+    y[j] = std::exp(x[j] - m);
+    sum += y[j];
+  }
+  return sum;
+}
+
+}  // namespace detail
 
 namespace reference {
 template <class T>
@@ -24,14 +77,7 @@ struct Softmax {
   static constexpr int size = N;
   static constexpr std::size_t param_count = 0;
   void forward(const T* x, T* y) const noexcept {
-    T m = x[0];
-    for (int i = 1; i < N; ++i) m = x[i] > m ? x[i] : m;
-    T s = T(0);
-    for (int i = 0; i < N; ++i) {
-      y[i] = std::exp(x[i] - m);
-      s += y[i];
-    }
-    const T inv = T(1) / s;
+    const T inv = T(1) / detail::exp_shifted_sum<T, N>(x, y, detail::max_of<T, N>(x));
     for (int i = 0; i < N; ++i) y[i] *= inv;
   }
 };
@@ -44,5 +90,16 @@ template <class T>
     if (x[i] > x[best]) best = i;
   return best;
 }
+
+namespace detail {
+/// argmax(x, N) for NaN-free x: the first index of the maximum (max_of, then a scan).
+template <class T, int N>
+[[nodiscard]] inline int first_max(const T* x) noexcept {
+  const T m = max_of<T, N>(x);
+  int i = 0;
+  while (x[i] != m) ++i;
+  return i;
+}
+}  // namespace detail
 
 }  // namespace ppghr

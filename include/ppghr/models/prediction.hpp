@@ -39,7 +39,18 @@ namespace detail {
 
 template <class T>
 [[nodiscard]] inline bool all_finite(const T* x, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i)
+  std::size_t i = 0;
+#if PPGHR_HAS_SIMD
+  // x * 0 is 0 for a finite x and NaN for an infinite or NaN one; the sum of those stays 0 or NaN
+  constexpr std::size_t W = std::size_t(simd_width<T>);
+  if (n >= W) {
+    simd_batch<T> acc(T(0));
+    const simd_batch<T> zero(T(0));
+    for (; i + W <= n; i += W) acc += simd_batch<T>::load_unaligned(x + i) * zero;
+    if (xsimd::any(acc != zero)) return false;
+  }
+#endif
+  for (; i < n; ++i)
     if (!std::isfinite(x[i])) return false;
   return true;
 }
@@ -64,7 +75,7 @@ inline void refuse(Estimate<T>& e, SignalStatus s) noexcept {
 template <class T>
 inline void finish_classification(Prediction<T>& p) noexcept {
   Softmax<T, kNumClasses>{}.forward(p.logits.data(), p.probabilities.data());
-  p.class_index = ppghr::argmax(p.logits.data(), kNumClasses);
+  p.class_index = detail::first_max<T, kNumClasses>(p.logits.data());  // = argmax: the logits are finite
   p.bpm = static_cast<T>(p.class_index + kMinBpm);
   p.status = SignalStatus::ok;
 }
