@@ -47,7 +47,7 @@ template <class T>
     simd_batch<T> acc(T(0));
     const simd_batch<T> zero(T(0));
     for (; i + W <= n; i += W) acc += simd_batch<T>::load_unaligned(x + i) * zero;
-    if (xsimd::any(acc != zero)) return false;
+    if (!xsimd::all(acc == zero)) return false;  // (== is false for NaN; xsimd != is ordered)
   }
 #endif
   for (; i < n; ++i)
