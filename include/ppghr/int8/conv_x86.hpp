@@ -158,6 +158,7 @@ struct Y {
   static V swap_pairs(V a) noexcept { return _mm256_shuffle_epi32(a, 0xB1); }
   static V mul_even(V a, V b) noexcept { return _mm256_mul_epi32(a, b); }
   static V add64(V a, V b) noexcept { return _mm256_add_epi64(a, b); }
+  static V slli64_32(V a) noexcept { return _mm256_slli_epi64(a, 32); }
   static V set1_64(std::int64_t v) noexcept { return _mm256_set1_epi64x(v); }
   static V high_dwords(V pe, V po) noexcept { return _mm256_blend_epi32(_mm256_shuffle_epi32(pe, 0xB1), po, 0xAA); }
   static V positive(V a) noexcept { return _mm256_cmpgt_epi32(a, zero()); }
@@ -205,6 +206,7 @@ struct Z {
   static V swap_pairs(V a) noexcept { return _mm512_maskz_shuffle_epi32(__mmask16(0xFFFF), a, _MM_PERM_CDAB); }
   static V mul_even(V a, V b) noexcept { return _mm512_maskz_mul_epi32(__mmask8(0xFF), a, b); }
   static V add64(V a, V b) noexcept { return _mm512_add_epi64(a, b); }
+  static V slli64_32(V a) noexcept { return _mm512_maskz_slli_epi64(__mmask8(0xFF), a, 32); }
   static V set1_64(std::int64_t v) noexcept { return _mm512_set1_epi64(v); }
   static V high_dwords(V pe, V po) noexcept { return _mm512_mask_shuffle_epi32(po, __mmask16(0x5555), pe, _MM_PERM_CDAB); }
   static V positive(V a) noexcept {
@@ -341,18 +343,23 @@ inline constexpr int kRqbMaxShift = 30;
 template <class I>
 struct RqB {
   using V = typename I::V;
-  V m, mo, e, sv, h;
+  V m, mo, ce, co, e, sv;
   void init(V mult, V shift) noexcept {
     m = mult, mo = I::swap_pairs(mult);
     e = I::max(I::sub(I::zero(), shift), I::zero());
     sv = I::positive(e);
-    h = I::sra(I::sllv(I::set1(1), e), 1);
+    // h = 2^(e-1) (0 for e = 0) folded into the 64-bit nudge: the high dword of 2 acc m + 2^31 +
+    // h 2^32 is q + h (< 2^31); even products take lane 2i's h, odd ones lane 2i+1's
+    const V h = I::sra(I::sllv(I::set1(1), e), 1), n = I::set1_64(std::int64_t(1) << 31);
+    ce = I::add64(I::slli64_32(h), n);
+    co = I::add64(I::and_(h, I::set1_64(std::int64_t(-1) * (std::int64_t(1) << 32))), n);
   }
   PPGHR_ALWAYS_INLINE V raw(V acc) const noexcept {
-    const V x2 = I::add(acc, acc), n = I::set1_64(std::int64_t(1) << 31);
-    const V pe = I::add64(I::mul_even(x2, m), n), po = I::add64(I::mul_even(I::swap_pairs(x2), mo), n);
-    const V q = I::high_dwords(pe, po);
-    return I::srav(I::add(I::add(q, I::and_(I::sra(q, 31), sv)), h), e);
+    const V x2 = I::add(acc, acc);
+    const V pe = I::add64(I::mul_even(x2, m), ce), po = I::add64(I::mul_even(I::swap_pairs(x2), mo), co);
+    // (q + h - [q < 0]) >> e, with [acc < 0] for [q < 0]: they differ only where q = 0, and
+    // there (h - 1) >> e = 0 too
+    return I::srav(I::add(I::high_dwords(pe, po), I::and_(I::sra(acc, 31), sv)), e);
   }
 };
 
@@ -802,6 +809,45 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
       return;
     }
   }
+#if PPGHR_Q8_CONV_VNNI == 512
+  if constexpr (NB == 2 && P >= 2) {
+    // 16 < co < 32, co a multiple of 4 (PULSE's 24), the whole output row in this tile: two
+    // positions' 2 x 2 vectors saturated by packs into one vector, their 2 co bytes picked out by
+    // one dword permutation (lane j of the packs holds dwords 4j..4j+3 of r00, r01, r10, r11) and
+    // stored under a mask
+    if (a.acc == nullptr && a.bounded && ob == 0 && co > L && co < 2 * L && co % 4 == 0) {
+      const int r = (co - L) / 4;  // 1..3 dwords of the second vector
+      alignas(64) static constexpr std::int32_t kPick[3][16] = {
+          {0, 4, 8, 12, 1, 2, 6, 10, 14, 3, 0, 0, 0, 0, 0, 0},
+          {0, 4, 8, 12, 1, 5, 2, 6, 10, 14, 3, 7, 0, 0, 0, 0},
+          {0, 4, 8, 12, 1, 5, 9, 2, 6, 10, 14, 3, 7, 11, 0, 0}};
+      const __m512i pick = _mm512_load_si512(kPick[r - 1]);
+      const __mmask16 keep = __mmask16((1u << (8 + 2 * r)) - 1u);
+      vec::RqB<I::Base> rq0, rq1;
+      rq0.init(I::load(a.mp), I::load(a.sp));
+      rq1.init(I::load(a.mp + L), I::load(a.sp + L));
+      const __m512i zz = _mm512_set1_epi16(short(a.z_out));
+      const __m512i lo8 = _mm512_set1_epi8(char(a.lo));
+      const __mmask32 all = 0xFFFFFFFFu;
+      std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
+      int p = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+      for (; p + 2 <= P; p += 2) {
+        const __m512i w0 = _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p]), rq1.raw(acc[1][p])), zz);
+        const __m512i w1 = _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p + 1]), rq1.raw(acc[1][p + 1])), zz);
+        const __m512i b8 = _mm512_maskz_permutexvar_epi32(__mmask16(0xFFFF), pick, _mm512_maskz_packs_epi16(~__mmask64(0), w0, w1));
+        _mm512_mask_storeu_epi32(yo + std::ptrdiff_t(p) * co, keep, _mm512_maskz_max_epi8(~__mmask64(0), b8, lo8));
+      }
+      for (; p < P; ++p) {
+        I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rq0.raw(acc[0][p]), a.z_out, a.lo), L);
+        I::store8(yo + std::ptrdiff_t(p) * co + L, I::clamp8(rq1.raw(acc[1][p]), a.z_out, a.lo), co - L);
+      }
+      return;
+    }
+  }
+#endif
   for (int b = 0; b < NB; ++b) {
     const int o = ob + b * L;
     if (o >= co) break;
@@ -866,6 +912,10 @@ inline void tile1(const Args& a, int ob) noexcept {
     if (o >= co) break;
     const int cnt = co - o < L ? co - o : L;
     const V sum = I::add(I::add(acc[b][0], acc[b][1]), I::add(acc[b][2], acc[b][3]));
+    if (a.acc != nullptr && a.o_stride == 1 && cnt == L) {  // the logits' accumulators, contiguous
+      I::store(a.acc + o, sum);
+      continue;
+    }
     if (a.acc != nullptr) {
       alignas(64) std::int32_t tmp[L];
       I::store(tmp, sum);
