@@ -308,7 +308,7 @@ TEST_CASE("q8 vector requantisation (conv_x86.hpp) == requantize32 + saturate8 e
 #endif
 }
 
-TEST_CASE("q8 bounded requantisation (conv_x86.hpp RqB) == requantize32 exactly") {
+TEST_CASE("q8 bounded requantisation (conv_x86.hpp RqB) == requantize32 + z exactly") {
 #if PPGHR_Q8_VEC
   if (skip_without_isa()) return;
   // |acc| <= kRqbMaxAbs and shifts in [-kRqbMaxShift, 0]: random, the extremes, and around the
@@ -326,10 +326,14 @@ TEST_CASE("q8 bounded requantisation (conv_x86.hpp RqB) == requantize32 exactly"
                                 : small(rng);
       m[l] = random_mult(rng), sh[l] = it % 5 == 0 ? 0 : -ed(rng);
     }
-    q8::vec::RqB<I> rb;
-    rb.init(I::load(m), I::load(sh));
-    I::store(got, rb.raw(I::load(acc)));
-    for (int l = 0; l < I::L; ++l) bad += got[l] != q8::requantize32(acc[l], m[l], sh[l]);
+    const std::int32_t z = it % 7 == 0 ? -128 : it % 7 == 1 ? 127 : std::uniform_int_distribution<int>(-128, 127)(rng);
+    q8::vec::RqB<I> rb, copy;
+    rb.init(I::load(m), I::load(sh), z);
+    alignas(64) std::int32_t saved[q8::vec::RqB<I>::kVectors * 16];
+    rb.store(saved);
+    copy.load(saved);
+    I::store(got, copy.raw(I::load(acc)));
+    for (int l = 0; l < I::L; ++l) bad += got[l] != q8::requantize32(acc[l], m[l], sh[l]) + z;
     total += I::L;
   }
   MESSAGE(total << " values, " << bad << " different");
@@ -528,7 +532,7 @@ TEST_CASE("q8::conv_vnni (conv_x86.hpp) == dot_ref + requantize32 exactly: rando
     const bool qrange = it % 3 == 0;
     for (int o = 0; o < g.co; ++o) {
       bias[o] = bd(rng), mult[o] = random_mult(rng);
-      shift[o] = qrange ? std::uniform_int_distribution<int>(-30, 0)(rng) : random_shift(rng);
+      shift[o] = qrange ? std::uniform_int_distribution<int>(-q8::vec::kRqbMaxShift, 0)(rng) : random_shift(rng);
       if (qrange && it % 9 == 6 && coin(rng) == 0) bias[o] = (o & 1 ? 1 : -1) * ((1 << 30) - 1 - 255 * 127 * int(K) - coin(rng));
     }
     AlignedBuf scratch(q8::conv_scratch_bytes(g));

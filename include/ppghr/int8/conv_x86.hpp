@@ -85,7 +85,8 @@ constexpr std::size_t conv_packed_bytes(const ConvGeom& g) noexcept {
   const int clen = g.dil == 1 ? g.k * g.ci : g.ci;
   const std::size_t q = std::size_t((clen + 3) / 4);
   const std::size_t cop = std::size_t((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad);
-  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4) + 64;  // + flags
+  // + flags, + RqB's vectors (6 per channel)
+  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4) + 64 + conv_round64(6 * cop * 4);
 }
 /// The scratch conv_vnni() needs for g, bytes (64-byte multiples; the base must be 64-aligned).
 constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
@@ -145,6 +146,12 @@ struct Y {
   /// saturate8 of 4 vectors of requantised values (a: y[0, 8), b: y[8, 16), ...): +z and the
   /// clamps by saturating packs (int32 -> int16, + z saturating, -> int8: the same as clamping v + z,
   /// |z| <= 128), then max lo; one 32-byte store.
+  /// The same for values with z already added (RqB): no addition.
+  static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t lo) noexcept {
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    const __m256i r = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), _mm256_max_epi8(r, _mm256_set1_epi8(char(lo))));
+  }
   static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t z, std::int32_t lo) noexcept {
     const __m256i zz = _mm256_set1_epi16(short(z));
     const __m256i p = _mm256_packs_epi16(_mm256_adds_epi16(_mm256_packs_epi32(a, b), zz),
@@ -214,6 +221,12 @@ struct Z {
   }
   /// clamp(v + z, lo, 127) (no overflow: |v| < 2^31 - 128)
   static V clamp8(V v, std::int32_t z, std::int32_t lo) noexcept { return min(max(add(v, set1(z)), set1(lo)), set1(kQMax)); }
+  static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t lo) noexcept {
+    const __mmask32 all = 0xFFFFFFFFu;
+    const __m512i p = _mm512_maskz_packs_epi16(~__mmask64(0), _mm512_maskz_packs_epi32(all, a, b), _mm512_maskz_packs_epi32(all, c, d));
+    const __m512i r = _mm512_maskz_permutexvar_epi32(__mmask16(0xFFFF), _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), p);
+    _mm512_storeu_si512(y, _mm512_maskz_max_epi8(~__mmask64(0), r, _mm512_set1_epi8(char(lo))));
+  }
   static void store8x4(std::int8_t* y, V a, V b, V c, V d, std::int32_t z, std::int32_t lo) noexcept {
     const __mmask32 all = 0xFFFFFFFFu;
     const __m512i zz = _mm512_set1_epi16(short(z));
@@ -331,34 +344,43 @@ struct Rq<Z> {
 };
 #endif
 
-/// requantize32 of bounded accumulators, unclamped: |acc| < 2^30 and shifts in [-30, 0] in every
-/// lane (kRqbMaxAbs, kRqbMaxShift: the convolutions whose weights guarantee it, conv_pack; ADD's
-/// sum), with fewer shifts and no mask registers. 2 acc fits an int32, and the high dword of
-/// 2 acc m + 2^31 is q = floor((acc m + 2^30) / 2^31), requantize32_right's first step (even and
-/// odd lanes each by one 32 x 32 -> 64-bit multiply). Its rounding, (x >> e) + bit e-1 of x with
-/// x = q - [q < 0], is floor((x + h) / 2^e), h = 2^(e-1) (0 and no sign term for e = 0):
-/// |q| <= |acc| < 2^30, so x + h < 2^31 does not overflow.
+/// requantize32 of bounded accumulators + the output zero point z, unclamped: |acc| < 2^30 and
+/// shifts in [-22, 0] in every lane (kRqbMaxAbs, kRqbMaxShift: the convolutions whose weights
+/// guarantee it, conv_pack; ADD's sum), in 11 vector ops without mask registers. 2 acc fits an
+/// int32, and the high dword of 2 acc m + 2^31 is q = floor((acc m + 2^30) / 2^31),
+/// requantize32_right's first step (even and odd lanes each by one 32 x 32 -> 64-bit multiply).
+/// Its rounding, (x >> e) + bit e-1 of x with x = q - [q < 0], is floor((x + h) / 2^e), h =
+/// 2^(e-1) (0 and no sign term for e = 0); + z is floor((x + h + z 2^e) / 2^e). h + z 2^e is
+/// folded into the 64-bit nudge (the high dword then holds q + h + z 2^e: |q| <= |acc| < 2^30,
+/// |z 2^e| <= 2^29, no overflow), and [acc < 0] stands for [q < 0]: they differ only where q = 0,
+/// and there (h - 1) >> e = 0 too.
 inline constexpr std::int32_t kRqbMaxAbs = (std::int32_t(1) << 30) - 1;
-inline constexpr int kRqbMaxShift = 30;
+inline constexpr int kRqbMaxShift = 22;
 template <class I>
 struct RqB {
   using V = typename I::V;
+  static constexpr int kVectors = 6;  ///< what init() computes (store / load: kVectors * I::L int32)
   V m, mo, ce, co, e, sv;
-  void init(V mult, V shift) noexcept {
+  void init(V mult, V shift, std::int32_t z) noexcept {
     m = mult, mo = I::swap_pairs(mult);
     e = I::max(I::sub(I::zero(), shift), I::zero());
     sv = I::positive(e);
-    // h = 2^(e-1) (0 for e = 0) folded into the 64-bit nudge: the high dword of 2 acc m + 2^31 +
-    // h 2^32 is q + h (< 2^31); even products take lane 2i's h, odd ones lane 2i+1's
-    const V h = I::sra(I::sllv(I::set1(1), e), 1), n = I::set1_64(std::int64_t(1) << 31);
-    ce = I::add64(I::slli64_32(h), n);
-    co = I::add64(I::and_(h, I::set1_64(std::int64_t(-1) * (std::int64_t(1) << 32))), n);
+    const V hz = I::add(I::sra(I::sllv(I::set1(1), e), 1), I::sllv(I::set1(z), e)), n = I::set1_64(std::int64_t(1) << 31);
+    ce = I::add64(I::slli64_32(hz), n);  // even products: lane 2i's h + z 2^e in the high dword
+    co = I::add64(I::and_(hz, I::set1_64(std::int64_t(-1) * (std::int64_t(1) << 32))), n);  // odd: lane 2i+1's
   }
+  void store(std::int32_t* p) const noexcept {
+    I::store(p, m), I::store(p + I::L, mo), I::store(p + 2 * I::L, ce), I::store(p + 3 * I::L, co);
+    I::store(p + 4 * I::L, e), I::store(p + 5 * I::L, sv);
+  }
+  void load(const std::int32_t* p) noexcept {
+    m = I::load(p), mo = I::load(p + I::L), ce = I::load(p + 2 * I::L), co = I::load(p + 3 * I::L);
+    e = I::load(p + 4 * I::L), sv = I::load(p + 5 * I::L);
+  }
+  /// requantize32(acc) + z
   PPGHR_ALWAYS_INLINE V raw(V acc) const noexcept {
     const V x2 = I::add(acc, acc);
     const V pe = I::add64(I::mul_even(x2, m), ce), po = I::add64(I::mul_even(I::swap_pairs(x2), mo), co);
-    // (q + h - [q < 0]) >> e, with [acc < 0] for [q < 0]: they differ only where q = 0, and
-    // there (h - 1) >> e = 0 too
     return I::srav(I::add(I::high_dwords(pe, po), I::and_(I::sra(acc, 31), sv)), e);
   }
 };
@@ -430,11 +452,10 @@ inline bool add_rows(const std::int8_t* m, const std::int8_t* x, std::size_t n, 
     constexpr std::size_t L = std::size_t(I::L);
     if (shift[2] <= 0 && shift[2] >= -kRqbMaxShift) {  // |v1 + v2| < 2^29: RqB's bounds
       RqB<I> rb;
-      rb.init(I::set1(mult[2]), I::set1(shift[2]));
+      rb.init(I::set1(mult[2]), I::set1(shift[2]), z_out);
       for (; i + 4 * L <= n; i += 4 * L)
-        I::store8x4(y + i, rb.raw(sum(i)), rb.raw(sum(i + L)), rb.raw(sum(i + 2 * L)), rb.raw(sum(i + 3 * L)), z_out,
-                    kQMin);
-      for (; i + L <= n; i += L) I::store8(y + i, I::clamp8(rb.raw(sum(i)), z_out, kQMin), I::L);
+        I::store8x4(y + i, rb.raw(sum(i)), rb.raw(sum(i + L)), rb.raw(sum(i + 2 * L)), rb.raw(sum(i + 3 * L)), kQMin);
+      for (; i + L <= n; i += L) I::store8(y + i, I::clamp8(rb.raw(sum(i)), 0, kQMin), I::L);
     }
     if (!r3.any_left)
       for (; i + 4 * L <= n; i += 4 * L)
@@ -732,6 +753,7 @@ struct Args {
   std::int8_t* y = nullptr;          ///< int8 output [t][co], or
   std::int32_t* acc = nullptr;       ///< the accumulators: acc[o * o_stride + t]
   bool bounded = false;              ///< Layout::fl[0]: RqB requantises
+  const std::int32_t* rqb = nullptr;  ///< RqB's vectors per block of I::L channels (Layout::rq)
   std::ptrdiff_t o_stride = 0;
 };
 
@@ -770,7 +792,7 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
   const int co = a.co;
   if (a.acc == nullptr && co == NB * L && a.bounded) {  // NB * P whole vectors, contiguous; RqB
     vec::RqB<I::Base> rq[NB];
-    for (int b = 0; b < NB; ++b) rq[b].init(I::load(a.mp + ob + b * L), I::load(a.sp + ob + b * L));
+    for (int b = 0; b < NB; ++b) rq[b].load(a.rqb + std::ptrdiff_t(ob / L + b) * vec::RqB<I::Base>::kVectors * L);
     std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
     constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
     int v = 0;
@@ -781,8 +803,8 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
       I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].raw(acc[v % NB][v / NB]),
                   rq[(v + 1) % NB].raw(acc[(v + 1) % NB][(v + 1) / NB]),
                   rq[(v + 2) % NB].raw(acc[(v + 2) % NB][(v + 2) / NB]),
-                  rq[(v + 3) % NB].raw(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
-    for (; v < NV; ++v) I::store8(yo + std::ptrdiff_t(v) * L, I::clamp8(rq[v % NB].raw(acc[v % NB][v / NB]), a.z_out, a.lo), L);
+                  rq[(v + 3) % NB].raw(acc[(v + 3) % NB][(v + 3) / NB]), a.lo);
+    for (; v < NV; ++v) I::store8(yo + std::ptrdiff_t(v) * L, I::clamp8(rq[v % NB].raw(acc[v % NB][v / NB]), 0, a.lo), L);
     return;
   }
   if (a.acc == nullptr && co == NB * L) {  // the tile's outputs are NB * P whole vectors, contiguous
@@ -824,9 +846,8 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
       const __m512i pick = _mm512_load_si512(kPick[r - 1]);
       const __mmask16 keep = __mmask16((1u << (8 + 2 * r)) - 1u);
       vec::RqB<I::Base> rq0, rq1;
-      rq0.init(I::load(a.mp), I::load(a.sp));
-      rq1.init(I::load(a.mp + L), I::load(a.sp + L));
-      const __m512i zz = _mm512_set1_epi16(short(a.z_out));
+      rq0.load(a.rqb);
+      rq1.load(a.rqb + vec::RqB<I::Base>::kVectors * L);
       const __m512i lo8 = _mm512_set1_epi8(char(a.lo));
       const __mmask32 all = 0xFFFFFFFFu;
       std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
@@ -835,14 +856,14 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
 #pragma GCC unroll 8
 #endif
       for (; p + 2 <= P; p += 2) {
-        const __m512i w0 = _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p]), rq1.raw(acc[1][p])), zz);
-        const __m512i w1 = _mm512_maskz_adds_epi16(all, _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p + 1]), rq1.raw(acc[1][p + 1])), zz);
+        const __m512i w0 = _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p]), rq1.raw(acc[1][p]));
+        const __m512i w1 = _mm512_maskz_packs_epi32(all, rq0.raw(acc[0][p + 1]), rq1.raw(acc[1][p + 1]));
         const __m512i b8 = _mm512_maskz_permutexvar_epi32(__mmask16(0xFFFF), pick, _mm512_maskz_packs_epi16(~__mmask64(0), w0, w1));
         _mm512_mask_storeu_epi32(yo + std::ptrdiff_t(p) * co, keep, _mm512_maskz_max_epi8(~__mmask64(0), b8, lo8));
       }
       for (; p < P; ++p) {
-        I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rq0.raw(acc[0][p]), a.z_out, a.lo), L);
-        I::store8(yo + std::ptrdiff_t(p) * co + L, I::clamp8(rq1.raw(acc[1][p]), a.z_out, a.lo), co - L);
+        I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rq0.raw(acc[0][p]), 0, a.lo), L);
+        I::store8(yo + std::ptrdiff_t(p) * co + L, I::clamp8(rq1.raw(acc[1][p]), 0, a.lo), co - L);
       }
       return;
     }
@@ -863,11 +884,11 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
     if (a.bounded) {
       vec::RqB<I::Base> rb;
-      rb.init(I::load(a.mp + o), I::load(a.sp + o));
+      rb.load(a.rqb + std::ptrdiff_t(o / L) * vec::RqB<I::Base>::kVectors * L);
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 16
 #endif
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rb.raw(acc[b][p]), a.z_out, a.lo), n);
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rb.raw(acc[b][p]), 0, a.lo), n);
       continue;
     }
     vec::Rq<I::Base> rq;
@@ -958,6 +979,7 @@ struct Layout {
   std::int8_t* wp;
   std::int32_t *bp, *mp, *sp;
   std::int32_t* fl;  ///< fl[0]: every output channel's accumulator and shift within RqB's bounds
+  std::int32_t* rq;  ///< then RqB's vectors, per block of I::L channels
   Layout(const ConvGeom& g, std::uint8_t* packed) noexcept
       : chunks(g.dil == 1 ? 1 : g.k), clen(g.dil == 1 ? g.k * g.ci : g.ci), Q((clen + 3) / 4),
         cop((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad) {
@@ -966,6 +988,7 @@ struct Layout {
     mp = bp + conv_round64(std::size_t(cop) * 4) / 4;
     sp = mp + conv_round64(std::size_t(cop) * 4) / 4;
     fl = sp + conv_round64(std::size_t(cop) * 4) / 4;
+    rq = fl + 16;
   }
 };
 }  // namespace vnni
@@ -974,7 +997,8 @@ struct Layout {
 /// (conv_packed_bytes(g), 64-aligned) for input zero point z_in: the per-inference-free half of
 /// conv_vnni(). Reads w[0, co * k * ci), bias / mult / shift [0, co) only.
 inline void conv_pack(const ConvGeom& g, std::int32_t z_in, const std::int8_t* w, const std::int32_t* bias,
-                      const std::int32_t* mult, const std::int32_t* shift, bool last, std::uint8_t* packed) noexcept {
+                      const std::int32_t* mult, const std::int32_t* shift, bool last, std::int32_t z_out,
+                      std::uint8_t* packed) noexcept {
   using I = vnni::Isa;
   const vnni::Layout ly(g, packed);
   const int chunks = ly.chunks, clen = ly.clen, Q = ly.Q, cop = ly.cop;
@@ -1027,6 +1051,12 @@ inline void conv_pack(const ConvGeom& g, std::int32_t z_in, const std::int8_t* w
     bounded = b + 255 * sa <= vec::kRqbMaxAbs && shift[o] <= 0 && shift[o] >= -vec::kRqbMaxShift;
   }
   ly.fl[0] = bounded ? 1 : 0;
+  if (bounded)
+    for (int o = 0; o < cop; o += I::L) {
+      vec::RqB<typename I::Base> rb;
+      rb.init(I::load(mp + o), I::load(sp + o), z_out);
+      rb.store(ly.rq + std::ptrdiff_t(o / I::L) * vec::RqB<typename I::Base>::kVectors * I::L);
+    }
 
 }
 
@@ -1070,7 +1100,7 @@ inline void conv_run(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in,
   vnni::Args a;
   a.u = u, a.pstep = std::ptrdiff_t(g.st) * g.ci, a.cstep = std::ptrdiff_t(g.dil) * g.ci;
   a.chunks = ly.chunks, a.quads = ly.Q, a.wp = ly.wp, a.wq = std::ptrdiff_t(ly.cop) * 4;
-  a.bp = ly.bp, a.mp = ly.mp, a.sp = ly.sp, a.bounded = ly.fl[0] != 0, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
+  a.bp = ly.bp, a.mp = ly.mp, a.sp = ly.sp, a.bounded = ly.fl[0] != 0, a.rqb = ly.rq, a.co = g.co, a.z_out = z_out, a.lo = lo, a.y = y, a.acc = acc_out,
   a.o_stride = o_stride;
   constexpr int L = I::L;
   int ob = 0;
@@ -1090,7 +1120,7 @@ inline void conv_vnni(const std::int8_t* x, const ConvGeom& g, std::int32_t z_in
                       std::int32_t z_out, std::int32_t lo, std::int8_t* y, std::int32_t* acc_out,
                       std::ptrdiff_t o_stride, std::uint8_t* scratch) noexcept {
   std::uint8_t* packed = scratch + conv_input_bytes(g);
-  conv_pack(g, z_in, w, bias, mult, shift, acc_out != nullptr, packed);
+  conv_pack(g, z_in, w, bias, mult, shift, acc_out != nullptr, z_out, packed);
   conv_run(x, g, z_in, packed, z_out, lo, y, acc_out, o_stride, scratch);
 }
 #endif  // PPGHR_Q8_CONV_VNNI

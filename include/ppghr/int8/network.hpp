@@ -533,7 +533,7 @@ class Core {
       PackTag tag;
       std::memcpy(&tag, region, sizeof tag);
       if (tag.gen != gen_ || tag.w != b.w) {
-        conv_pack(g, z, b.w, b.bias, b.mult, b.shift, last, region + 64);
+        conv_pack(g, z, b.w, b.bias, b.mult, b.shift, last, b.z_out, region + 64);
         tag.gen = gen_, tag.w = b.w;
         std::memcpy(region, &tag, sizeof tag);
       }
