@@ -763,6 +763,71 @@ PPGHR_NOINLINE inline void left_epilogue(const Isa::V* acc, int P, const vec::Rq
   for (int p = 0; p < P; ++p) Isa::store8(yo + std::ptrdiff_t(p) * co, rq.apply<true>(acc[p]), n);
 }
 
+// tile()'s less common epilogues (see there).
+template <int NB, int P>
+PPGHR_NOINLINE void tile_rest(const Args& a, int ob, int t0, const Isa::V (&acc)[NB][P]) noexcept {
+  using I = Isa;
+  constexpr int L = I::L;
+  const int co = a.co;
+  if (a.acc == nullptr && co == NB * L) {  // the tile's outputs are NB * P whole vectors, contiguous
+    vec::Rq<I::Base> rq[NB];
+    bool left = false;
+    for (int b = 0; b < NB; ++b) {
+      rq[b].init(I::load(a.mp + ob + b * L), I::load(a.sp + ob + b * L), a.z_out, a.lo);
+      left = left || rq[b].any_left;
+    }
+    if (!PPGHR_UNLIKELY(left)) {
+      std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
+      constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
+      int v = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+      for (; v + 4 <= NV; v += 4)
+        I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].template raw<false>(acc[v % NB][v / NB]),
+                    rq[(v + 1) % NB].template raw<false>(acc[(v + 1) % NB][(v + 1) / NB]),
+                    rq[(v + 2) % NB].template raw<false>(acc[(v + 2) % NB][(v + 2) / NB]),
+                    rq[(v + 3) % NB].template raw<false>(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
+      for (; v < NV; ++v)
+        I::store8(yo + std::ptrdiff_t(v) * L, rq[v % NB].template apply<false>(acc[v % NB][v / NB]), L);
+      return;
+    }
+  }
+  for (int b = 0; b < NB; ++b) {
+    const int o = ob + b * L;
+    if (o >= co) break;
+    const int n = co - o < L ? co - o : L;
+    if (a.acc != nullptr) {
+      alignas(64) std::int32_t tmp[L];
+      for (int p = 0; p < P; ++p) {
+        I::store(tmp, acc[b][p]);
+        for (int i = 0; i < n; ++i) a.acc[std::ptrdiff_t(o + i) * a.o_stride + t0 + p] = tmp[i];
+      }
+      continue;
+    }
+    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
+    if (a.bounded) {
+      vec::RqB<I::Base> rb;
+      rb.load(a.rqb + std::ptrdiff_t(o / L) * vec::RqB<I::Base>::kVectors * L);
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rb.raw(acc[b][p]), 0, a.lo), n);
+      continue;
+    }
+    vec::Rq<I::Base> rq;
+    rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
+    if (PPGHR_UNLIKELY(rq.any_left)) {  // positive shifts: never in quant.py's blobs
+      left_epilogue(acc[b], P, rq, yo, co, n);
+    } else {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<false>(acc[b][p]), n);
+    }
+  }
+}
+
 // PS > 0: the position step as a constant (the addresses of a tile's P positions are then one
 // register plus constant displacements; a runtime step costs a register per position).
 template <int NB, int P, int PS>
@@ -807,30 +872,6 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     for (; v < NV; ++v) I::store8(yo + std::ptrdiff_t(v) * L, I::clamp8(rq[v % NB].raw(acc[v % NB][v / NB]), 0, a.lo), L);
     return;
   }
-  if (a.acc == nullptr && co == NB * L) {  // the tile's outputs are NB * P whole vectors, contiguous
-    vec::Rq<I::Base> rq[NB];
-    bool left = false;
-    for (int b = 0; b < NB; ++b) {
-      rq[b].init(I::load(a.mp + ob + b * L), I::load(a.sp + ob + b * L), a.z_out, a.lo);
-      left = left || rq[b].any_left;
-    }
-    if (!PPGHR_UNLIKELY(left)) {
-      std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
-      constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
-      int v = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
-#endif
-      for (; v + 4 <= NV; v += 4)
-        I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].template raw<false>(acc[v % NB][v / NB]),
-                    rq[(v + 1) % NB].template raw<false>(acc[(v + 1) % NB][(v + 1) / NB]),
-                    rq[(v + 2) % NB].template raw<false>(acc[(v + 2) % NB][(v + 2) / NB]),
-                    rq[(v + 3) % NB].template raw<false>(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
-      for (; v < NV; ++v)
-        I::store8(yo + std::ptrdiff_t(v) * L, rq[v % NB].template apply<false>(acc[v % NB][v / NB]), L);
-      return;
-    }
-  }
 #if PPGHR_Q8_CONV_VNNI == 512
   if constexpr (NB == 2 && P >= 2) {
     // 16 < co < 32, co a multiple of 4 (PULSE's 24), the whole output row in this tile: two
@@ -861,6 +902,9 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
         const __m512i b8 = _mm512_maskz_permutexvar_epi32(__mmask16(0xFFFF), pick, _mm512_maskz_packs_epi16(~__mmask64(0), w0, w1));
         _mm512_mask_storeu_epi32(yo + std::ptrdiff_t(p) * co, keep, _mm512_maskz_max_epi8(~__mmask64(0), b8, lo8));
       }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
       for (; p < P; ++p) {
         I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rq0.raw(acc[0][p]), 0, a.lo), L);
         I::store8(yo + std::ptrdiff_t(p) * co + L, I::clamp8(rq1.raw(acc[1][p]), 0, a.lo), co - L);
@@ -869,39 +913,14 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
     }
   }
 #endif
-  for (int b = 0; b < NB; ++b) {
-    const int o = ob + b * L;
-    if (o >= co) break;
-    const int n = co - o < L ? co - o : L;
-    if (a.acc != nullptr) {
-      alignas(64) std::int32_t tmp[L];
-      for (int p = 0; p < P; ++p) {
-        I::store(tmp, acc[b][p]);
-        for (int i = 0; i < n; ++i) a.acc[std::ptrdiff_t(o + i) * a.o_stride + t0 + p] = tmp[i];
-      }
-      continue;
-    }
-    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co + o;
-    if (a.bounded) {
-      vec::RqB<I::Base> rb;
-      rb.load(a.rqb + std::ptrdiff_t(o / L) * vec::RqB<I::Base>::kVectors * L);
+  // the other outputs (the accumulators, partial vectors, RqB's bounds not proven), out of line
+  // with a copy of the accumulators, so that acc[][] stays in registers on the paths above
+  V rest[NB][P];
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
+#pragma GCC unroll 32
 #endif
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, I::clamp8(rb.raw(acc[b][p]), 0, a.lo), n);
-      continue;
-    }
-    vec::Rq<I::Base> rq;
-    rq.init(I::load(a.mp + o), I::load(a.sp + o), a.z_out, a.lo);
-    if (PPGHR_UNLIKELY(rq.any_left)) {  // positive shifts: never in quant.py's blobs
-      left_epilogue(acc[b], P, rq, yo, co, n);
-    } else {
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
-#endif
-      for (int p = 0; p < P; ++p) I::store8(yo + std::ptrdiff_t(p) * co, rq.apply<false>(acc[b][p]), n);
-    }
-  }
+  for (int v = 0; v < NB * P; ++v) rest[v / P][v % P] = acc[v / P][v % P];
+  tile_rest<NB, P>(a, ob, t0, rest);
 }
 
 // One position (a LINEAR): NB vectors x 4 partial sums over the quads (VPDPBUSD's latency).
