@@ -85,8 +85,9 @@ constexpr std::size_t conv_packed_bytes(const ConvGeom& g) noexcept {
   const int clen = g.dil == 1 ? g.k * g.ci : g.ci;
   const std::size_t q = std::size_t((clen + 3) / 4);
   const std::size_t cop = std::size_t((g.co + kConvCoPad - 1) / kConvCoPad * kConvCoPad);
-  // + flags, + RqB's vectors (6 per channel)
-  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4) + 64 + conv_round64(6 * cop * 4);
+  // + flags, + RqB's vectors (6 per channel; not for one position, a LINEAR: tile1 takes Rq)
+  const std::size_t rqb = g.lout == 1 && chunks == 1 ? 0 : conv_round64(6 * cop * 4);
+  return conv_round64(std::size_t(chunks) * q * cop * 4) + 3 * conv_round64(cop * 4) + 64 + rqb;
 }
 /// The scratch conv_vnni() needs for g, bytes (64-byte multiples; the base must be 64-aligned).
 constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
@@ -1070,7 +1071,7 @@ inline void conv_pack(const ConvGeom& g, std::int32_t z_in, const std::int8_t* w
     bounded = b + 255 * sa <= vec::kRqbMaxAbs && shift[o] <= 0 && shift[o] >= -vec::kRqbMaxShift;
   }
   ly.fl[0] = bounded ? 1 : 0;
-  if (bounded)
+  if (bounded && !(g.lout == 1 && chunks == 1))
     for (int o = 0; o < cop; o += I::L) {
       vec::RqB<typename I::Base> rb;
       rb.init(I::load(mp + o), I::load(sp + o), z_out);
