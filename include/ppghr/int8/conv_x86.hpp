@@ -41,7 +41,13 @@
 #define PPGHR_UNLIKELY(x) (x)
 #endif
 
-#if !defined(PPGHR_Q8_REFERENCE) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+#if !defined(PPGHR_Q8_REFERENCE) && defined(PPGHR_Q8_CONV_VNNI256_EVEX) && defined(__AVX512VNNI__) && \
+    defined(__AVX512VL__) && defined(__AVX2__)
+// Test builds only (tests/CMakeLists.txt: int8_dot_vnni256): the AVX-VNNI code, 256-bit
+// vectors, with VPDPBUSD's EVEX form, so that it runs on a CPU with AVX-512 VNNI but not AVX-VNNI.
+#define PPGHR_Q8_CONV_VNNI 256
+#define PPGHR_Q8_VEC 256
+#elif !defined(PPGHR_Q8_REFERENCE) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
     defined(__AVX2__)
 #define PPGHR_Q8_CONV_VNNI 512
 #define PPGHR_Q8_VEC 512
@@ -103,6 +109,8 @@ constexpr std::size_t conv_scratch_bytes(const ConvGeom& g) noexcept {
 #define PPGHR_Q8_CONV_NS conv_avx512vnni
 #elif PPGHR_Q8_VEC == 512
 #define PPGHR_Q8_CONV_NS conv_avx512
+#elif PPGHR_Q8_CONV_VNNI && defined(PPGHR_Q8_CONV_VNNI256_EVEX)
+#define PPGHR_Q8_CONV_NS conv_avxvnni_evex
 #elif PPGHR_Q8_CONV_VNNI
 #define PPGHR_Q8_CONV_NS conv_avxvnni
 #else
@@ -726,7 +734,11 @@ struct Isa : vec::Z {
 #else
 struct Isa : vec::Y {
   using Base = vec::Y;
+#if defined(PPGHR_Q8_CONV_VNNI256_EVEX)
+  static V dp(V a, V u, V w) noexcept { return _mm256_dpbusd_epi32(a, u, w); }
+#else
   static V dp(V a, V u, V w) noexcept { return _mm256_dpbusd_avx_epi32(a, u, w); }
+#endif
   static V bcast(const std::uint8_t* p) noexcept {
     std::int32_t v;
     std::memcpy(&v, p, 4);
