@@ -776,6 +776,38 @@ PPGHR_NOINLINE inline void left_epilogue(const Isa::V* acc, int P, const vec::Rq
   for (int p = 0; p < P; ++p) Isa::store8(yo + std::ptrdiff_t(p) * co, rq.apply<true>(acc[p]), n);
 }
 
+// A tile's NB * P output vectors when they are whole and contiguous (co == NB * L): vector v is
+// position v / NB, channels (v % NB) * L; raw(b, acc) requantises channel block b (AddZ: without
+// the output zero point z, which the stores add).
+template <bool AddZ, int NB, int P, class Raw>
+PPGHR_ALWAYS_INLINE void store_tile(std::int8_t* yo, const Isa::V (&acc)[NB][P], const Raw& raw, std::int32_t z,
+                                    std::int32_t lo) noexcept {
+  constexpr int L = Isa::L, NV = NB * P;
+  int v = 0;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+  for (; v + 4 <= NV; v += 4) {
+    const Isa::V r0 = raw(v % NB, acc[v % NB][v / NB]), r1 = raw((v + 1) % NB, acc[(v + 1) % NB][(v + 1) / NB]);
+    const Isa::V r2 = raw((v + 2) % NB, acc[(v + 2) % NB][(v + 2) / NB]), r3 = raw((v + 3) % NB, acc[(v + 3) % NB][(v + 3) / NB]);
+    if constexpr (AddZ)
+      Isa::store8x4(yo + std::ptrdiff_t(v) * L, r0, r1, r2, r3, z, lo);
+    else
+      Isa::store8x4(yo + std::ptrdiff_t(v) * L, r0, r1, r2, r3, lo);
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
+  for (; v < NV; ++v) {
+    const Isa::V r = raw(v % NB, acc[v % NB][v / NB]);
+    // saturate8 (as Rq::apply: no int32 overflow) or, z already added, the clamp alone
+    Isa::store8(yo + std::ptrdiff_t(v) * L,
+                AddZ ? Isa::add(Isa::min(Isa::max(r, Isa::set1(lo - z)), Isa::set1(kQMax - z)), Isa::set1(z))
+                     : Isa::clamp8(r, 0, lo),
+                L);
+  }
+}
+
 // tile()'s less common epilogues (see there).
 template <int NB, int P>
 PPGHR_NOINLINE void tile_rest(const Args& a, int ob, int t0, const Isa::V (&acc)[NB][P]) noexcept {
@@ -790,19 +822,8 @@ PPGHR_NOINLINE void tile_rest(const Args& a, int ob, int t0, const Isa::V (&acc)
       left = left || rq[b].any_left;
     }
     if (!PPGHR_UNLIKELY(left)) {
-      std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
-      constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
-      int v = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
-#endif
-      for (; v + 4 <= NV; v += 4)
-        I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].template raw<false>(acc[v % NB][v / NB]),
-                    rq[(v + 1) % NB].template raw<false>(acc[(v + 1) % NB][(v + 1) / NB]),
-                    rq[(v + 2) % NB].template raw<false>(acc[(v + 2) % NB][(v + 2) / NB]),
-                    rq[(v + 3) % NB].template raw<false>(acc[(v + 3) % NB][(v + 3) / NB]), a.z_out, a.lo);
-      for (; v < NV; ++v)
-        I::store8(yo + std::ptrdiff_t(v) * L, rq[v % NB].template apply<false>(acc[v % NB][v / NB]), L);
+      store_tile<true>(a.y + std::ptrdiff_t(t0) * co, acc,
+                       [&](int b, const I::V& x) { return rq[b].template raw<false>(x); }, a.z_out, a.lo);
       return;
     }
   }
@@ -871,18 +892,7 @@ PPGHR_ALWAYS_INLINE void tile(const Args& a, int ob, int t0) noexcept {
   if (a.acc == nullptr && co == NB * L && a.bounded) {  // NB * P whole vectors, contiguous; RqB
     vec::RqB<I::Base> rq[NB];
     for (int b = 0; b < NB; ++b) rq[b].load(a.rqb + std::ptrdiff_t(ob / L + b) * vec::RqB<I::Base>::kVectors * L);
-    std::int8_t* yo = a.y + std::ptrdiff_t(t0) * co;
-    constexpr int NV = NB * P;  // vector v: position v / NB, channels (v % NB) * L
-    int v = 0;
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 16
-#endif
-    for (; v + 4 <= NV; v += 4)
-      I::store8x4(yo + std::ptrdiff_t(v) * L, rq[v % NB].raw(acc[v % NB][v / NB]),
-                  rq[(v + 1) % NB].raw(acc[(v + 1) % NB][(v + 1) / NB]),
-                  rq[(v + 2) % NB].raw(acc[(v + 2) % NB][(v + 2) / NB]),
-                  rq[(v + 3) % NB].raw(acc[(v + 3) % NB][(v + 3) / NB]), a.lo);
-    for (; v < NV; ++v) I::store8(yo + std::ptrdiff_t(v) * L, I::clamp8(rq[v % NB].raw(acc[v % NB][v / NB]), 0, a.lo), L);
+    store_tile<false>(a.y + std::ptrdiff_t(t0) * co, acc, [&](int b, const V& x) { return rq[b].raw(x); }, 0, a.lo);
     return;
   }
 #if PPGHR_Q8_CONV_VNNI == 512
