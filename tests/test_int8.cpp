@@ -532,6 +532,18 @@ TEST_CASE("int8: fixed-point primitives equal their definitions") {
     for (std::int32_t m : {0, 1, 1 << 30, INT32_MAX})
       for (std::int32_t s = -31; s <= 30; ++s) differ += q8::requantize32(acc, m, s) != q8::requantize(acc, m, s);
   CHECK(differ == 0);
+  // requantize_bounded (+ z) == requantize32 + z within its bounds: random, the extremes
+  long bounded_differ = 0;
+  std::uniform_int_distribution<std::int32_t> bacc(-q8::kBoundedAccMax, q8::kBoundedAccMax);
+  for (int i = 0; i < 400000; ++i) {
+    const std::int32_t acc = i % 5 == 0   ? (i % 10 ? q8::kBoundedAccMax : -q8::kBoundedAccMax) - (i / 10) % 3 * (i % 10 ? 1 : -1)
+                             : i % 5 == 1 ? bacc(rng) >> (i % 29)
+                                          : bacc(rng);
+    const std::int32_t m = i % 7 ? mult(rng) : (i % 14 ? (1 << 30) : INT32_MAX);
+    const std::int32_t s = -std::int32_t(i % (q8::kBoundedMaxShift + 1)), z = std::int32_t(i % 256) - 128;
+    bounded_differ += q8::requantize_bounded(acc, q8::bounded_rq(m, s, z)) != q8::requantize32(acc, m, s) + z;
+  }
+  CHECK(bounded_differ == 0);
   // saturate8 (32-bit) == clamp8 of the int64 sum
   long sat_differ = 0;
   for (int i = 0; i < 100000; ++i) {

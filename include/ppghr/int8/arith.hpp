@@ -73,6 +73,32 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
   return (x >> e) + ((x >> (e - 1)) & 1);
 }
 
+/// requantize32(acc, m, -e) + z for a layer whose weights bound its accumulators (Int8Net's
+/// load(): |bias| + 255 sum |w| <= kBoundedAccMax for every output channel, shifts in
+/// [-kBoundedMaxShift, 0], |z| <= 128): one 32 x 32 + 64 -> 64-bit multiply-add and one shift.
+/// requantize32_right's q = floor((acc m + 2^30) / 2^31) and its rounding floor((q + h - [q <
+/// 0]) / 2^e) (h = 2^(e-1), no sign term for e = 0), + z = floor((q + h + z 2^e - [q < 0]) / 2^e):
+/// h + z 2^e folded into the 64-bit nudge (q + h + z 2^e fits an int32: |q| <= |acc| < 2^30, |h +
+/// z 2^e| < 2^30), and [acc < 0] for [q < 0] (they differ only where q = 0, and there (h - 1) >> e
+/// = 0 as well). The x86 vector form is conv_x86.hpp's RqB.
+inline constexpr std::int32_t kBoundedAccMax = (std::int32_t(1) << 30) - 1;
+inline constexpr int kBoundedMaxShift = 22;
+struct BoundedRq {
+  std::int64_t nudge;  ///< 2^30 + (h + z 2^e) 2^31
+  std::int32_t m;      ///< the multiplier
+  std::int32_t sv;     ///< -1 where e > 0 (the sign term), else 0
+  int e;               ///< the right shift
+};
+[[nodiscard]] constexpr BoundedRq bounded_rq(std::int32_t m, std::int32_t shift, std::int32_t z) noexcept {
+  const int e = int(-shift);
+  const std::int32_t hz = ((std::int32_t(1) << e) >> 1) + z * (std::int32_t(1) << e);
+  return {(std::int64_t(1) << 30) + std::int64_t(hz) * (std::int64_t(1) << 31), m, e > 0 ? -1 : 0, e};
+}
+[[nodiscard]] PPGHR_ALWAYS_INLINE constexpr std::int32_t requantize_bounded(std::int32_t acc, const BoundedRq& r) noexcept {
+  const auto v = static_cast<std::int32_t>((std::int64_t(acc) * r.m + r.nudge) >> 31);  // q + h + z 2^e
+  return (v + ((acc >> 31) & r.sv)) >> r.e;
+}
+
 /// A requantised value v + the output zero point z (in [-128, 127]), clamped to [lo, 127], in
 /// 32-bit arithmetic (clamp8 of v + z without an int64).
 [[nodiscard]] PPGHR_ALWAYS_INLINE std::int8_t saturate8(std::int32_t v, std::int32_t z, std::int32_t lo) noexcept {
@@ -83,6 +109,16 @@ inline constexpr float kInputClamp = 1024.0f;  ///< |x / s| is clamped to this b
 #else
   v = v > 512 ? 512 : (v < -512 ? -512 : v);
   v += z;
+  return static_cast<std::int8_t>(v < lo ? lo : (v > kQMax ? kQMax : v));
+#endif
+}
+
+/// A value with the zero point already added (requantize_bounded), clamped to [lo, 127].
+[[nodiscard]] PPGHR_ALWAYS_INLINE std::int8_t saturate8z(std::int32_t v, std::int32_t lo) noexcept {
+#if defined(__ARM_FEATURE_SAT)
+  v = __ssat(v, 8);
+  return static_cast<std::int8_t>(v < lo ? lo : v);
+#else
   return static_cast<std::int8_t>(v < lo ? lo : (v > kQMax ? kQMax : v));
 #endif
 }

@@ -363,8 +363,8 @@ struct Rq<Z> {
 /// folded into the 64-bit nudge (the high dword then holds q + h + z 2^e: |q| <= |acc| < 2^30,
 /// |z 2^e| <= 2^29, no overflow), and [acc < 0] stands for [q < 0]: they differ only where q = 0,
 /// and there (h - 1) >> e = 0 too.
-inline constexpr std::int32_t kRqbMaxAbs = (std::int32_t(1) << 30) - 1;
-inline constexpr int kRqbMaxShift = 22;
+inline constexpr std::int32_t kRqbMaxAbs = kBoundedAccMax;  // arith.hpp's requantize_bounded, 16 lanes at once
+inline constexpr int kRqbMaxShift = kBoundedMaxShift;
 template <class I>
 struct RqB {
   using V = typename I::V;

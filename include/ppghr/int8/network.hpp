@@ -445,6 +445,7 @@ struct Bind {
   std::int32_t z_in = 0;         ///< the input's (ADD: the shortcut's)
   std::int32_t z_main = 0;       ///< ADD: the main path's
   bool left_shift = false;       ///< some output channel's shift is > 0 (never from quant.py)
+  bool bounded = false;          ///< requantize_bounded applies (arith.hpp: the weights bound every accumulator)
 };
 struct InputQ {
   const float* offset = nullptr;
@@ -501,6 +502,14 @@ class Core {
     for (int p = 0; p < npos; ++p) vec::requant_row(acc + p * rows, mult, shift, rows, z_out, lo, y + p * rows);
     return;
 #endif
+    if (b.bounded) {  // channel by channel: each channel's constants once for its npos values
+      for (int o = 0; o < rows; ++o) {
+        const BoundedRq rq = bounded_rq(mult[o], shift[o], z_out);
+        for (int p = 0; p < npos; ++p)
+          y[std::size_t(p) * std::size_t(rows) + std::size_t(o)] = saturate8z(requantize_bounded(acc[p * rows + o], rq), lo);
+      }
+      return;
+    }
     if (b.left_shift) {  // the general requantisation (a blob not from quant.py)
       const int n = npos * rows;
       for (int i = 0, o = 0; i < n; ++i) {
@@ -1042,12 +1051,16 @@ inline LoadReport Core::bind_all(const unsigned char* data, const blob::Header& 
       if (!report.ok()) break;
       // no accumulator can overflow: |bias| + 255 sum |w| <= INT32_MAX per output channel
       const std::size_t fan = std::size_t(d1 ? d1 : 1) * (d2 ? d2 : 1);
+      b.bounded = !s.last;
       for (std::uint32_t o = 0; o < co; ++o) {
         std::int64_t bound = b.bias[o] < 0 ? -std::int64_t(b.bias[o]) : std::int64_t(b.bias[o]);
         for (std::size_t j = 0; j < fan; ++j) {
           const std::int32_t v = b.w[std::size_t(o) * fan + j];
           bound += 255 * std::int64_t(v < 0 ? -v : v);
         }
+        if (b.bounded)
+          b.bounded = bound <= kBoundedAccMax && b.shift[o] <= 0 && b.shift[o] >= -kBoundedMaxShift && b.z_out >= -128 &&
+                      b.z_out <= 127;
         if (bound > INT32_MAX) {
           report = fail(Status::invalid_weight, o, o, 0);
           report.tensor_index = static_cast<std::int32_t>(weight_index);
