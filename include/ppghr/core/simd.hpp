@@ -11,6 +11,11 @@
 #include <xsimd/xsimd.hpp>
 #if defined(XSIMD_NO_SUPPORTED_ARCHITECTURE)
 #define PPGHR_HAS_SIMD 0
+#elif defined(__AVX512BW__) && !(defined(__AVX512DQ__) && defined(__AVX512CD__))
+// xsimd 8 makes AVX-512BW its default architecture, whose batches need AVX-512DQ and CD too: with
+// -mavx512bw but without -mavx512dq -mavx512cd no batch type compiles, so the plain loops serve
+// (-march=... of any AVX-512BW CPU sets all three)
+#define PPGHR_HAS_SIMD 0
 #else
 #define PPGHR_HAS_SIMD 1
 #endif

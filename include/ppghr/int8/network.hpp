@@ -503,10 +503,21 @@ class Core {
     return;
 #endif
     if (b.bounded) {  // channel by channel: each channel's constants once for its npos values
+      const std::ptrdiff_t r = rows;
+      if (npos == 4) {  // the common case, unrolled (the M4 keeps the constants in registers)
+        for (int o = 0; o < rows; ++o, ++acc, ++y) {
+          const BoundedRq rq = bounded_rq(mult[o], shift[o], z_out);
+          const std::int32_t a0 = acc[0], a1 = acc[r], a2 = acc[2 * r], a3 = acc[3 * r];
+          y[0] = saturate8z(requantize_bounded(a0, rq), lo);
+          y[r] = saturate8z(requantize_bounded(a1, rq), lo);
+          y[2 * r] = saturate8z(requantize_bounded(a2, rq), lo);
+          y[3 * r] = saturate8z(requantize_bounded(a3, rq), lo);
+        }
+        return;
+      }
       for (int o = 0; o < rows; ++o) {
         const BoundedRq rq = bounded_rq(mult[o], shift[o], z_out);
-        for (int p = 0; p < npos; ++p)
-          y[std::size_t(p) * std::size_t(rows) + std::size_t(o)] = saturate8z(requantize_bounded(acc[p * rows + o], rq), lo);
+        for (int p = 0; p < npos; ++p) y[p * r + o] = saturate8z(requantize_bounded(acc[p * r + o], rq), lo);
       }
       return;
     }
