@@ -57,6 +57,13 @@ PPGHR_ALWAYS_INLINE T exp_shifted_sum(const T* x, T* y, T m) noexcept {
   return sum;
 }
 
+// y = softmax(x) given m = max x (y may be x).
+template <class T, int N>
+inline void softmax_with_max(const T* x, T* y, T m) noexcept {
+  const T inv = T(1) / exp_shifted_sum<T, N>(x, y, m);
+  for (int i = 0; i < N; ++i) y[i] *= inv;
+}
+
 }  // namespace detail
 
 namespace reference {
@@ -76,10 +83,7 @@ struct Softmax {
   static_assert(N > 0, "Softmax: size must be positive");
   static constexpr int size = N;
   static constexpr std::size_t param_count = 0;
-  void forward(const T* x, T* y) const noexcept {
-    const T inv = T(1) / detail::exp_shifted_sum<T, N>(x, y, detail::max_of<T, N>(x));
-    for (int i = 0; i < N; ++i) y[i] *= inv;
-  }
+  void forward(const T* x, T* y) const noexcept { detail::softmax_with_max<T, N>(x, y, detail::max_of<T, N>(x)); }
 };
 
 /// Index of the largest value (the first one on ties).
@@ -92,10 +96,9 @@ template <class T>
 }
 
 namespace detail {
-/// argmax(x, N) for NaN-free x: the first index of the maximum (max_of, then a scan).
-template <class T, int N>
-[[nodiscard]] inline int first_max(const T* x) noexcept {
-  const T m = max_of<T, N>(x);
+/// argmax(x, n) for NaN-free x whose maximum m is known: the first index holding m.
+template <class T>
+[[nodiscard]] inline int first_index_of(const T* x, T m) noexcept {
   int i = 0;
   while (x[i] != m) ++i;
   return i;

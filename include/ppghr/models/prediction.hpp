@@ -74,8 +74,10 @@ inline void refuse(Estimate<T>& e, SignalStatus s) noexcept {
 // Fills probabilities, class and bpm from the logits already in p.
 template <class T>
 inline void finish_classification(Prediction<T>& p) noexcept {
-  Softmax<T, kNumClasses>{}.forward(p.logits.data(), p.probabilities.data());
-  p.class_index = detail::first_max<T, kNumClasses>(p.logits.data());  // = argmax: the logits are finite
+  // one max for both: softmax's shift and the argmax (the first index of it: the logits are finite)
+  const T m = detail::max_of<T, kNumClasses>(p.logits.data());
+  detail::softmax_with_max<T, kNumClasses>(p.logits.data(), p.probabilities.data(), m);
+  p.class_index = detail::first_index_of(p.logits.data(), m);
   p.bpm = static_cast<T>(p.class_index + kMinBpm);
   p.status = SignalStatus::ok;
 }
